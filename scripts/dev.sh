@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Developer entry point; the README's Quick start and .ci/run call it.
+#
+#   bash scripts/dev.sh setup   install system packages (as root, via apt-get) and the
+#                               hash-locked dev venv in .venv, with `gitops` on its PATH
+#   bash scripts/dev.sh test    setup, then ruff, mypy (strict) and the whole pytest suite
+#   bash scripts/dev.sh lint    ruff + mypy only
+#
+# Test services (PostgreSQL, Redis, the fake Kubernetes and GitHub API servers) are started
+# by the tests themselves on 127.0.0.1 and stopped afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV="$ROOT/.venv"
+SYSTEM_PACKAGES=(git postgresql-15 postgresql-15-postgis-3 redis-server shellcheck)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+need_python() {
+  PY=${GITOPS_PYTHON:-python3}
+  if ! "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+    echo "error: Python >= 3.11 is required (found: $("$PY" --version 2>&1 || echo none)); set GITOPS_PYTHON" >&2
+    exit 1
+  fi
+}
+
+system_packages() {
+  local missing=()
+  for pkg in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "error: missing system packages: ${missing[*]}; install them (Debian/Ubuntu: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  say "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # The Debian packages start a cluster/server as a system service where systemd runs; the
+  # tests start their own on random ports, so a stopped or absent system service is fine.
+}
+
+python_env() {
+  need_python
+  local stamp="$VENV/.dev-lock-sha256" want
+  want=$(sha256sum requirements/dev.txt pyproject.toml | sha256sum | cut -c1-64)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  say "creating the dev venv from requirements/dev.txt (hash-locked)"
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    --require-hashes -r requirements/dev.txt
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    --no-deps --no-build-isolation -e .
+  echo "$want" > "$stamp"
+}
+
+setup() {
+  system_packages
+  python_env
+}
+
+lint() {
+  say "ruff"
+  "$VENV/bin/ruff" check scripts tests benchmarks
+  "$VENV/bin/ruff" format --check scripts tests benchmarks
+  say "mypy --strict (package)"
+  "$VENV/bin/mypy"
+}
+
+test_all() {
+  setup
+  lint
+  say "pytest"
+  PATH="$VENV/bin:$PATH" "$VENV/bin/pytest" "$@"
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  setup) setup ;;
+  lint) python_env; lint ;;
+  test) test_all "$@" ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac

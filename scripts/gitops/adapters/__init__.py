@@ -1,0 +1,1 @@
+"""Thin adapters over the outside world: git, kubectl, the Kubernetes API, GitHub, the runner."""

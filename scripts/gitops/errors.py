@@ -1,0 +1,65 @@
+"""The one error type for mistakes a user can fix.
+
+Anything raised that is *not* a :class:`ConfigurationError` is a bug in this suite:
+the CLI prints its traceback in a log group and exits 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+EXIT_OK = 0
+EXIT_USER_ERROR = 1
+EXIT_DEPLOY_FAILED = 2
+EXIT_INTERNAL_ERROR = 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in the user's input, located as precisely as we can."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    key: str | None = None
+
+    def location(self) -> str:
+        parts = [p for p in (self.file, str(self.line) if self.line else None) if p]
+        where = ":".join(parts)
+        if self.key:
+            where = f"{where} {self.key}".strip()
+        return where
+
+    def __str__(self) -> str:
+        where = self.location()
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass
+class ConfigurationError(Exception):
+    """A mistake in input the user controls: a file, a flag, a variable, a token.
+
+    ``message`` says what is wrong, ``file``/``line``/``key`` say where, ``hint`` says how to
+    fix it. ``problems`` carries every individual finding when one check found several
+    (e.g. every missing secret variable), so the user fixes them all in one go.
+    """
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    key: str | None = None
+    hint: str | None = None
+    title: str = "Configuration error"
+    problems: Sequence[Problem] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        head = str(Problem(self.message, self.file, self.line, self.key))
+        lines = [head]
+        lines.extend(f"  - {p}" for p in self.problems)
+        if self.hint:
+            lines.append(f"How to fix: {self.hint}")
+        return "\n".join(lines)

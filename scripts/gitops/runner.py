@@ -1,0 +1,214 @@
+"""All GitHub Actions runner I/O goes through this module.
+
+Implements the workflow-command and environment-file protocols as the Actions toolkit
+does (https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions):
+
+* outputs go to ``$GITHUB_OUTPUT`` as ``name<<DELIM`` blocks with a random delimiter, and a
+  name or value that contains the delimiter is refused (it would let a value forge outputs);
+* the job summary is appended to ``$GITHUB_STEP_SUMMARY``;
+* ``::add-mask::`` is sent for a value *and each of its lines*, because the runner masks
+  line by line and a multi-line secret would otherwise leak one line at a time;
+* annotations (``::error file=..,line=..,title=..::msg``) use the toolkit's escaping:
+  ``%``, CR and LF in data; additionally ``:`` and ``,`` in properties.
+
+Workflow commands and human-readable text go to **stderr**; stdout is reserved for data
+(JSON, rendered manifests), so ``gitops render | kubectl apply -f -`` never carries a
+command line. The GitHub runner processes workflow commands from both streams.
+
+Outside Actions the same calls print readable text, and every value passed to
+:meth:`Runner.mask` is also redacted from everything printed through this module.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+MASK = "***"
+
+
+def escape_data(value: str) -> str:
+    """Escape a workflow-command message (toolkit ``escapeData``)."""
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    """Escape a workflow-command property value (toolkit ``escapeProperty``)."""
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_command(command: str, message: str = "", **properties: str | int | None) -> str:
+    """Build ``::command k=v,k=v::message`` with the toolkit's escaping; ``None`` props are dropped."""
+    props = ",".join(
+        f"{key}={escape_property(str(value))}" for key, value in properties.items() if value is not None
+    )
+    head = f"::{command} {props}" if props else f"::{command}"
+    return f"{head}::{escape_data(message)}"
+
+
+class OutputError(ValueError):
+    """A value cannot be written to ``$GITHUB_OUTPUT`` safely."""
+
+
+def format_output(name: str, value: str, delimiter: str) -> str:
+    """One ``$GITHUB_OUTPUT`` entry in the multi-line form the runner accepts for any value."""
+    if not name or "\n" in name or "\r" in name:
+        raise OutputError(f"invalid output name {name!r}")
+    if delimiter in name:
+        raise OutputError(f"output name {name!r} contains the delimiter")
+    if delimiter in value:
+        raise OutputError(f"the value of output {name!r} contains the delimiter; refusing to write it")
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+class Runner:
+    """The runner's I/O for one process. Use :func:`current` for the process-wide instance."""
+
+    def __init__(self, env: Mapping[str, str] | None = None, stream: TextIO | None = None) -> None:
+        self._env = dict(os.environ if env is None else env)
+        self._stream = stream
+        self._masks: set[str] = set()
+
+    # -- environment ---------------------------------------------------------------
+    @property
+    def in_actions(self) -> bool:
+        return self._env.get("GITHUB_ACTIONS") == "true"
+
+    @property
+    def debug_enabled(self) -> bool:
+        return self._env.get("RUNNER_DEBUG") == "1" or self._env.get("GITOPS_DEBUG", "") not in ("", "0")
+
+    def env(self, name: str, default: str = "") -> str:
+        return self._env.get(name, default)
+
+    @property
+    def out(self) -> TextIO:
+        return self._stream if self._stream is not None else sys.stderr
+
+    # -- masking ---------------------------------------------------------------------
+    def mask(self, value: str) -> None:
+        """Register a secret: the value and each non-blank line of it.
+
+        Must be called before the value can appear anywhere. Outside Actions the value is
+        still redacted from everything this module prints.
+        """
+        pieces = {value, *value.splitlines()}
+        for piece in sorted(pieces, key=len, reverse=True):
+            if not piece.strip() or piece in self._masks:
+                continue
+            self._masks.add(piece)
+            if self.in_actions:
+                self._write_raw(format_command("add-mask", piece))
+
+    def redact(self, text: str) -> str:
+        """Replace every registered secret in ``text`` (longest first) with ``***``."""
+        for secret in sorted(self._masks, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    # -- printing --------------------------------------------------------------------
+    def _write_raw(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    def log(self, message: str) -> None:
+        """A human-readable line on stderr (redacted)."""
+        self._write_raw(self.redact(message))
+
+    def debug(self, message: str) -> None:
+        if self.in_actions:
+            self._write_raw(format_command("debug", self.redact(message)))
+        elif self.debug_enabled:
+            self._write_raw(f"debug: {self.redact(message)}")
+
+    def _annotate(
+        self,
+        level: str,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        message = self.redact(message)
+        if self.in_actions:
+            self._write_raw(format_command(level, message, title=title, file=file, line=line))
+            return
+        where = ":".join(p for p in (file, str(line) if line else None) if p)
+        head = f"{level}: {where}: " if where else f"{level}: "
+        if title:
+            head += f"{title}: "
+        self._write_raw(head + message)
+
+    def error(
+        self, message: str, *, file: str | None = None, line: int | None = None, title: str | None = None
+    ) -> None:
+        self._annotate("error", message, file=file, line=line, title=title)
+
+    def warning(
+        self, message: str, *, file: str | None = None, line: int | None = None, title: str | None = None
+    ) -> None:
+        self._annotate("warning", message, file=file, line=line, title=title)
+
+    def notice(
+        self, message: str, *, file: str | None = None, line: int | None = None, title: str | None = None
+    ) -> None:
+        self._annotate("notice", message, file=file, line=line, title=title)
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """A collapsible log group in Actions; a titled block elsewhere."""
+        title = self.redact(title)
+        self._write_raw(format_command("group", title) if self.in_actions else f"== {title}")
+        try:
+            yield
+        finally:
+            if self.in_actions:
+                self._write_raw(format_command("endgroup"))
+
+    # -- environment files -----------------------------------------------------------
+    def set_output(self, name: str, value: str) -> None:
+        """Write one step output. Values are never redacted here: mask them instead."""
+        path = self._env.get("GITHUB_OUTPUT")
+        if not path:
+            self.debug(f"output {name}={value}")
+            return
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        entry = format_output(name, value, delimiter)
+        with Path(path).open("a", encoding="utf-8") as handle:
+            handle.write(entry)
+
+    def summary(self, markdown: str) -> None:
+        """Append markdown to the job summary (redacted). A no-op without ``$GITHUB_STEP_SUMMARY``."""
+        path = self._env.get("GITHUB_STEP_SUMMARY")
+        if not path:
+            return
+        text = self.redact(markdown)
+        if not text.endswith("\n"):
+            text += "\n"
+        with Path(path).open("a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+_current: Runner | None = None
+
+
+def current() -> Runner:
+    """The process-wide runner, created from ``os.environ`` on first use."""
+    global _current  # noqa: PLW0603 - one runner per process is the point
+    if _current is None:
+        _current = Runner()
+    return _current
+
+
+def reset(runner: Runner | None = None) -> Runner:
+    """Replace the process-wide runner (tests and the CLI entry point use this)."""
+    global _current  # noqa: PLW0603
+    _current = runner if runner is not None else Runner()
+    return _current
