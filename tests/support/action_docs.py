@@ -36,17 +36,17 @@ def render_action(path: Path, root: Path = ROOT) -> str:
     rel = path.parent.relative_to(root).as_posix()
     ref = "the repository root" if rel == "." else f"`{rel}`"
     uses = "<owner>/<repo>" if rel == "." else f"<owner>/<repo>/{rel}"
-    lines = [f"### {spec.get('name', rel)} ({ref})", "", " ".join(str(spec.get("description", "")).split()), ""]
+    description = " ".join(str(spec.get("description", "")).split())
+    lines = [f"### {spec.get('name', rel)} ({ref})", "", description, ""]
     lines += [f"`uses: {uses}@<sha>`", ""]
     inputs: dict[str, dict[str, Any]] = spec.get("inputs") or {}
     if inputs:
         lines += ["| input | required | default | description |", "|---|---|---|---|"]
         for name, meta in inputs.items():
             default = meta.get("default", "")
-            lines.append(
-                f"| `{name}` | {'yes' if meta.get('required') else 'no'} | "
-                f"{f'`{_cell(default)}`' if default != '' else '""'} | {_cell(meta.get('description', ''))} |"
-            )
+            shown = f"`{_cell(default)}`" if default != "" else '""'
+            required = "yes" if meta.get("required") else "no"
+            lines.append(f"| `{name}` | {required} | {shown} | {_cell(meta.get('description', ''))} |")
         lines.append("")
     outputs: dict[str, dict[str, Any]] = spec.get("outputs") or {}
     if outputs:
@@ -71,7 +71,9 @@ def splice(readme: str, block: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true")
     mode.add_argument("--check", action="store_true")
