@@ -1,0 +1,725 @@
+"""Read and strictly validate ``infra/deploy-control.yaml`` (version 3) into :mod:`gitops.core.policy`.
+
+The file is read with PyYAML's *node* API (``yaml.compose``), not ``safe_load``, so that every
+finding carries its line, duplicate keys (which ``safe_load`` silently collapses to the last
+one) are caught, and scalars are judged by what the user wrote rather than by YAML 1.1's
+guesses. Every problem in the file is collected and raised together in ONE
+:class:`~gitops.errors.ConfigurationError` (``problems=[...]``), each with file, line and key
+path (``environments.test.deployment_windows.allow[0].end``).
+
+Type rules (also in the header of ``infra/deploy-control.yaml``):
+
+* Booleans are ``true``/``false`` (any case). YAML 1.1's ``yes/no/on/off/y/n`` are refused:
+  PyYAML reads them as booleans but YAML 1.2 tools (yq, GitHub's parsers) read them as strings,
+  so the same file would mean different things to different tools. A quoted ``"true"`` is a
+  string and refused too.
+* Integers are plain decimal digits; ``"300"`` (quoted), ``0x12c``, ``1_000`` are refused.
+* Times are ``HH:MM`` (00:00-23:59), quoted or not; we read the text, so YAML 1.1's
+  sexagesimal integers (unquoted ``17:00`` = 1020) cannot bite. ``24:00`` is refused: an
+  ``end`` of ``00:00`` already means midnight at the end of the day (``end <= start`` wraps).
+* Dates are ISO ``YYYY-MM-DD``; datetimes ISO ``YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]``.
+* Names that PyYAML would turn into numbers or booleans when unquoted must be quoted.
+* ``<<`` merge keys and anchors/aliases work; keys written explicitly win over merged ones.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from gitops.core import windows as win
+from gitops.core.policy import (
+    POLICY_VERSION,
+    WEEKDAYS,
+    AllowWindow,
+    ClusterPolicy,
+    DenyPeriod,
+    DeploymentWindows,
+    EmergencyOverride,
+    EnvironmentPolicy,
+    Policy,
+    ServicePolicy,
+)
+from gitops.errors import ConfigurationError, Problem
+
+DEFAULT_PATH = Path("infra/deploy-control.yaml")
+
+TOP_KEYS = ("version", "global", "environments")
+GLOBAL_KEYS = ("auto_deploy",)
+ENV_KEYS = (
+    "branch",
+    "enabled",
+    "auto_deploy",
+    "require_manual_approval",
+    "rollout_timeout_seconds",
+    "cluster",
+    "deployment_windows",
+    "services",
+)
+CLUSTER_KEYS = ("enabled", "auto_deploy")
+WINDOWS_KEYS = ("enabled", "timezone", "allow", "deny", "emergency_override")
+ALLOW_KEYS = ("days", "start", "end")
+DENY_KEYS = ("start", "end", "reason")
+OVERRIDE_KEYS = ("enabled", "require_reason", "actors")
+SERVICE_KEYS = ("enabled", "auto_deploy", "rollback_on_failure")
+
+# Where each key belongs, to say "`timezone` belongs under deployment_windows" for a misplaced key.
+_HOMES: dict[str, list[str]] = {}
+for _where, _keys in (
+    ("the top level", TOP_KEYS),
+    ("global", GLOBAL_KEYS),
+    ("environments.<env>", ENV_KEYS),
+    ("environments.<env>.cluster", CLUSTER_KEYS),
+    ("environments.<env>.deployment_windows", WINDOWS_KEYS),
+    ("deployment_windows.allow[]", ALLOW_KEYS),
+    ("deployment_windows.deny[]", DENY_KEYS),
+    ("deployment_windows.emergency_override", OVERRIDE_KEYS),
+    ("environments.<env>.services.<service>", SERVICE_KEYS),
+):
+    for _key in _keys:
+        _HOMES.setdefault(_key, []).append(_where)
+
+MAX_TIMEOUT_SECONDS = 86_400
+_TRUE, _FALSE = ("true", "True", "TRUE"), ("false", "False", "FALSE")
+_YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
+_INT = re.compile(r"-?[0-9]+")
+_TIME = re.compile(r"([0-9]{2}):([0-9]{2})")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")  # DNS label: used in labels and job names
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?")
+_BAD_BRANCH = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{|^[/.-]|[/.]$|\.lock$|//")
+_STR_TAG = "tag:yaml.org,2002:str"
+
+T = TypeVar("T")
+Entries = dict[str, tuple[Node, Node]]
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate a deploy-control file; ConfigurationError lists every problem in it."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(
+            "deploy-control policy file not found",
+            file=source,
+            hint="run from the repository root or pass --control PATH (default infra/deploy-control.yaml)",
+            title="Policy file missing",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(
+            f"cannot read the policy file: {exc}", file=source, title="Policy file unreadable"
+        ) from None
+    return parse_policy(text, source)
+
+
+def parse_policy(text: str, source: str = str(DEFAULT_PATH)) -> Policy:
+    """Validate policy ``text`` (read from ``source``, used in messages) into a :class:`Policy`."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise ConfigurationError(
+            f"not valid YAML: {what}",
+            file=source,
+            line=line,
+            hint="fix the YAML syntax at that line (indentation, a missing colon or quote)",
+            title="Invalid deploy-control policy",
+            problems=(Problem(f"not valid YAML: {what}", source, line),),
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(
+            f"not valid YAML: {exc}", file=source, title="Invalid deploy-control policy"
+        ) from None
+    reader = _Reader(source)
+    policy = reader.policy(root)
+    if reader.problems or policy is None:
+        problems = sorted(reader.problems, key=lambda p: (p.line or 0, p.key or ""))
+        if not problems:  # pragma: no cover - a None policy always comes with a problem
+            problems = [Problem("invalid policy", source)]
+        first = problems[0]
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        raise ConfigurationError(
+            f"{count} in the deploy-control policy",
+            file=source,
+            line=first.line,
+            hint="fix every problem listed; the schema is described at the top of infra/deploy-control.yaml",
+            title="Invalid deploy-control policy",
+            problems=tuple(problems),
+        )
+    return policy
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if isinstance(node, ScalarNode):
+        if node.tag == "tag:yaml.org,2002:null":
+            return "nothing (null)"
+        if node.style in ("'", '"'):
+            return f"the string {node.value!r}"
+        return f"{node.value!r}"
+    return "something else"  # pragma: no cover - compose yields only these three node kinds
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _Reader:
+    """Walks the node tree, building the model and collecting every problem on the way."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+        self.lines: dict[str, int] = {}
+
+    def problem(self, node: Node, key: str, message: str) -> None:
+        self.problems.append(Problem(message, self.source, _line(node), key))
+
+    # -- structure ---------------------------------------------------------------------
+    def mapping(self, node: Node, key: str, keys: Sequence[str] | None, what: str = "") -> Entries | None:
+        """Entries of a mapping node, reporting duplicates, unknown keys and missing keys."""
+        if not isinstance(node, MappingNode):
+            where = key or "the file"
+            self.problem(node, key, f"expected a mapping{what} at {where}, got {_kind(node)}")
+            return None
+        entries: Entries = {}
+        merged: Entries = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                for name, pair in self._merge_sources(value_node, key).items():
+                    merged.setdefault(name, pair)
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self.problem(key_node, key, "a key must be a plain name, not a list or mapping")
+                continue
+            name = str(key_node.value)
+            path = f"{key}.{name}" if key else name
+            if name in entries:
+                first = _line(entries[name][0])
+                self.problem(
+                    key_node,
+                    path,
+                    f"duplicate key {name!r} (first at line {first}); YAML would silently keep only "
+                    "this last one: delete one of them",
+                )
+                continue
+            entries[name] = (key_node, value_node)
+        for name, pair in merged.items():
+            entries.setdefault(name, pair)
+        if keys is not None:
+            for name, (key_node, _) in entries.items():
+                if name not in keys:
+                    path = f"{key}.{name}" if key else name
+                    self.problem(key_node, path, self._unknown(name, keys))
+            for name in keys:
+                if name not in entries:
+                    path = f"{key}.{name}" if key else name
+                    self.problem(node, path, f"required key {name!r} is missing")
+        for name, (key_node, _) in entries.items():
+            self.lines[f"{key}.{name}" if key else name] = _line(key_node)
+        return entries
+
+    def _merge_sources(self, node: Node, key: str) -> Entries:
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        result: Entries = {}
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                self.problem(source, key, "a '<<' merge key needs a mapping (or a list of mappings) to merge")
+                continue
+            for name, pair in (self.mapping(source, key, None) or {}).items():
+                result.setdefault(name, pair)
+        return result
+
+    @staticmethod
+    def _unknown(name: str, keys: Sequence[str]) -> str:
+        message = f"unknown key {name!r}"
+        hint = _did_you_mean(name, keys)
+        if hint:
+            return message + hint
+        homes = _HOMES.get(name, [])  # never this mapping: the key would be known here
+        if homes:
+            return f"{message}: {name!r} belongs under {' or '.join(homes)}"
+        return f"{message} (allowed here: {', '.join(keys)})"
+
+    def sequence(self, node: Node, key: str, what: str) -> list[Node] | None:
+        if isinstance(node, SequenceNode):
+            return list(node.value)
+        hint = " (write [] for none)" if node.tag == "tag:yaml.org,2002:null" else ""
+        self.problem(node, key, f"expected a list of {what}, got {_kind(node)}{hint}")
+        return None
+
+    # -- scalars -------------------------------------------------------------------------
+    def _scalar(self, node: Node, key: str, expected: str) -> ScalarNode | None:
+        if not isinstance(node, ScalarNode) or node.tag == "tag:yaml.org,2002:null":
+            self.problem(node, key, f"expected {expected}, got {_kind(node)}")
+            return None
+        if node.tag.startswith("!"):
+            self.problem(node, key, f"custom tag {node.tag} is not supported here; expected {expected}")
+            return None
+        return node
+
+    def _scalar_text(self, node: Node, key: str, expected: str) -> str | None:
+        scalar = self._scalar(node, key, expected)
+        return None if scalar is None else str(scalar.value)
+
+    def boolean(self, node: Node, key: str) -> bool | None:
+        scalar = self._scalar(node, key, "true or false")
+        if scalar is None:
+            return None
+        text, plain = str(scalar.value), scalar.style is None
+        if plain and text in _TRUE:
+            return True
+        if plain and text in _FALSE:
+            return False
+        if plain and text.lower() in _YAML11_BOOLS:
+            self.problem(
+                node,
+                key,
+                f"{text!r} is a YAML 1.1 boolean that YAML 1.2 tools (yq, GitHub) read as a string; "
+                "write true or false",
+            )
+        elif not plain and text.lower() in ("true", "false", *_YAML11_BOOLS):
+            self.problem(
+                node, key, f"{text!r} is quoted, so it is a string; write true or false without quotes"
+            )
+        else:
+            self.problem(node, key, f"expected true or false, got {_kind(node)}")
+        return None
+
+    def integer(self, node: Node, key: str, minimum: int, maximum: int, unit: str) -> int | None:
+        scalar = self._scalar(node, key, f"a whole number of {unit}")
+        if scalar is None:
+            return None
+        text = str(scalar.value)
+        if scalar.style is not None or not _INT.fullmatch(text):
+            quoted = " (it is quoted: remove the quotes)" if scalar.style is not None else ""
+            self.problem(
+                node, key, f"expected a whole number of {unit} in decimal digits, got {_kind(node)}{quoted}"
+            )
+            return None
+        value = int(text)
+        if not minimum <= value <= maximum:
+            self.problem(node, key, f"{value} is out of range: use {minimum}..{maximum} {unit}")
+            return None
+        return value
+
+    def string(self, node: Node, key: str, what: str, pattern: re.Pattern[str] | None = None) -> str | None:
+        scalar = self._scalar(node, key, what)
+        if scalar is None:
+            return None
+        text = str(scalar.value)
+        if scalar.style is None and scalar.tag != _STR_TAG:
+            self.problem(node, key, f'{text!r} is not read as text by YAML; quote it: {text!r} -> "{text}"')
+            return None
+        if not text.strip():
+            self.problem(node, key, f"expected {what}, got an empty string")
+            return None
+        if pattern is not None and not pattern.fullmatch(text):
+            self.problem(node, key, f"{text!r} is not {what}")
+            return None
+        return text
+
+    def time_of_day(self, node: Node, key: str) -> time | None:
+        text = self._scalar_text(node, key, 'a time "HH:MM"')
+        if text is None:
+            return None
+        match = _TIME.fullmatch(text)
+        if match is None:
+            fix = ""
+            if re.fullmatch(r"[0-9]:[0-9]{2}", text):
+                fix = f'; write "0{text}"'
+            elif re.fullmatch(r"[0-9]{2}:[0-9]{2}:[0-9]{2}", text):
+                fix = f'; seconds are not supported, write "{text[:5]}"'
+            self.problem(node, key, f'expected a time "HH:MM" (24-hour clock), got {text!r}{fix}')
+            return None
+        hour, minute = int(match[1]), int(match[2])
+        if (hour, minute) == (24, 0):
+            self.problem(
+                node,
+                key,
+                '"24:00" is not a time of day; use "00:00": an end at or before the start runs past '
+                "midnight, so 00:00 already means the end of the day",
+            )
+            return None
+        if hour > 23 or minute > 59:
+            self.problem(node, key, f"{text!r} is not a time of day (00:00-23:59)")
+            return None
+        return time(hour, minute)
+
+    def date_or_datetime(self, node: Node, key: str) -> date | datetime | None:
+        text = self._scalar_text(node, key, "an ISO date or datetime")
+        if text is None:
+            return None
+        try:
+            if _DATE.fullmatch(text):
+                return date.fromisoformat(text)
+            if _DATETIME.fullmatch(text):
+                return datetime.fromisoformat(text)
+        except ValueError as exc:
+            self.problem(node, key, f"{text!r} is not a valid date/time: {exc}")
+            return None
+        self.problem(
+            node,
+            key,
+            f"expected an ISO date (2026-12-24) or datetime (2026-12-24T18:00, optionally with Z or "
+            f"+01:00), got {text!r}",
+        )
+        return None
+
+    def timezone(self, node: Node, key: str) -> ZoneInfo | None:
+        text = self.string(node, key, "an IANA time zone name (e.g. Europe/Berlin)")
+        if text is None:
+            return None
+        try:
+            return ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            zones = sorted(available_timezones())
+            by_lower = {z.lower(): z for z in zones}
+            if text.lower() in by_lower:
+                hint = f"; did you mean {by_lower[text.lower()]!r}?"
+            else:
+                close = difflib.get_close_matches(text.lower(), list(by_lower), n=1, cutoff=0.6)
+                hint = f"; did you mean {by_lower[close[0]]!r}?" if close else ""
+            self.problem(
+                node, key, f"{text!r} is not an IANA time zone (like Europe/Berlin or America/New_York){hint}"
+            )
+            return None
+
+    # -- the schema ----------------------------------------------------------------------
+    def policy(self, root: Node | None) -> Policy | None:
+        if root is None:
+            self.problems.append(
+                Problem("the file is empty; it needs version, global and environments", self.source, 1)
+            )
+            return None
+        top = self.mapping(root, "", TOP_KEYS)
+        if top is None:
+            return None
+        version = None
+        if "version" in top:
+            node = top["version"][1]
+            version = self.integer(node, "version", 0, 10**6, "")
+            if version is not None and version != POLICY_VERSION:
+                self.problem(
+                    node,
+                    "version",
+                    f"version {version} is not supported: this suite reads version {POLICY_VERSION}",
+                )
+        auto_deploy = None
+        if "global" in top:
+            glob = self.mapping(top["global"][1], "global", GLOBAL_KEYS)
+            if glob and "auto_deploy" in glob:
+                auto_deploy = self.boolean(glob["auto_deploy"][1], "global.auto_deploy")
+        environments = self.environments(top["environments"][1]) if "environments" in top else None
+        if self.problems or environments is None or auto_deploy is None or version is None:
+            return None
+        return Policy(
+            version=version,
+            auto_deploy=auto_deploy,
+            environments=environments,
+            source=self.source,
+            lines=dict(self.lines),
+        )
+
+    def environments(self, node: Node) -> dict[str, EnvironmentPolicy] | None:
+        entries = self.mapping(node, "environments", None, " of environment names")
+        if entries is None:
+            return None
+        if not entries:
+            self.problem(node, "environments", "no environments: list at least one (dev, test, prod)")
+            return None
+        result: dict[str, EnvironmentPolicy] = {}
+        service_sets: dict[str, tuple[Node, Entries]] = {}
+        for name, (key_node, value) in entries.items():
+            key = f"environments.{name}"
+            if not _NAME.fullmatch(name):
+                self.problem(
+                    key_node, key, f"{name!r} is not a valid environment name (lowercase letters, digits, -)"
+                )
+                continue
+            env = self.environment(name, value, service_sets)
+            if env is not None:
+                result[name] = env
+        self._parity(service_sets)
+        return result if len(result) == len(entries) else None
+
+    def _parity(self, service_sets: dict[str, tuple[Node, Entries]]) -> None:
+        """Every environment lists the same services (other keys are all required anyway)."""
+        every: dict[str, tuple[str, int]] = {}
+        for env, (_, services) in service_sets.items():
+            for name, (key_node, _) in services.items():
+                every.setdefault(name, (env, _line(key_node)))
+        for env, (node, services) in service_sets.items():
+            for name, (owner, line) in every.items():
+                if name not in services:
+                    self.problem(
+                        node,
+                        f"environments.{env}.services.{name}",
+                        f"service {name!r} is missing; every environment lists the same services "
+                        f"({owner} has it at line {line}), set enabled: false to leave it out",
+                    )
+
+    def environment(
+        self, name: str, node: Node, service_sets: dict[str, tuple[Node, Entries]]
+    ) -> EnvironmentPolicy | None:
+        key = f"environments.{name}"
+        entries = self.mapping(node, key, ENV_KEYS)
+        if entries is None:
+            return None
+
+        def get(field: str, read: Callable[[Node, str], T | None]) -> T | None:
+            return read(entries[field][1], f"{key}.{field}") if field in entries else None
+
+        branch = get("branch", self.branch)
+        enabled = get("enabled", self.boolean)
+        auto_deploy = get("auto_deploy", self.boolean)
+        approval = get("require_manual_approval", self.boolean)
+        timeout = get(
+            "rollout_timeout_seconds",
+            lambda n, k: self.integer(n, k, 1, MAX_TIMEOUT_SECONDS, "seconds"),
+        )
+        cluster = get("cluster", self.cluster)
+        windows = get("deployment_windows", self.windows)
+        services: dict[str, ServicePolicy] | None = None
+        if "services" in entries:
+            services = self.services(entries["services"][1], f"{key}.services", name, service_sets)
+        if (
+            branch is None
+            or enabled is None
+            or auto_deploy is None
+            or approval is None
+            or timeout is None
+            or cluster is None
+            or windows is None
+            or services is None
+        ):
+            return None
+        return EnvironmentPolicy(
+            name=name,
+            branch=branch,
+            enabled=enabled,
+            auto_deploy=auto_deploy,
+            require_manual_approval=approval,
+            rollout_timeout_seconds=timeout,
+            cluster=cluster,
+            deployment_windows=windows,
+            services=services,
+        )
+
+    def branch(self, node: Node, key: str) -> str | None:
+        text = self.string(node, key, "a branch name")
+        if text is None:
+            return None
+        if text.startswith("refs/"):
+            self.problem(node, key, f"write the branch name without refs/heads/: {text.split('/', 2)[-1]!r}")
+            return None
+        if _BAD_BRANCH.search(text):
+            self.problem(node, key, f"{text!r} is not a valid git branch name")
+            return None
+        return text
+
+    def cluster(self, node: Node, key: str) -> ClusterPolicy | None:
+        entries = self.mapping(node, key, CLUSTER_KEYS)
+        if entries is None:
+            return None
+        enabled = self.boolean(entries["enabled"][1], f"{key}.enabled") if "enabled" in entries else None
+        auto = (
+            self.boolean(entries["auto_deploy"][1], f"{key}.auto_deploy")
+            if "auto_deploy" in entries
+            else None
+        )
+        if enabled is None or auto is None:
+            return None
+        return ClusterPolicy(enabled=enabled, auto_deploy=auto)
+
+    def services(
+        self, node: Node, key: str, env: str, service_sets: dict[str, tuple[Node, Entries]]
+    ) -> dict[str, ServicePolicy] | None:
+        entries = self.mapping(node, key, None, " of service names")
+        if entries is None:
+            return None
+        service_sets[env] = (node, entries)
+        if not entries:
+            self.problem(
+                node, key, "no services: list postgres, redis and jaeger (enabled: false to skip one)"
+            )
+            return None
+        result: dict[str, ServicePolicy] = {}
+        for name, (key_node, value) in entries.items():
+            skey = f"{key}.{name}"
+            if not _NAME.fullmatch(name):
+                self.problem(
+                    key_node, skey, f"{name!r} is not a valid service name (the app.kubernetes.io/name label)"
+                )
+                continue
+            svc = self.mapping(value, skey, SERVICE_KEYS)
+            if svc is None:
+                continue
+            flags = [self.boolean(svc[f][1], f"{skey}.{f}") if f in svc else None for f in SERVICE_KEYS]
+            if None in flags:
+                continue
+            enabled, auto, rollback = (bool(f) for f in flags)
+            result[name] = ServicePolicy(enabled=enabled, auto_deploy=auto, rollback_on_failure=rollback)
+        return result if len(result) == len(entries) else None
+
+    def windows(self, node: Node, key: str) -> DeploymentWindows | None:
+        entries = self.mapping(node, key, WINDOWS_KEYS)
+        if entries is None:
+            return None
+        enabled = self.boolean(entries["enabled"][1], f"{key}.enabled") if "enabled" in entries else None
+        tz = self.timezone(entries["timezone"][1], f"{key}.timezone") if "timezone" in entries else None
+        allow: list[AllowWindow] | None = None
+        if "allow" in entries:
+            items = self.sequence(entries["allow"][1], f"{key}.allow", "windows {days, start, end}")
+            if items is not None:
+                read = [self.allow_window(item, f"{key}.allow[{i}]") for i, item in enumerate(items)]
+                allow = [w for w in read if w is not None] if None not in read else None
+        deny: list[DenyPeriod] | None = None
+        if "deny" in entries:
+            items = self.sequence(entries["deny"][1], f"{key}.deny", "periods {start, end, reason}")
+            if items is not None:
+                got = [self.deny_period(item, f"{key}.deny[{i}]", tz) for i, item in enumerate(items)]
+                deny = [p for p in got if p is not None] if None not in got else None
+        override = None
+        if "emergency_override" in entries:
+            override = self.override(entries["emergency_override"][1], f"{key}.emergency_override")
+        if enabled is None or tz is None or allow is None or deny is None or override is None:
+            return None
+        return DeploymentWindows(
+            enabled=enabled, timezone=tz, allow=tuple(allow), deny=tuple(deny), emergency_override=override
+        )
+
+    def allow_window(self, node: Node, key: str) -> AllowWindow | None:
+        entries = self.mapping(node, key, ALLOW_KEYS)
+        if entries is None:
+            return None
+        days = self.days(entries["days"][1], f"{key}.days") if "days" in entries else None
+        start = self.time_of_day(entries["start"][1], f"{key}.start") if "start" in entries else None
+        end = self.time_of_day(entries["end"][1], f"{key}.end") if "end" in entries else None
+        if days is None or start is None or end is None:
+            return None
+        return AllowWindow(days=days, start=start, end=end)
+
+    def days(self, node: Node, key: str) -> frozenset[int] | None:
+        items = self.sequence(node, key, f"day names ({', '.join(WEEKDAYS)})")
+        if items is None:
+            return None
+        if not items:
+            self.problem(node, key, "no days: list at least one of " + ", ".join(WEEKDAYS))
+            return None
+        found: set[int] = set()
+        ok = True
+        for i, item in enumerate(items):
+            text = self._scalar_text(item, f"{key}[{i}]", "a day name")
+            if text is None:
+                ok = False
+                continue
+            if text not in WEEKDAYS:
+                ok = False
+                guess = text[:3].lower() if text[:3].lower() in WEEKDAYS else None
+                hint = f"; did you mean {guess!r}?" if guess else _did_you_mean(text.lower(), WEEKDAYS)
+                self.problem(item, f"{key}[{i}]", f"unknown day {text!r} (use {', '.join(WEEKDAYS)}){hint}")
+                continue
+            day = WEEKDAYS.index(text)
+            if day in found:
+                self.problem(item, f"{key}[{i}]", f"{text!r} is listed twice")
+                ok = False
+            found.add(day)
+        return frozenset(found) if ok else None
+
+    def deny_period(self, node: Node, key: str, tz: ZoneInfo | None) -> DenyPeriod | None:
+        entries = self.mapping(node, key, DENY_KEYS)
+        if entries is None:
+            return None
+        start = self.date_or_datetime(entries["start"][1], f"{key}.start") if "start" in entries else None
+        end = self.date_or_datetime(entries["end"][1], f"{key}.end") if "end" in entries else None
+        reason = (
+            self.string(entries["reason"][1], f"{key}.reason", "a reason") if "reason" in entries else None
+        )
+        if start is None or end is None or reason is None:
+            return None
+        period = DenyPeriod(start=start, end=end, reason=reason)
+        # Compare as instants in the window's zone (UTC if the zone itself is wrong).
+        begins, ends = win.deny_interval(period, tz or ZoneInfo("UTC"))
+        if ends <= begins:
+            self.problem(
+                entries["end"][1],
+                f"{key}.end",
+                f"end ({end.isoformat()}) is {'before' if ends < begins else 'the same instant as'} "
+                f"start ({start.isoformat()}); a deny period must end after it starts",
+            )
+            return None
+        return period
+
+    def override(self, node: Node, key: str) -> EmergencyOverride | None:
+        entries = self.mapping(node, key, OVERRIDE_KEYS)
+        if entries is None:
+            return None
+        enabled = self.boolean(entries["enabled"][1], f"{key}.enabled") if "enabled" in entries else None
+        reason = (
+            self.boolean(entries["require_reason"][1], f"{key}.require_reason")
+            if "require_reason" in entries
+            else None
+        )
+        actors: list[str] | None = None
+        if "actors" in entries:
+            items = self.sequence(entries["actors"][1], f"{key}.actors", "GitHub logins ([] = anyone)")
+            if items is not None:
+                got = [self.actor(item, f"{key}.actors[{i}]") for i, item in enumerate(items)]
+                actors = [a for a in got if a is not None] if None not in got else None
+        if enabled is None or reason is None or actors is None:
+            return None
+        return EmergencyOverride(enabled=enabled, require_reason=reason, actors=tuple(actors))
+
+    def actor(self, node: Node, key: str) -> str | None:
+        text = self.string(node, key, "a GitHub login")
+        if text is None:
+            return None
+        if text.startswith("@"):
+            self.problem(node, key, f"write the login without '@': {text[1:]!r}")
+            return None
+        if not _LOGIN.fullmatch(text):
+            self.problem(node, key, f"{text!r} is not a GitHub login")
+            return None
+        return text
+
+
+def parse_instant(text: str, what: str = "--at") -> datetime:
+    """An aware datetime from ISO 8601 text (``Z`` or an offset is required)."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigurationError(
+            f"{what} {text!r} is not an ISO 8601 date and time",
+            key=what,
+            hint="write e.g. 2026-11-23T08:30:00+01:00 or 2026-11-23T07:30:00Z",
+        ) from None
+    if value.tzinfo is None:
+        raise ConfigurationError(
+            f"{what} {text!r} has no UTC offset, so it could be any of 24 instants",
+            key=what,
+            hint=f"add Z or an offset: {text.strip()}Z or {text.strip()}+01:00",
+        )
+    return value.astimezone(UTC)
