@@ -1,0 +1,428 @@
+"""Classify an API server 422 into what, if anything, may be re-created to get past it.
+
+The API server answers an update that touches an immutable field with ``422`` and a
+``Status`` (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/status/):
+``reason: Invalid``, ``details.kind``/``details.name``/``details.group`` naming the object and
+``details.causes[]`` with a machine-readable ``reason`` (``FieldValueForbidden``,
+``FieldValueInvalid``...) and the ``field`` path. We decide from those structured fields; the
+human ``message`` is parsed only when a server (or proxy) dropped the causes.
+
+Safety rules (DESIGN.md "Nothing is deleted that the user did not ask to delete"):
+
+* only the object the 422 names, and only when it is the object we sent;
+* only when EVERY cause is an immutable-field cause: a manifest that is also invalid in
+  another way would fail the re-create, so deleting would only cost the live object;
+* workloads are deleted with ``propagationPolicy: Orphan`` so their pods and volumes stay;
+  Jobs with ``Background`` (a Job's pods are its run; they cannot be adopted);
+  Services are re-created and we say that the ClusterIP changes;
+* never a Namespace, PersistentVolume or PersistentVolumeClaim: a PVC change is fatal, with
+  the diff; immutable ConfigMaps/Secrets are refused (rename them instead);
+* never a StatefulSet whose ``persistentVolumeClaimRetentionPolicy.whenDeleted`` is
+  ``Delete``: that policy makes the volumes follow the StatefulSet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from gitops.core.apply_plan import ObjectRef
+
+
+class Remedy(Enum):
+    RECREATE_ORPHAN = "recreate-orphan"  # StatefulSet / Deployment / DaemonSet / ReplicaSet
+    RECREATE_BACKGROUND = "recreate-background"  # Job
+    RECREATE_SERVICE = "recreate-service"  # Service (ClusterIP changes)
+    FATAL_PVC = "fatal-pvc"  # PersistentVolumeClaim: never deleted
+    REFUSE = "refuse"  # immutable, but re-creating is not safe or not ours to do
+    NOT_IMMUTABLE = "not-immutable"  # an ordinary validation error
+
+
+@dataclass(frozen=True)
+class Cause:
+    reason: str
+    field: str
+    message: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.field}: {self.message}" if self.message else self.field
+        return f"{text} ({self.reason})" if self.reason else text
+
+
+@dataclass(frozen=True)
+class ImmutableVerdict:
+    remedy: Remedy
+    summary: str
+    causes: tuple[Cause, ...] = ()
+    hint: str | None = None
+    warnings: tuple[str, ...] = ()
+    diff: tuple[str, ...] = ()
+
+    @property
+    def recreate(self) -> bool:
+        return self.remedy in (Remedy.RECREATE_ORPHAN, Remedy.RECREATE_BACKGROUND, Remedy.RECREATE_SERVICE)
+
+    @property
+    def propagation(self) -> str | None:
+        """The ``propagationPolicy`` of the DELETE, or None when nothing may be deleted."""
+        return {
+            Remedy.RECREATE_ORPHAN: "Orphan",
+            Remedy.RECREATE_BACKGROUND: "Background",
+            Remedy.RECREATE_SERVICE: "Background",  # a Service has no dependents; the default
+        }.get(self.remedy)
+
+    @property
+    def immutable(self) -> bool:
+        return self.remedy is not Remedy.NOT_IMMUTABLE
+
+
+FORBIDDEN = "FieldValueForbidden"
+INVALID = "FieldValueInvalid"
+
+# (group, kind) -> [(normalized field, cause reasons, prefix match)] that mean "immutable".
+_IMMUTABLE_FIELDS: dict[tuple[str, str], list[tuple[str, frozenset[str], bool]]] = {
+    ("apps", "StatefulSet"): [
+        ("spec", frozenset({FORBIDDEN}), False),
+        ("spec.selector", frozenset({INVALID}), False),
+    ],
+    ("apps", "Deployment"): [("spec.selector", frozenset({INVALID}), False)],
+    ("apps", "DaemonSet"): [("spec.selector", frozenset({INVALID}), False)],
+    ("apps", "ReplicaSet"): [("spec.selector", frozenset({INVALID}), False)],
+    ("batch", "Job"): [
+        ("spec.selector", frozenset({INVALID}), False),
+        ("spec.template", frozenset({INVALID}), True),
+        ("spec.completions", frozenset({INVALID}), False),
+        ("spec.completionMode", frozenset({INVALID}), False),
+        ("spec.podFailurePolicy", frozenset({INVALID}), True),
+        ("spec.backoffLimitPerIndex", frozenset({INVALID}), False),
+        ("spec.successPolicy", frozenset({INVALID}), True),
+        ("spec.managedBy", frozenset({INVALID}), False),
+    ],
+    ("", "Service"): [
+        ("spec.clusterIP", frozenset({INVALID}), False),
+        ("spec.clusterIPs", frozenset({INVALID}), False),
+        ("spec.ipFamilies", frozenset({INVALID}), False),
+    ],
+    ("", "PersistentVolumeClaim"): [("spec", frozenset({FORBIDDEN}), True)],
+    ("", "PersistentVolume"): [("spec", frozenset({FORBIDDEN, INVALID}), True)],
+    ("", "ConfigMap"): [
+        ("data", frozenset({FORBIDDEN}), False),
+        ("binaryData", frozenset({FORBIDDEN}), False),
+        ("immutable", frozenset({FORBIDDEN}), False),
+    ],
+    ("", "Secret"): [
+        ("data", frozenset({FORBIDDEN}), False),
+        ("immutable", frozenset({FORBIDDEN}), False),
+        ("type", frozenset({INVALID}), False),
+    ],
+}
+
+# Fallback only: phrases the API server uses for immutable fields.
+_IMMUTABLE_PHRASES = (
+    "field is immutable",
+    "may not change once set",
+    "updates to statefulset spec for fields other than",
+    "spec is immutable after creation",
+    "field is immutable when `immutable` is set",
+)
+
+_TYPE_TO_REASON = {
+    "Invalid value": INVALID,
+    "Forbidden": FORBIDDEN,
+    "Required value": "FieldValueRequired",
+    "Unsupported value": "FieldValueNotSupported",
+    "Duplicate value": "FieldValueDuplicate",
+    "Not found": "FieldValueNotFound",
+    "Too long": "FieldValueTooLong",
+    "Too many": "FieldValueTooMany",
+    "Internal error": "InternalError",
+}
+_CAUSE_TYPES = "|".join(map(re.escape, _TYPE_TO_REASON))
+_CAUSE_IN_MESSAGE = re.compile(r"(?:^|\[|, )(?P<field>[A-Za-z][\w.\[\]/-]*): (?P<type>" + _CAUSE_TYPES + r")")
+_HEAD = re.compile(r'^(?:The )?(?P<kind>[A-Za-z]+)(?:\.(?P<group>[\w.-]+))? "(?P<name>[^"]+)" is invalid: ?')
+_INDEX = re.compile(r"\[[^\]]*\]")
+
+
+def _normalize(field_path: str) -> str:
+    return _INDEX.sub("", field_path)
+
+
+def causes_of(status: Mapping[str, Any]) -> tuple[Cause, ...]:
+    """The causes of a Status: structured ``details.causes``, else parsed from ``message``."""
+    details = status.get("details") or {}
+    raw = details.get("causes") or []
+    causes = tuple(
+        Cause(str(c.get("reason") or ""), str(c.get("field") or ""), str(c.get("message") or ""))
+        for c in raw
+        if isinstance(c, Mapping)
+    )
+    return causes or _causes_from_message(str(status.get("message") or ""))
+
+
+def _causes_from_message(message: str) -> tuple[Cause, ...]:
+    head = _HEAD.match(message)
+    body = message[head.end() :] if head else message
+    matches = list(_CAUSE_IN_MESSAGE.finditer(body))
+    causes = []
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(body)
+        detail = body[m.start("type") : end].rstrip("]").strip()
+        causes.append(Cause(_TYPE_TO_REASON[m["type"]], m["field"], detail))
+    return tuple(causes)
+
+
+def _named(status: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(group, kind, name) from details, else from the message head."""
+    details = status.get("details") or {}
+    kind, name, group = details.get("kind"), details.get("name"), details.get("group")
+    if not kind or not name:
+        head = _HEAD.match(str(status.get("message") or ""))
+        if head:
+            kind, name = kind or head["kind"], name or head["name"]
+            group = group if group is not None else head["group"] or ""
+    return (
+        None if group is None else str(group),
+        None if kind is None else str(kind),
+        None if name is None else str(name),
+    )
+
+
+def is_immutable_cause(group: str, kind: str, cause: Cause) -> bool:
+    table = _IMMUTABLE_FIELDS.get((group, kind))
+    path = _normalize(cause.field)
+    if table:
+        for name, reasons, prefix in table:
+            matches_path = path == name or (prefix and path.startswith(name + "."))
+            if matches_path and cause.reason in reasons:
+                return True
+        if cause.reason:  # a structured cause the table does not list: not an immutable field
+            return False
+    # No table for the kind, or an unstructured cause: fall back to the server's phrases.
+    text = cause.message.lower()
+    return any(phrase in text for phrase in _IMMUTABLE_PHRASES)
+
+
+def classify(
+    status: Mapping[str, Any],
+    *,
+    ref: ObjectRef,
+    live: Mapping[str, Any] | None,
+    desired: Mapping[str, Any],
+) -> ImmutableVerdict:
+    """Decide what to do about a failed apply of ``desired`` (identified by ``ref``).
+
+    ``status`` is the parsed 422 body; ``live`` is the object as it is in the cluster now
+    (None if it does not exist, in which case nothing can be immutable).
+    """
+    causes = causes_of(status)
+    message = str(status.get("message") or "")
+    if int(status.get("code") or 0) != 422 or (status.get("reason") and status.get("reason") != "Invalid"):
+        return ImmutableVerdict(Remedy.NOT_IMMUTABLE, message or "not a validation error", causes)
+    group, kind, name = _named(status)
+    if (name is not None and name != ref.name) or (kind is not None and kind.lower() != ref.kind.lower()):
+        return ImmutableVerdict(
+            Remedy.REFUSE,
+            f"the server's error names {kind} {name!r}, not the {ref} we sent; refusing to delete anything",
+            causes,
+            hint="report this: a webhook or proxy may be rewriting errors",
+        )
+    if group is not None and group != ref.group:
+        return ImmutableVerdict(
+            Remedy.REFUSE,
+            f"the server's error names API group {group!r}, not {ref.group!r} of {ref}; refusing to delete",
+            causes,
+        )
+    immutable = [c for c in causes if is_immutable_cause(ref.group, ref.kind, c)]
+    others = [c for c in causes if c not in immutable]
+    if not immutable:
+        return ImmutableVerdict(Remedy.NOT_IMMUTABLE, message or "the server rejected the object", causes)
+    if others:
+        return ImmutableVerdict(
+            Remedy.NOT_IMMUTABLE,
+            f"{ref} changes immutable field(s) {_fields(immutable)} but is also invalid: "
+            + "; ".join(map(str, others)),
+            causes,
+            hint="fix the other errors first; re-creating an invalid object would only lose the live one",
+        )
+    if live is None:
+        return ImmutableVerdict(
+            Remedy.NOT_IMMUTABLE,
+            f"{ref} was rejected as immutable but does not exist: {message}",
+            causes,
+        )
+    return _remedy_for(ref, immutable, live, desired)
+
+
+def _fields(causes: Sequence[Cause]) -> str:
+    return ", ".join(sorted({c.field or "?" for c in causes}))
+
+
+def _remedy_for(
+    ref: ObjectRef, causes: list[Cause], live: Mapping[str, Any], desired: Mapping[str, Any]
+) -> ImmutableVerdict:
+    fields = _fields(causes)
+    key = ref.group_kind
+    if key == ("", "Namespace"):
+        return ImmutableVerdict(
+            Remedy.REFUSE,
+            f"{ref}: immutable field(s) {fields}; a Namespace is never deleted "
+            "(that would delete everything in it)",
+            tuple(causes),
+            hint="revert the change to the Namespace in Git",
+        )
+    if key == ("", "PersistentVolumeClaim"):
+        diff = tuple(spec_diff(live.get("spec") or {}, desired.get("spec") or {}, "spec"))
+        return ImmutableVerdict(
+            Remedy.FATAL_PVC,
+            f"{ref}: a PersistentVolumeClaim's spec is immutable except resources.requests.storage "
+            "(growth) and volumeAttributesClassName; a PVC is never deleted",
+            tuple(causes),
+            hint="revert these fields in Git (only storage growth is allowed), "
+            "or migrate the data to a new PVC",
+            diff=diff,
+        )
+    if key == ("", "PersistentVolume"):
+        return ImmutableVerdict(
+            Remedy.REFUSE,
+            f"{ref}: immutable field(s) {fields}; a PersistentVolume is never deleted",
+            tuple(causes),
+            hint="revert the change in Git",
+        )
+    if key in (("", "ConfigMap"), ("", "Secret")):
+        return ImmutableVerdict(
+            Remedy.REFUSE,
+            f"{ref} is marked immutable: true, so its data cannot change in place",
+            tuple(causes),
+            hint="give the changed data a new name (a kustomize generator appends a content hash) "
+            "and point the workloads at it",
+        )
+    if key == ("apps", "StatefulSet"):
+        policy = (live.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
+        if policy.get("whenDeleted") == "Delete":
+            return ImmutableVerdict(
+                Remedy.REFUSE,
+                f"{ref} has persistentVolumeClaimRetentionPolicy.whenDeleted: Delete, so deleting it "
+                "could delete its volumes; refusing to re-create it",
+                tuple(causes),
+                hint=(
+                    "set whenDeleted: Retain on the live object first (the field is mutable): "
+                    f"kubectl patch statefulset {ref.name} -n {ref.namespace} --type merge -p "
+                    '\'{"spec":{"persistentVolumeClaimRetentionPolicy":{"whenDeleted":"Retain"}}}\''
+                    ", then run the deploy again"
+                ),
+            )
+    if key in _ORPHAN_KINDS:
+        warnings: tuple[str, ...] = ()
+        selector_changes = any(_normalize(c.field) == "spec.selector" for c in causes)
+        if selector_changes or _selector(live) != _selector(desired):
+            warnings = (
+                f"{ref}: the selector changes, so the new object will NOT adopt the old pods; they keep "
+                "running orphaned until you delete them",
+            )
+        return ImmutableVerdict(
+            Remedy.RECREATE_ORPHAN,
+            f"{ref}: immutable field(s) {fields}; re-creating it with propagationPolicy Orphan "
+            "(its pods and volumes are kept and adopted by the new object)",
+            tuple(causes),
+            warnings=warnings,
+        )
+    if key == ("batch", "Job"):
+        return ImmutableVerdict(
+            Remedy.RECREATE_BACKGROUND,
+            f"{ref}: immutable field(s) {fields}; re-creating the Job (its pods are deleted with it "
+            "and the Job runs again)",
+            tuple(causes),
+        )
+    if key == ("", "Service"):
+        old_ip = (live.get("spec") or {}).get("clusterIP")
+        shown = f" {old_ip}" if old_ip and old_ip != "None" else ""
+        return ImmutableVerdict(
+            Remedy.RECREATE_SERVICE,
+            f"{ref}: immutable field(s) {fields}; re-creating the Service",
+            tuple(causes),
+            warnings=(
+                f"{ref}: its ClusterIP{shown} changes; clients that use the IP instead of the DNS name "
+                "must be updated",
+            ),
+        )
+    return ImmutableVerdict(
+        Remedy.REFUSE,
+        f"{ref}: immutable field(s) {fields}; this kind is not re-created automatically",
+        tuple(causes),
+        hint=f"revert the change in Git, or delete {ref} yourself if losing it is acceptable",
+    )
+
+
+_ORPHAN_KINDS = frozenset(
+    {("apps", "StatefulSet"), ("apps", "Deployment"), ("apps", "DaemonSet"), ("apps", "ReplicaSet")}
+)
+
+
+def _selector(obj: Mapping[str, Any]) -> Any:
+    return (obj.get("spec") or {}).get("selector")
+
+
+def spec_diff(live: Any, desired: Any, path: str) -> list[str]:
+    """Lines ``path: live -> desired`` for every field ``desired`` sets to another value."""
+    if isinstance(desired, Mapping) and isinstance(live, Mapping):
+        lines: list[str] = []
+        for key in desired:
+            lines += spec_diff(live.get(key), desired[key], f"{path}.{key}")
+        return lines
+    if desired != live:
+        return [f"{path}: {_show(live)} -> {_show(desired)}"]
+    return []
+
+
+def _show(value: Any) -> str:
+    return "(unset)" if value is None else repr(value) if isinstance(value, str) else str(value)
+
+
+# -- adoption after re-create -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """How the dependents the old object controlled relate to the new one."""
+
+    adopted: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()  # exist, not (yet) controlled by the new object
+    replaced: tuple[str, ...] = ()  # gone (the controller rolled them) - fine
+    foreign: tuple[str, ...] = field(default=())  # now controlled by something else
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending and not self.foreign
+
+
+def controller_uid(obj: Mapping[str, Any]) -> str | None:
+    for owner in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if owner.get("controller"):
+            return str(owner.get("uid"))
+    return None
+
+
+def check_adoption(
+    before: Sequence[Mapping[str, Any]], now: Sequence[Mapping[str, Any]], new_uid: str
+) -> Adoption:
+    """Compare the dependents the old object controlled (``before``) with the live ones (``now``)."""
+    current = {(o.get("metadata") or {}).get("uid"): o for o in now}
+    adopted, pending, replaced, foreign = [], [], [], []
+    for old in before:
+        meta = old.get("metadata") or {}
+        name = str(meta.get("name"))
+        live = current.get(meta.get("uid"))
+        if live is None or (live.get("metadata") or {}).get("deletionTimestamp"):
+            replaced.append(name)
+            continue
+        owner = controller_uid(live)
+        if owner == new_uid:
+            adopted.append(name)
+        elif owner is None or owner == controller_uid(old):
+            pending.append(name)
+        else:
+            foreign.append(name)
+    return Adoption(tuple(adopted), tuple(pending), tuple(replaced), tuple(foreign))

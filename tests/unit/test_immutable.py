@@ -1,0 +1,320 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gitops.core.apply_plan import ObjectRef
+from gitops.core.immutable import Cause, Remedy, causes_of, check_adoption, classify
+
+STS = ObjectRef("apps", "v1", "StatefulSet", "default", "postgres")
+DEPLOY = ObjectRef("apps", "v1", "Deployment", "default", "web")
+DS = ObjectRef("apps", "v1", "DaemonSet", "default", "agent")
+JOB = ObjectRef("batch", "v1", "Job", "default", "migrate")
+SVC = ObjectRef("", "v1", "Service", "default", "postgres")
+PVC = ObjectRef("", "v1", "PersistentVolumeClaim", "default", "data-postgres-0")
+NS = ObjectRef("", "v1", "Namespace", None, "apps")
+CM = ObjectRef("", "v1", "ConfigMap", "default", "settings")
+
+STS_MESSAGE = (
+    'StatefulSet.apps "postgres" is invalid: spec: Forbidden: updates to statefulset spec for fields other '
+    "than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', "
+    "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+)
+
+
+def status(
+    ref: ObjectRef, causes: list[dict[str, str]] | None, message: str = "", *, details: bool = True
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "message": message,
+        "reason": "Invalid",
+        "code": 422,
+    }
+    if details:
+        body["details"] = {"name": ref.name, "group": ref.group, "kind": ref.kind, "causes": causes}
+    return body
+
+
+def live(ref: ObjectRef, spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": ref.api_version,
+        "kind": ref.kind,
+        "metadata": {"name": ref.name, "namespace": ref.namespace, "uid": "old"},
+        "spec": spec or {},
+    }
+
+
+FORBIDDEN_SPEC = [{"reason": "FieldValueForbidden", "field": "spec", "message": "Forbidden: updates to ..."}]
+SELECTOR = [
+    {
+        "reason": "FieldValueInvalid",
+        "field": "spec.selector",
+        "message": "Invalid value: ...: field is immutable",
+    }
+]
+
+
+@pytest.mark.parametrize(
+    ("ref", "body", "remedy", "propagation"),
+    [
+        pytest.param(
+            STS, status(STS, FORBIDDEN_SPEC, STS_MESSAGE), Remedy.RECREATE_ORPHAN, "Orphan", id="sts-spec"
+        ),
+        pytest.param(
+            DEPLOY, status(DEPLOY, SELECTOR), Remedy.RECREATE_ORPHAN, "Orphan", id="deployment-selector"
+        ),
+        pytest.param(DS, status(DS, SELECTOR), Remedy.RECREATE_ORPHAN, "Orphan", id="daemonset-selector"),
+        pytest.param(JOB, status(JOB, SELECTOR), Remedy.RECREATE_BACKGROUND, "Background", id="job-selector"),
+        pytest.param(
+            JOB,
+            status(
+                JOB,
+                [{"reason": "FieldValueInvalid", "field": "spec.template", "message": "field is immutable"}],
+            ),
+            Remedy.RECREATE_BACKGROUND,
+            "Background",
+            id="job-template",
+        ),
+        pytest.param(
+            SVC,
+            status(
+                SVC,
+                [{"reason": "FieldValueInvalid", "field": "spec.clusterIPs[0]", "message": "may not change"}],
+            ),
+            Remedy.RECREATE_SERVICE,
+            "Background",
+            id="service-clusterips",
+        ),
+        pytest.param(
+            PVC,
+            status(PVC, [{"reason": "FieldValueForbidden", "field": "spec", "message": "spec is immutable"}]),
+            Remedy.FATAL_PVC,
+            None,
+            id="pvc-is-fatal",
+        ),
+        pytest.param(
+            CM,
+            status(
+                CM, [{"reason": "FieldValueForbidden", "field": "data", "message": "field is immutable when"}]
+            ),
+            Remedy.REFUSE,
+            None,
+            id="immutable-configmap-refused",
+        ),
+    ],
+)
+def test_structured_causes_decide(
+    ref: ObjectRef, body: dict[str, Any], remedy: Remedy, propagation: str | None
+) -> None:
+    verdict = classify(body, ref=ref, live=live(ref, {"clusterIP": "10.0.0.7"}), desired=live(ref))
+    assert verdict.remedy is remedy, verdict.summary
+    assert verdict.propagation == propagation
+    assert verdict.recreate == (propagation is not None)
+
+
+def test_service_recreate_warns_that_the_cluster_ip_changes() -> None:
+    body = status(
+        SVC,
+        [{"reason": "FieldValueInvalid", "field": "spec.clusterIP", "message": "may not change once set"}],
+    )
+    verdict = classify(body, ref=SVC, live=live(SVC, {"clusterIP": "10.43.0.12"}), desired=live(SVC))
+    assert any("ClusterIP 10.43.0.12 changes" in w for w in verdict.warnings)
+
+
+def test_pvc_verdict_carries_the_diff() -> None:
+    body = status(PVC, [{"reason": "FieldValueForbidden", "field": "spec", "message": "spec is immutable"}])
+    old = live(PVC, {"storageClassName": "hcloud-volumes", "resources": {"requests": {"storage": "10Gi"}}})
+    new = live(PVC, {"storageClassName": "fast", "resources": {"requests": {"storage": "10Gi"}}})
+    verdict = classify(body, ref=PVC, live=old, desired=new)
+    assert verdict.diff == ("spec.storageClassName: 'hcloud-volumes' -> 'fast'",)
+    assert "never deleted" in verdict.summary
+
+
+def test_a_namespace_is_never_recreated() -> None:
+    body = status(
+        NS, [{"reason": "FieldValueInvalid", "field": "metadata.name", "message": "field is immutable"}]
+    )
+    verdict = classify(body, ref=NS, live=live(NS), desired=live(NS))
+    assert verdict.remedy is Remedy.REFUSE
+    assert "never deleted" in verdict.summary
+
+
+def test_statefulset_with_delete_retention_is_refused_with_the_fix() -> None:
+    old = live(
+        STS, {"persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Retain"}}
+    )
+    verdict = classify(status(STS, FORBIDDEN_SPEC), ref=STS, live=old, desired=live(STS))
+    assert verdict.remedy is Remedy.REFUSE
+    assert "whenDeleted: Delete" in verdict.summary
+    assert verdict.hint and "kubectl patch statefulset postgres -n default" in verdict.hint
+
+
+def test_retain_retention_is_fine() -> None:
+    old = live(STS, {"persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain"}})
+    assert classify(status(STS, FORBIDDEN_SPEC), ref=STS, live=old, desired=live(STS)).recreate
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        pytest.param(
+            status(
+                DEPLOY,
+                [
+                    *SELECTOR,
+                    {
+                        "reason": "FieldValueInvalid",
+                        "field": "spec.template.metadata.labels",
+                        "message": "selector does not match template labels",
+                    },
+                ],
+            ),
+            "also invalid",
+            id="immutable-plus-other-error",
+        ),
+        pytest.param(
+            status(
+                DEPLOY,
+                [{"reason": "FieldValueRequired", "field": "spec.template.spec.containers", "message": "x"}],
+            ),
+            "",
+            id="ordinary-validation-error",
+        ),
+        pytest.param(
+            {**status(DEPLOY, SELECTOR), "code": 409, "reason": "Conflict"},
+            "",
+            id="not-a-422",
+        ),
+        pytest.param(
+            status(
+                DEPLOY,
+                [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "field": "spec.selector.matchLabels",
+                        "message": "invalid label",
+                    }
+                ],
+            ),
+            "",
+            id="selector-syntax-is-not-immutability",
+        ),
+    ],
+)
+def test_not_immutable(body: dict[str, Any], why: str) -> None:
+    verdict = classify(body, ref=DEPLOY, live=live(DEPLOY), desired=live(DEPLOY))
+    assert verdict.remedy is Remedy.NOT_IMMUTABLE
+    assert not verdict.recreate and verdict.propagation is None
+    assert why in verdict.summary
+
+
+def test_an_error_naming_another_object_never_deletes() -> None:
+    body = status(STS, FORBIDDEN_SPEC)
+    body["details"]["name"] = "redis"
+    verdict = classify(body, ref=STS, live=live(STS), desired=live(STS))
+    assert verdict.remedy is Remedy.REFUSE
+    assert "'redis'" in verdict.summary and "refusing" in verdict.summary
+
+
+def test_missing_live_object_means_nothing_to_recreate() -> None:
+    assert (
+        classify(status(STS, FORBIDDEN_SPEC), ref=STS, live=None, desired=live(STS)).remedy
+        is Remedy.NOT_IMMUTABLE
+    )
+
+
+@pytest.mark.parametrize(
+    ("ref", "message", "expected"),
+    [
+        pytest.param(STS, STS_MESSAGE, [Cause("FieldValueForbidden", "spec")], id="statefulset"),
+        pytest.param(
+            DEPLOY,
+            'Deployment.apps "web" is invalid: spec.selector: Invalid value: '
+            'v1.LabelSelector{MatchLabels:map[string]string{"app":"x"}}: field is immutable',
+            [Cause("FieldValueInvalid", "spec.selector")],
+            id="deployment",
+        ),
+        pytest.param(
+            SVC,
+            'Service "postgres" is invalid: spec.clusterIPs[0]: Invalid value: []string{"None"}: '
+            "may not change once set",
+            [Cause("FieldValueInvalid", "spec.clusterIPs[0]")],
+            id="service",
+        ),
+        pytest.param(
+            DEPLOY,
+            'Deployment.apps "web" is invalid: [spec.selector: Invalid value: "x": field is immutable, '
+            "spec.template.metadata.labels: Invalid value: map[]: "
+            "`selector` does not match template `labels`]",
+            [
+                Cause("FieldValueInvalid", "spec.selector"),
+                Cause("FieldValueInvalid", "spec.template.metadata.labels"),
+            ],
+            id="aggregate",
+        ),
+    ],
+)
+def test_messages_are_parsed_only_as_a_fallback(ref: ObjectRef, message: str, expected: list[Cause]) -> None:
+    causes = causes_of(status(ref, None, message, details=False))
+    assert [(c.reason, c.field) for c in causes] == [(c.reason, c.field) for c in expected]
+
+
+def test_classify_from_message_alone() -> None:
+    body = status(STS, None, STS_MESSAGE, details=False)
+    verdict = classify(body, ref=STS, live=live(STS), desired=live(STS))
+    assert verdict.remedy is Remedy.RECREATE_ORPHAN
+
+
+def test_structured_causes_win_over_the_message() -> None:
+    # The message says "immutable", the structured cause says otherwise: trust the structure.
+    body = status(
+        DEPLOY,
+        [
+            {
+                "reason": "FieldValueRequired",
+                "field": "spec.template.spec.containers",
+                "message": "Required value",
+            }
+        ],
+        'Deployment.apps "web" is invalid: spec.selector: Invalid value: x: field is immutable',
+    )
+    assert classify(body, ref=DEPLOY, live=live(DEPLOY), desired=live(DEPLOY)).remedy is Remedy.NOT_IMMUTABLE
+
+
+def test_selector_change_warns_about_orphaned_pods() -> None:
+    old = live(DEPLOY, {"selector": {"matchLabels": {"app": "a"}}})
+    new = live(DEPLOY, {"selector": {"matchLabels": {"app": "b"}}})
+    verdict = classify(status(DEPLOY, SELECTOR), ref=DEPLOY, live=old, desired=new)
+    assert any("NOT adopt" in w for w in verdict.warnings)
+
+
+def pod(name: str, uid: str, owner: str | None, deleting: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "uid": uid}
+    if owner:
+        meta["ownerReferences"] = [
+            {"uid": owner, "controller": True, "kind": "StatefulSet", "name": "postgres"}
+        ]
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    return {"metadata": meta}
+
+
+def test_check_adoption() -> None:
+    before = [
+        pod("p-0", "u0", "old"),
+        pod("p-1", "u1", "old"),
+        pod("p-2", "u2", "old"),
+        pod("p-3", "u3", "old"),
+    ]
+    now = [pod("p-0", "u0", "new"), pod("p-1", "u1", None), pod("p-3", "u3", "someone-else")]
+    result = check_adoption(before, now, "new")
+    assert result.adopted == ("p-0",)
+    assert result.pending == ("p-1",)
+    assert result.replaced == ("p-2",)
+    assert result.foreign == ("p-3",)
+    assert not result.complete
+    assert check_adoption(before[:1], now[:1], "new").complete

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gitops.core.rollback import deployment_rollback, statefulset_rollback
+
+SELECTOR = {"matchLabels": {"app.kubernetes.io/name": "postgres"}}
+LABELS = {"app.kubernetes.io/name": "postgres"}
+
+
+def template(image: str) -> dict[str, Any]:
+    return {"metadata": {"labels": dict(LABELS)}, "spec": {"containers": [{"name": "pg", "image": image}]}}
+
+
+def sts(image: str, uid: str = "sts-uid") -> dict[str, Any]:
+    return {
+        "kind": "StatefulSet",
+        "metadata": {"name": "postgres", "uid": uid},
+        "spec": {"selector": SELECTOR, "template": template(image)},
+    }
+
+
+def revision(
+    n: int, image: str, owner: str | None = "sts-uid", labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": f"postgres-{n}", "labels": LABELS if labels is None else labels}
+    if owner:
+        meta["ownerReferences"] = [
+            {"uid": owner, "controller": True, "kind": "StatefulSet", "name": "postgres"}
+        ]
+    tpl = template(image)
+    tpl["$patch"] = "replace"
+    return {
+        "kind": "ControllerRevision",
+        "metadata": meta,
+        "revision": n,
+        "data": {"spec": {"template": tpl}},
+    }
+
+
+def test_statefulset_rolls_back_to_the_second_highest_revision() -> None:
+    revisions = [revision(1, "pg:16"), revision(3, "pg:18-broken"), revision(2, "pg:17")]
+    plan = statefulset_rollback(sts("pg:18-broken"), revisions)
+    assert (plan.from_revision, plan.to_revision) == (3, 2)
+    assert plan.patch == revisions[2]["data"]
+    assert plan.patch is not revisions[2]["data"]
+    assert plan.patch["spec"]["template"]["$patch"] == "replace"
+
+
+@pytest.mark.parametrize(
+    ("revisions", "fragment"),
+    [
+        pytest.param([revision(1, "pg:18")], "one revision", id="only-one"),
+        pytest.param(
+            [revision(1, "pg:17", owner="someone-else"), revision(2, "pg:18")],
+            "one revision",
+            id="foreign-owner",
+        ),
+        pytest.param([revision(1, "pg:17", owner=None), revision(2, "pg:18")], "one revision", id="orphan"),
+        pytest.param(
+            [revision(1, "pg:17", labels={"app.kubernetes.io/name": "redis"}), revision(2, "pg:18")],
+            "one revision",
+            id="selector-mismatch",
+        ),
+        pytest.param([revision(1, "pg:18"), revision(2, "pg:18")], "skipped", id="equal-template-skipped"),
+    ],
+)
+def test_statefulset_nothing_to_do(revisions: list[dict[str, Any]], fragment: str) -> None:
+    plan = statefulset_rollback(sts("pg:18"), revisions)
+    assert plan.patch is None
+    assert fragment in plan.reason
+
+
+def replicaset(n: int, image: str, owner: str = "d-uid") -> dict[str, Any]:
+    tpl = template(image)
+    tpl["metadata"]["labels"]["pod-template-hash"] = f"h{n}"
+    return {
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"web-h{n}",
+            "annotations": {"deployment.kubernetes.io/revision": str(n)},
+            "ownerReferences": [{"uid": owner, "controller": True}],
+        },
+        "spec": {"template": tpl},
+    }
+
+
+def deployment(image: str, revision_annotation: str | None = "3") -> dict[str, Any]:
+    annotations = {"deployment.kubernetes.io/revision": revision_annotation} if revision_annotation else {}
+    return {
+        "kind": "Deployment",
+        "metadata": {"name": "web", "uid": "d-uid", "annotations": annotations},
+        "spec": {"selector": SELECTOR, "template": template(image)},
+    }
+
+
+def test_deployment_rolls_back_to_the_previous_replicaset_template() -> None:
+    rss = [replicaset(1, "web:1"), replicaset(2, "web:2"), replicaset(3, "web:3-broken")]
+    plan = deployment_rollback(deployment("web:3-broken"), rss)
+    assert (plan.from_revision, plan.to_revision) == (3, 2)
+    assert plan.patch is not None
+    tpl = plan.patch["spec"]["template"]
+    assert tpl["spec"]["containers"][0]["image"] == "web:2"
+    assert "pod-template-hash" not in tpl["metadata"]["labels"]
+    assert tpl["$patch"] == "replace"
+    assert rss[1]["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] == "h2"  # input untouched
+
+
+def test_deployment_without_history() -> None:
+    assert deployment_rollback(deployment("web:1", "1"), [replicaset(1, "web:1")]).patch is None
+    foreign = [replicaset(1, "web:1", owner="x"), replicaset(2, "web:2")]
+    assert deployment_rollback(deployment("web:2", "2"), foreign).patch is None
+
+
+def test_deployment_revision_falls_back_to_the_newest_replicaset() -> None:
+    plan = deployment_rollback(deployment("web:2", None), [replicaset(1, "web:1"), replicaset(2, "web:2")])
+    assert plan.to_revision == 1 and plan.patch is not None

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from gitops.core.volumes import abandoned_claims, claims_of, parse_quantity, plan_growth
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        pytest.param("10Gi", Decimal(10 * 1024**3), id="Gi"),
+        pytest.param("512Mi", Decimal(512 * 1024**2), id="Mi"),
+        pytest.param("1G", Decimal(10**9), id="G"),
+        pytest.param("1.5Gi", Decimal("1.5") * 1024**3, id="fraction"),
+        pytest.param("100m", Decimal("0.1"), id="milli"),
+        pytest.param("1e3", Decimal(1000), id="exponent"),
+        pytest.param("1024", Decimal(1024), id="plain"),
+    ],
+)
+def test_parse_quantity(text: str, value: Decimal) -> None:
+    assert parse_quantity(text) == value
+
+
+@pytest.mark.parametrize("bad", ["", "Gi", "10 GB", "ten", "10Gb"])
+def test_parse_quantity_rejects(bad: str) -> None:
+    with pytest.raises(ValueError, match="not a Kubernetes quantity"):
+        parse_quantity(bad)
+
+
+def sts(storage: str, template: str = "data") -> dict[str, Any]:
+    return {
+        "kind": "StatefulSet",
+        "metadata": {"name": "postgres"},
+        "spec": {
+            "volumeClaimTemplates": [
+                {"metadata": {"name": template}, "spec": {"resources": {"requests": {"storage": storage}}}}
+            ]
+        },
+    }
+
+
+def pvc(name: str, storage: str, storage_class: str | None = "hcloud-volumes") -> dict[str, Any]:
+    spec: dict[str, Any] = {"resources": {"requests": {"storage": storage}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return {"metadata": {"name": name}, "spec": spec}
+
+
+EXPANDABLE = {"hcloud-volumes": {"allowVolumeExpansion": True}, "fixed": {}}
+
+
+def test_claims_of_matches_only_the_statefulset_pattern_in_ordinal_order() -> None:
+    pvcs = [pvc("data-postgres-10", "1Gi"), pvc("data-postgres-2", "1Gi"), pvc("data-postgres-x", "1Gi")]
+    pvcs += [pvc("data-postgres-replica-0", "1Gi"), pvc("other-postgres-0", "1Gi")]
+    assert [p["metadata"]["name"] for p in claims_of("postgres", "data", pvcs)] == [
+        "data-postgres-2",
+        "data-postgres-10",
+    ]
+
+
+def test_growth_plan() -> None:
+    pvcs = [
+        pvc("data-postgres-0", "10Gi"),
+        pvc("data-postgres-1", "20Gi"),
+        pvc("data-postgres-2", "10Gi", "fixed"),
+        pvc("data-postgres-3", "10Gi", None),
+        pvc("data-postgres-4", "30Gi"),
+        pvc("data-postgres-5", "10Gi", "missing"),
+    ]
+    plan = plan_growth(sts("20Gi"), pvcs, EXPANDABLE, default_class=None)
+    assert [(r.pvc, r.current, r.wanted) for r in plan.resize] == [("data-postgres-0", "10Gi", "20Gi")]
+    blocked = {b.pvc: b.why for b in plan.blocked}
+    assert "allowVolumeExpansion" in blocked["data-postgres-2"]
+    assert "no default StorageClass" in blocked["data-postgres-3"]
+    assert "does not exist" in blocked["data-postgres-5"]
+    assert any("data-postgres-4" in n and "cannot shrink" in n for n in plan.notes)
+
+
+def test_default_storage_class_applies_to_claims_without_one() -> None:
+    plan = plan_growth(sts("20Gi"), [pvc("data-postgres-0", "10Gi", None)], EXPANDABLE, "hcloud-volumes")
+    assert [r.pvc for r in plan.resize] == ["data-postgres-0"]
+
+
+def test_abandoned_claims_after_a_template_rename() -> None:
+    pvcs = [pvc("data-postgres-0", "10Gi"), pvc("pgdata-postgres-0", "10Gi")]
+    assert abandoned_claims(sts("10Gi"), sts("10Gi", template="pgdata"), pvcs) == ["data-postgres-0"]
+    assert abandoned_claims(sts("10Gi"), sts("20Gi"), pvcs) == []
