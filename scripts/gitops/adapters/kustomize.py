@@ -1,0 +1,129 @@
+"""``kubectl kustomize``: the only thing this suite runs kubectl for.
+
+Rendering happens before any secret value is involved: kustomize sees the repository's
+files only, and substitution happens afterwards in memory (:mod:`gitops.rendering`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops.adapters.kubectl import kubectl_binary
+from gitops.errors import ConfigurationError, Problem
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+TIMEOUT_SECONDS = 300
+
+# Annotations that `buildMetadata: [originAnnotations]` adds; see
+# https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/buildmetadata/
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+
+
+def kustomization_file(directory: Path) -> Path | None:
+    """The kustomization file in ``directory``, or None."""
+    for name in KUSTOMIZATION_FILES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _check_overlay(overlay: Path) -> None:
+    if not overlay.is_dir():
+        raise ConfigurationError(
+            f"overlay {overlay} is not a directory",
+            file=str(overlay),
+            hint="Pass the directory that holds the overlay's kustomization.yaml, "
+            "e.g. --overlay infra/k8s/hetzner/dev.",
+            title="Overlay not found",
+        )
+    if kustomization_file(overlay) is None:
+        raise ConfigurationError(
+            f"overlay {overlay} has no kustomization.yaml",
+            file=str(overlay),
+            hint="An overlay is a directory with a kustomization.yaml; check the path.",
+            title="Overlay not found",
+        )
+
+
+def _run(directory: Path, overlay: Path) -> str:
+    command = [kubectl_binary(), "kustomize", str(directory)]
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ConfigurationError(
+            f"kustomize build of {overlay} did not finish within {TIMEOUT_SECONDS}s",
+            file=str(overlay),
+            hint="A remote base (git URL) that cannot be fetched is the usual cause; pin or vendor it.",
+            title="kustomize build failed",
+        ) from exc
+    if done.returncode != 0:
+        message = done.stderr.strip() or f"kubectl kustomize exited with {done.returncode}"
+        if message.startswith(("error: ", "Error: ")):
+            message = message.split(": ", 1)[1]
+        raise ConfigurationError(
+            f"kustomize could not build {overlay}: {message}",
+            file=str(kustomization_file(overlay) or overlay),
+            hint="Run `kubectl kustomize " + str(overlay) + "` locally and fix the file it names.",
+            title="kustomize build failed",
+            problems=[Problem(line) for line in message.splitlines()[1:] if line.strip()],
+        )
+    return done.stdout
+
+
+def build(overlay: Path) -> str:
+    """``kubectl kustomize OVERLAY``: the rendered manifests as YAML text.
+
+    A missing overlay or a kustomize error raises :class:`ConfigurationError` naming the overlay
+    and carrying kustomize's own message.
+    """
+    _check_overlay(overlay)
+    return _run(overlay, overlay)
+
+
+@dataclass(frozen=True)
+class OriginBuild:
+    """Output of :func:`build_with_origins` and the directory its origin paths are relative to."""
+
+    text: str
+    origin_root: Path
+
+    def resolve(self, origin_path: str) -> Path:
+        """The absolute path of a file named in an origin annotation (lexically; no I/O)."""
+        return Path(os.path.normpath(self.origin_root / origin_path))
+
+
+def build_with_origins(overlay: Path) -> OriginBuild:
+    """Like :func:`build`, but every object carries kustomize's origin annotation.
+
+    The user's overlay is not edited: a throw-away kustomization in a temporary directory
+    lists the overlay as its only resource and turns on ``buildMetadata: [originAnnotations]``.
+    Kustomize refuses absolute resource paths, so the overlay is named relative to that
+    directory, and origin paths in the output are relative to it too
+    (:meth:`OriginBuild.resolve`). Only repository files are involved: no secret value.
+    """
+    _check_overlay(overlay)
+    with tempfile.TemporaryDirectory(prefix="gitops-origins-") as tmp:
+        wrapper = Path(tmp).resolve()
+        relative = os.path.relpath(overlay.resolve(), wrapper)
+        (wrapper / "kustomization.yaml").write_text(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+            "kind: Kustomization\n"
+            f"resources:\n- {json.dumps(relative)}\n"
+            "buildMetadata: [originAnnotations]\n",
+            encoding="utf-8",
+        )
+        return OriginBuild(_run(wrapper, overlay), wrapper)

@@ -1,0 +1,633 @@
+"""Placeholder secrets in rendered manifests: find them, name their variables, substitute. Pure.
+
+A *placeholder* is a ``Secret`` value that equals the placeholder text (default
+``StrongBase64Password``): in ``stringData`` the text itself, in ``data`` its base64. Each one
+is filled from a variable:
+
+* by convention the variable named like the key (``POSTGRES_SA_PASSWORD``); a key that is
+  not a valid variable name is upper-cased with every other character turned into ``_``
+  (``tls.crt`` -> ``TLS_CRT``, ``redis-password`` -> ``REDIS_PASSWORD``);
+* or through a *secret map* (YAML: Secret name -> JSONPath expression -> variable), which
+  overrides the convention for the values its expressions select::
+
+      postgres-credentials:
+        "$.stringData.POSTGRES_SA_PASSWORD": PG_SA
+      "default/redis-acl":            # namespace/name also works
+        "$.data.*": REDIS_SHARED      # one variable for every placeholder in data
+
+Rules (each one has a test in ``tests/unit/test_secrets.py``):
+
+* ``data`` gets the base64 of the value's bytes (UTF-8; a value that came from non-UTF-8
+  environment bytes keeps its exact bytes); ``stringData`` gets the text unchanged.
+* A key in **both** ``data`` and ``stringData``: the API server merges ``stringData`` over
+  ``data`` (https://kubernetes.io/docs/concepts/configuration/secret/), so the ``stringData``
+  value is the one that counts. If it is a placeholder the key needs its variable and a
+  placeholder in ``data`` for the same key gets the same value (base64). If ``stringData``
+  holds a real value, a placeholder under ``data`` is dead: it needs no variable and is
+  replaced by the base64 of the ``stringData`` value, so the manifest agrees with what the
+  API server stores and no placeholder is left. A real ``data`` value next to a placeholder
+  in ``stringData`` is left alone (the server overwrites it).
+* Empty values: a variable that is not set is *missing*. A variable set to ``""`` is missing
+  too unless ``allow_empty`` is given, because in GitHub Actions ``${{ secrets.NAME }}`` of a
+  secret that does not exist expands to ``""``: an empty value cannot be told apart from a
+  forgotten secret, and silently deploying an empty password is the worse failure. With
+  ``allow_empty`` the empty string is a value like any other (``data: ""``).
+* Whatever could not be substituted fails as ONE :class:`~gitops.errors.ConfigurationError`
+  listing every Secret/key/variable: unset variables, placeholders anywhere else (inside a
+  longer string, in a ConfigMap, ...), a value that itself contains the placeholder, and
+  map entries that select nothing or something that is not a placeholder. Messages carry
+  names only, never a value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import functools
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+
+from gitops.errors import ConfigurationError, Problem
+
+DEFAULT_PLACEHOLDER = "StrongBase64Password"
+FIELDS: tuple[str, str] = ("data", "stringData")
+State = Literal["set", "empty", "unset"]
+
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAP_HINT = (
+    "A secret map is YAML: Secret name -> JSONPath expression -> variable name, e.g. "
+    '`postgres-credentials: {"$.stringData.POSTGRES_SA_PASSWORD": PG_SA}`.'
+)
+
+
+def variable_for_key(key: str) -> str:
+    """The variable that fills ``key`` by convention (see the module docstring)."""
+    if _VARIABLE.match(key):
+        return key
+    name = re.sub(r"[^A-Za-z0-9]", "_", key).upper()
+    return f"_{name}" if name[:1].isdigit() or not name else name
+
+
+def value_bytes(value: str) -> bytes:
+    """The bytes of a variable's value: UTF-8, with the original bytes of undecodable input kept.
+
+    Python decodes environment bytes that are not UTF-8 with ``surrogateescape``; encoding
+    the same way gives back exactly the bytes the caller put in the variable.
+    """
+    return value.encode("utf-8", "surrogateescape")
+
+
+def encode_data(value: str) -> str:
+    """The ``data`` form of a value: base64 of its bytes."""
+    return base64.b64encode(value_bytes(value)).decode("ascii")
+
+
+def _decode_data(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+# -- the secret map ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    """One line of a secret map: in Secret ``secret``, what ``expression`` selects comes from ``variable``."""
+
+    secret: str
+    expression: str
+    variable: str
+    line: int | None = None
+
+    def key_path(self) -> str:
+        return f"{self.secret}.{self.expression}"
+
+
+@dataclass(frozen=True)
+class SecretMap:
+    """A parsed secret map; ``source`` names its file in messages."""
+
+    source: str
+    entries: tuple[MapEntry, ...] = ()
+
+    def for_secret(self, name: str, namespace: str | None) -> list[MapEntry]:
+        qualified = f"{namespace or 'default'}/{name}"
+        return [e for e in self.entries if e.secret in (name, qualified)]
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(expression: str) -> Any:
+    from jsonpath_ng.ext.parser import parse
+
+    return parse(expression)
+
+
+def parse_secret_map(text: str, source: str) -> SecretMap:
+    """Parse and check a secret map; every mistake is reported at once, with file and line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigurationError(
+            f"the secret map is not valid YAML: {getattr(exc, 'problem', None) or exc}",
+            file=source,
+            line=mark.line + 1 if mark is not None else None,
+            hint=MAP_HINT,
+            title="Invalid secret map",
+        ) from None
+    if root is None:
+        return SecretMap(source)
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigurationError(
+            "the secret map must be a mapping of Secret names",
+            file=source,
+            line=root.start_mark.line + 1,
+            hint=MAP_HINT,
+            title="Invalid secret map",
+        )
+    problems: list[Problem] = []
+    entries: list[MapEntry] = []
+    for secret_node, body in root.value:
+        secret = secret_node.value if isinstance(secret_node, yaml.ScalarNode) else None
+        line = secret_node.start_mark.line + 1
+        if not secret:
+            problems.append(Problem("a Secret name must be a non-empty string", source, line))
+            continue
+        if not isinstance(body, yaml.MappingNode) or not body.value:
+            problems.append(
+                Problem(
+                    'must map JSONPath expressions to variable names, e.g. {"$.stringData.KEY": VARIABLE}',
+                    source,
+                    line,
+                    secret,
+                )
+            )
+            continue
+        for expr_node, var_node in body.value:
+            expr = expr_node.value if isinstance(expr_node, yaml.ScalarNode) else ""
+            variable = var_node.value if isinstance(var_node, yaml.ScalarNode) else ""
+            eline = expr_node.start_mark.line + 1
+            where = f"{secret}.{expr}" if expr else secret
+            if not expr.startswith("$"):
+                problems.append(
+                    Problem(
+                        f"{expr!r} is not a JSONPath expression; write $.stringData.KEY or $.data.KEY",
+                        source,
+                        eline,
+                        where,
+                    )
+                )
+                continue
+            try:
+                _compile(expr)
+            except Exception as exc:  # jsonpath-ng raises several types for bad syntax
+                problems.append(Problem(f"invalid JSONPath expression {expr!r}: {exc}", source, eline, where))
+                continue
+            if not isinstance(variable, str) or not _VARIABLE.match(variable):
+                problems.append(
+                    Problem(
+                        f"{variable!r} is not a valid environment variable name "
+                        "(letters, digits and _, not starting with a digit)",
+                        source,
+                        var_node.start_mark.line + 1,
+                        where,
+                    )
+                )
+                continue
+            entries.append(MapEntry(secret, expr, variable, eline))
+    if problems:
+        raise ConfigurationError(
+            f"the secret map {source} has {len(problems)} problem(s)",
+            file=source,
+            line=problems[0].line,
+            hint=MAP_HINT,
+            title="Invalid secret map",
+            problems=problems,
+        )
+    return SecretMap(source, tuple(entries))
+
+
+# -- scanning ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """A Secret key whose effective value is the placeholder, and the variable that fills it."""
+
+    index: int  # position of the Secret in the document list
+    secret: str
+    namespace: str | None
+    key: str
+    fields: tuple[str, ...]  # the fields whose value for ``key`` is the placeholder
+    variable: str
+    via: str  # "convention", or the secret map expression
+
+    def describe(self) -> str:
+        where = " and ".join(self.fields)
+        return f"Secret {self.secret}, key {self.key} ({where})"
+
+
+@dataclass(frozen=True)
+class ShadowedData:
+    """A ``data`` placeholder made irrelevant by a real ``stringData`` value for the same key."""
+
+    index: int
+    key: str
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What :func:`scan` found in a list of documents. Holds names only, never values."""
+
+    placeholder: str
+    placeholders: tuple[Placeholder, ...] = ()
+    shadowed: tuple[ShadowedData, ...] = ()
+    map_problems: tuple[Problem, ...] = ()
+    strays: tuple[Problem, ...] = ()  # placeholders that cannot be substituted
+    unused_map_secrets: tuple[str, ...] = ()  # map entries for Secrets not in these documents
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return self.map_problems + self.strays
+
+    def variables(self) -> list[str]:
+        """Every variable needed, in first-use order, without duplicates."""
+        return list(dict.fromkeys(p.variable for p in self.placeholders))
+
+
+@dataclass(frozen=True)
+class NeededSecret:
+    """One Secret key that needs a value, and whether its variable provides one."""
+
+    secret: str
+    key: str
+    variable: str
+    is_set: bool
+    state: State = "unset"
+    fields: tuple[str, ...] = field(default=("stringData",))
+    namespace: str | None = None
+    via: str = "convention"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "secret": self.secret,
+            "namespace": self.namespace,
+            "key": self.key,
+            "fields": list(self.fields),
+            "variable": self.variable,
+            "set": self.is_set,
+            "state": self.state,
+            "via": self.via,
+        }
+
+
+def _is_secret(doc: Mapping[str, Any]) -> bool:
+    return doc.get("kind") == "Secret" and doc.get("apiVersion") == "v1"
+
+
+def _meta(doc: Mapping[str, Any]) -> tuple[str, str | None]:
+    meta = doc.get("metadata") or {}
+    if not isinstance(meta, Mapping):
+        return "<unnamed>", None
+    name = meta.get("name") or meta.get("generateName") or "<unnamed>"
+    namespace = meta.get("namespace")
+    return str(name), str(namespace) if namespace else None
+
+
+def _field(doc: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = doc.get(name)
+    return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class _Site:
+    """Stands in for a data/stringData value while a JSONPath expression is evaluated."""
+
+    field: str
+    key: str
+
+
+def _probe(doc: Mapping[str, Any]) -> dict[str, Any]:
+    probe = {k: v for k, v in doc.items() if k not in FIELDS}
+    for name in FIELDS:
+        if name in doc:
+            values = _field(doc, name)
+            probe[name] = {key: _Site(name, str(key)) for key in values}
+    return probe
+
+
+def _map_variables(
+    doc: Mapping[str, Any],
+    entries: Sequence[MapEntry],
+    source: str,
+    is_placeholder: Mapping[tuple[str, str], bool],
+) -> tuple[dict[tuple[str, str], list[MapEntry]], list[Problem]]:
+    """Which map entries select which (field, key) of this Secret; and what they got wrong."""
+    name, _ = _meta(doc)
+    probe = _probe(doc)
+    chosen: dict[tuple[str, str], list[MapEntry]] = {}
+    problems: list[Problem] = []
+    for entry in entries:
+        matches = [m.value for m in _compile(entry.expression).find(probe)]
+        if not matches:
+            problems.append(
+                Problem(
+                    f"selects nothing in Secret {name}",
+                    source,
+                    entry.line,
+                    entry.key_path(),
+                )
+            )
+        for value in matches:
+            if not isinstance(value, _Site):
+                problems.append(
+                    Problem(
+                        f"selects something in Secret {name} that is not a data/stringData value; "
+                        "select keys, e.g. $.stringData.KEY",
+                        source,
+                        entry.line,
+                        entry.key_path(),
+                    )
+                )
+                continue
+            if not is_placeholder.get((value.field, value.key), False):
+                problems.append(
+                    Problem(
+                        f"selects {value.field}.{value.key} of Secret {name}, which is not the placeholder; "
+                        "only placeholders are substituted",
+                        source,
+                        entry.line,
+                        entry.key_path(),
+                    )
+                )
+                continue
+            chosen.setdefault((value.field, value.key), []).append(entry)
+    return chosen, problems
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, f"{path}[{i}]")
+
+
+def _object_name(doc: Mapping[str, Any]) -> str:
+    name, _ = _meta(doc)
+    return f"{doc.get('kind', '<no kind>')}/{name}"
+
+
+def find_placeholder_text(
+    docs: Sequence[Mapping[str, Any]],
+    placeholder: str,
+    skip: set[tuple[int, str, str]] | None = None,
+) -> list[tuple[int, str, str]]:
+    """Every (document index, path, kind of hit) where the placeholder still appears.
+
+    Looks at every string of every object (the placeholder inside a longer string, in a
+    ConfigMap, an env var, an annotation), at the base64 form of the placeholder, and inside
+    decoded Secret ``data`` values. ``skip`` holds (index, field, key) sites to ignore.
+    """
+    raw = placeholder.encode("utf-8")
+    encoded = base64.b64encode(raw).decode("ascii")
+    hits: list[tuple[int, str, str]] = []
+    skip = skip or set()
+    for index, doc in enumerate(docs):
+        secret = _is_secret(doc)
+        for path, text in _strings(doc, ""):
+            head, _, key = path.partition(".")
+            if secret and head in FIELDS and (index, head, key) in skip:
+                continue
+            if placeholder in text or encoded in text:
+                hits.append((index, path, "text"))
+            elif secret and head == "data":
+                decoded = _decode_data(text)
+                if decoded is not None and raw in decoded:
+                    hits.append((index, path, "base64"))
+    return hits
+
+
+def _stray(docs: Sequence[Mapping[str, Any]], index: int, path: str, how: str) -> Problem:
+    if how == "base64":
+        why = (
+            "the placeholder is inside a base64 value that is not exactly the placeholder "
+            "(a trailing newline from `echo` without -n?); only whole values are substituted"
+        )
+    else:
+        why = (
+            "holds the placeholder but is not a whole Secret data/stringData value, "
+            "so it cannot be substituted"
+        )
+    return Problem(f"{_object_name(docs[index])} {path}: {why}")
+
+
+def scan(
+    docs: Sequence[Mapping[str, Any]],
+    placeholder: str = DEFAULT_PLACEHOLDER,
+    secret_map: SecretMap | None = None,
+) -> Scan:
+    """Find every placeholder in ``docs`` and the variable each one needs. Needs no values."""
+    if not placeholder:
+        raise ConfigurationError(
+            "the placeholder must not be empty",
+            key="--placeholder",
+            hint="Pass the text your Secrets use as a stand-in, e.g. --placeholder StrongBase64Password.",
+        )
+    raw = placeholder.encode("utf-8")
+    source = secret_map.source if secret_map else ""
+    placeholders: list[Placeholder] = []
+    shadowed: list[ShadowedData] = []
+    map_problems: list[Problem] = []
+    sites: set[tuple[int, str, str]] = set()
+    seen_map_secrets: set[str] = set()
+    for index, doc in enumerate(docs):
+        if not _is_secret(doc):
+            continue
+        name, namespace = _meta(doc)
+        data, string_data = _field(doc, "data"), _field(doc, "stringData")
+        is_placeholder: dict[tuple[str, str], bool] = {}
+        for key, value in string_data.items():
+            is_placeholder["stringData", str(key)] = value == placeholder
+        for key, value in data.items():
+            is_placeholder["data", str(key)] = isinstance(value, str) and _decode_data(value) == raw
+        entries = secret_map.for_secret(name, namespace) if secret_map else []
+        seen_map_secrets.update(e.secret for e in entries)
+        chosen, problems = _map_variables(doc, entries, source, is_placeholder)
+        map_problems.extend(problems)
+        keys = list(dict.fromkeys([*map(str, data), *map(str, string_data)]))  # kustomize's order
+        for key in keys:
+            in_sd = key in string_data
+            sd_ph = is_placeholder.get(("stringData", key), False)
+            d_ph = is_placeholder.get(("data", key), False)
+            if in_sd and not sd_ph:
+                if d_ph:  # dead placeholder: the server keeps stringData's value
+                    shadowed.append(ShadowedData(index, key))
+                    sites.add((index, "data", key))
+                continue
+            fields = tuple(f for f, hit in (("stringData", sd_ph), ("data", d_ph)) if hit)
+            if not fields:
+                continue
+            sites.update((index, f, key) for f in fields)
+            mapped = [e for f in fields for e in chosen.get((f, key), [])]
+            variables = list(dict.fromkeys(e.variable for e in mapped))
+            if len(variables) > 1:
+                map_problems.append(
+                    Problem(
+                        f"Secret {name}, key {key}: map entries disagree on the variable "
+                        f"({', '.join(variables)}); one key has one value",
+                        source,
+                        mapped[0].line,
+                        mapped[0].key_path(),
+                    )
+                )
+            if mapped:
+                variable, via = mapped[0].variable, mapped[0].expression
+            else:
+                variable, via = variable_for_key(key), "convention"
+            placeholders.append(Placeholder(index, name, namespace, key, fields, variable, via))
+    strays = [
+        _stray(docs, index, path, how) for index, path, how in find_placeholder_text(docs, placeholder, sites)
+    ]
+    unused = tuple(sorted({e.secret for e in secret_map.entries} - seen_map_secrets) if secret_map else ())
+    return Scan(
+        placeholder,
+        tuple(placeholders),
+        tuple(shadowed),
+        tuple(map_problems),
+        tuple(strays),
+        unused,
+    )
+
+
+# -- values and substitution ---------------------------------------------------------------
+
+
+def state_of(variable: str, env: Mapping[str, str], *, allow_empty: bool = False) -> State:
+    if variable not in env:
+        return "unset"
+    if env[variable] == "" and not allow_empty:
+        return "empty"
+    return "set"
+
+
+def needed(scan_result: Scan, env: Mapping[str, str], *, allow_empty: bool = False) -> list[NeededSecret]:
+    """Every placeholder with its variable and whether ``env`` provides a value (values not kept)."""
+    result = []
+    for p in scan_result.placeholders:
+        state = state_of(p.variable, env, allow_empty=allow_empty)
+        result.append(
+            NeededSecret(p.secret, p.key, p.variable, state == "set", state, p.fields, p.namespace, p.via)
+        )
+    return result
+
+
+def values_for(scan_result: Scan, env: Mapping[str, str], *, allow_empty: bool = False) -> dict[str, str]:
+    """The values of the needed variables that are set (to mask them before anything else)."""
+    return {v: env[v] for v in scan_result.variables() if state_of(v, env, allow_empty=allow_empty) == "set"}
+
+
+def _missing_problem(p: Placeholder, state: State) -> Problem:
+    why = "is set but empty (pass --allow-empty if empty is intended)" if state == "empty" else "is not set"
+    return Problem(f"variable {p.variable} {why}: {p.describe()}")
+
+
+def substitute(
+    docs: Sequence[Mapping[str, Any]],
+    scan_result: Scan,
+    env: Mapping[str, str],
+    *,
+    allow_empty: bool = False,
+    source: str | None = None,
+) -> list[dict[str, Any]]:
+    """A copy of ``docs`` with every placeholder replaced from ``env``.
+
+    Raises one :class:`ConfigurationError` listing every problem: map entries that select the
+    wrong thing, unset (or, without ``allow_empty``, empty) variables, placeholders that cannot
+    be substituted, values that contain the placeholder, text that is not valid UTF-8 for
+    ``stringData``. ``source`` (the overlay) is named in the message.
+    """
+    problems: list[Problem] = list(scan_result.map_problems)
+    missing = False
+    for p in scan_result.placeholders:
+        state = state_of(p.variable, env, allow_empty=allow_empty)
+        if state != "set":
+            missing = True
+            problems.append(_missing_problem(p, state))
+        elif "stringData" in p.fields and _not_utf8(env[p.variable]):
+            problems.append(
+                Problem(
+                    f"variable {p.variable} is not valid UTF-8, which stringData cannot hold: "
+                    f"{p.describe()}; put the placeholder under data instead"
+                )
+            )
+    out: list[dict[str, Any]] = [dict(d) for d in docs]
+    touched = {p.index for p in scan_result.placeholders} | {s.index for s in scan_result.shadowed}
+    for index in touched:
+        out[index] = copy.deepcopy(dict(docs[index]))
+    for p in scan_result.placeholders:
+        value = env.get(p.variable)
+        if value is None or (value == "" and not allow_empty):
+            continue
+        doc = out[p.index]
+        if "stringData" in p.fields:
+            doc["stringData"][p.key] = value
+        if "data" in p.fields:
+            doc["data"][p.key] = encode_data(value)
+    for s in scan_result.shadowed:
+        doc = out[s.index]
+        text = doc["stringData"][s.key]
+        doc["data"][s.key] = encode_data(text) if isinstance(text, str) else text
+    # Whatever still holds the placeholder now fails: a placeholder must never reach a cluster.
+    # Unfilled placeholders are already reported as missing variables; a filled one that still
+    # shows it had a value containing the placeholder; anything else is a stray.
+    filled = {(p.index, f, p.key): p for p in scan_result.placeholders for f in p.fields}
+    for index, path, how in find_placeholder_text(out, scan_result.placeholder):
+        head, _, key = path.partition(".")
+        site = filled.get((index, head, key))
+        if site is None:
+            problems.append(_stray(out, index, path, how))
+        elif state_of(site.variable, env, allow_empty=allow_empty) == "set":
+            problems.append(
+                Problem(f"the value of {site.variable} contains the placeholder: {site.describe()}")
+            )
+    if problems:
+        raise unsubstituted_error(problems, source, missing=missing)
+    return out
+
+
+def _not_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def unsubstituted_error(
+    problems: Sequence[Problem], source: str | None, *, missing: bool = True
+) -> ConfigurationError:
+    """The one error for everything that keeps a render from being complete."""
+    where = f" in {source}" if source else ""
+    return ConfigurationError(
+        f"{len(problems)} secret problem(s){where}; nothing was rendered",
+        hint=(
+            "Give each listed variable a value in the step's env: (e.g. "
+            "`POSTGRES_SA_PASSWORD: ${{ secrets.POSTGRES_SA_PASSWORD }}`), or point keys at other "
+            "variables with --secret-map. `gitops render --check` lists what is needed."
+            if missing
+            else "Only whole Secret data/stringData values equal to the placeholder are substituted."
+        ),
+        title="Secrets not substituted",
+        problems=tuple(problems),
+    )
