@@ -101,7 +101,7 @@ class Decision:
             "event": self.event,
             "automatic": self.automatic,
             "ref": self.ref,
-            "at": self.at.isoformat(),
+            "at": self.at.astimezone(self.timezone).isoformat(),
             "target": "cluster" if self.cluster else "deploy",
         }
 
