@@ -183,6 +183,8 @@ def _kind(node: Node) -> str:
 
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close and len(word) >= 4:  # a shortened key: `rollback` for `rollback_on_failure`
+        close = [c for c in choices if c.startswith(word)][:1]
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -201,8 +203,8 @@ class _Reader:
     def mapping(self, node: Node, key: str, keys: Sequence[str] | None, what: str = "") -> Entries | None:
         """Entries of a mapping node, reporting duplicates, unknown keys and missing keys."""
         if not isinstance(node, MappingNode):
-            where = key or "the file"
-            self.problem(node, key, f"expected a mapping{what} at {where}, got {_kind(node)}")
+            where = "" if key else " at the top of the file"
+            self.problem(node, key, f"expected a mapping{what}{where}, got {_kind(node)}")
             return None
         entries: Entries = {}
         merged: Entries = {}
@@ -233,10 +235,11 @@ class _Reader:
                 if name not in keys:
                     path = f"{key}.{name}" if key else name
                     self.problem(key_node, path, self._unknown(name, keys))
+            parity = " (every environment has the same keys)" if key.startswith("environments.") else ""
             for name in keys:
                 if name not in entries:
                     path = f"{key}.{name}" if key else name
-                    self.problem(node, path, f"required key {name!r} is missing")
+                    self.problem(node, path, f"required key {name!r} is missing{parity}")
         for name, (key_node, _) in entries.items():
             self.lines[f"{key}.{name}" if key else name] = _line(key_node)
         return entries
@@ -308,20 +311,19 @@ class _Reader:
             self.problem(node, key, f"expected true or false, got {_kind(node)}")
         return None
 
-    def integer(self, node: Node, key: str, minimum: int, maximum: int, unit: str) -> int | None:
-        scalar = self._scalar(node, key, f"a whole number of {unit}")
+    def integer(self, node: Node, key: str, minimum: int, maximum: int, unit: str = "") -> int | None:
+        what = f"a whole number of {unit}" if unit else "a whole number"
+        scalar = self._scalar(node, key, what)
         if scalar is None:
             return None
         text = str(scalar.value)
         if scalar.style is not None or not _INT.fullmatch(text):
             quoted = " (it is quoted: remove the quotes)" if scalar.style is not None else ""
-            self.problem(
-                node, key, f"expected a whole number of {unit} in decimal digits, got {_kind(node)}{quoted}"
-            )
+            self.problem(node, key, f"expected {what} in decimal digits, got {_kind(node)}{quoted}")
             return None
         value = int(text)
         if not minimum <= value <= maximum:
-            self.problem(node, key, f"{value} is out of range: use {minimum}..{maximum} {unit}")
+            self.problem(node, key, f"{value} is out of range: use {minimum}..{maximum} {unit}".rstrip())
             return None
         return value
 
@@ -397,7 +399,9 @@ class _Reader:
         except (ZoneInfoNotFoundError, ValueError, OSError):
             zones = sorted(available_timezones())
             by_lower = {z.lower(): z for z in zones}
-            if text.lower() in by_lower:
+            if re.match(r"(UTC|GMT)?\s*[+-][0-9]", text, re.I):
+                hint = "; name a place (Europe/Berlin), not an offset: offsets do not follow daylight saving"
+            elif text.lower() in by_lower:
                 hint = f"; did you mean {by_lower[text.lower()]!r}?"
             else:
                 close = difflib.get_close_matches(text.lower(), list(by_lower), n=1, cutoff=0.6)
@@ -420,7 +424,7 @@ class _Reader:
         version = None
         if "version" in top:
             node = top["version"][1]
-            version = self.integer(node, "version", 0, 10**6, "")
+            version = self.integer(node, "version", 0, 10**6)
             if version is not None and version != POLICY_VERSION:
                 self.problem(
                     node,
