@@ -251,6 +251,7 @@ class Scan:
     shadowed: tuple[ShadowedData, ...] = ()
     map_problems: tuple[Problem, ...] = ()
     strays: tuple[Problem, ...] = ()  # placeholders that cannot be substituted
+    stray_sites: tuple[tuple[int, str], ...] = ()  # (document index, path) of each stray, same order
     unused_map_secrets: tuple[str, ...] = ()  # map entries for Secrets not in these documents
 
     @property
@@ -496,17 +497,17 @@ def scan(
             else:
                 variable, via = variable_for_key(key), "convention"
             placeholders.append(Placeholder(index, name, namespace, key, fields, variable, via))
-    strays = [
-        _stray(docs, index, path, how) for index, path, how in find_placeholder_text(docs, placeholder, sites)
-    ]
+    hits = find_placeholder_text(docs, placeholder, sites)
+    strays = [_stray(docs, index, path, how) for index, path, how in hits]
     unused = tuple(sorted({e.secret for e in secret_map.entries} - seen_map_secrets) if secret_map else ())
     return Scan(
         placeholder,
-        tuple(placeholders),
-        tuple(shadowed),
-        tuple(map_problems),
-        tuple(strays),
-        unused,
+        placeholders=tuple(placeholders),
+        shadowed=tuple(shadowed),
+        map_problems=tuple(map_problems),
+        strays=tuple(strays),
+        stray_sites=tuple((index, path) for index, path, _ in hits),
+        unused_map_secrets=unused,
     )
 
 

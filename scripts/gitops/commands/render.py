@@ -1,0 +1,403 @@
+"""``gitops render``: kustomize build + in-memory secret substitution; ``--check`` for PRs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+from gitops import runner
+from gitops.errors import EXIT_OK, ConfigurationError, Problem
+from gitops.report import emit, markdown_table, text_table
+
+DESCRIPTION = """\
+Render a Kustomize overlay and fill its Secret placeholders in memory.
+
+Every Secret value equal to the placeholder (default StrongBase64Password; in data: its
+base64) is replaced by the environment variable named like the key (POSTGRES_SA_PASSWORD),
+or by the variable a --secret-map file names for it. data gets the base64 of the value,
+stringData the text. Values are masked before anything is printed. Any variable missing
+(unset, or empty without --allow-empty), or any placeholder left anywhere, fails before
+output with one message naming every Secret, key and variable, never a value.
+
+Manifests go to stdout, or with --output FILE to a new file of mode 0600 (never a symlink).
+--output '' writes no manifests at all: substitution is verified in memory and objects are
+counted (what actions/substitute-secrets does by default; the apply action renders in memory
+itself). With --output FILE or '' the report goes to stdout instead (--format json|table).
+
+--check needs no values: it lists, per overlay, the secrets each one needs and whether each
+variable is set, and exits 1 only with --require-all when one is missing (or when a
+placeholder sits where it can never be substituted). This is what PR validation runs.
+"""
+
+EPILOG = """\
+examples:
+  # what does the dev overlay need, and is it all set here?
+  gitops render --check --overlay infra/k8s/hetzner/dev
+
+  # PR validation: every overlay, fail if a placeholder can never be substituted
+  gitops render --check --overlay infra/k8s/hetzner/dev --overlay infra/k8s/hetzner/prod
+
+  # render with values from the environment and apply, nothing on disk
+  POSTGRES_SA_PASSWORD=... gitops render --overlay infra/k8s/podman/local | kubectl apply -f -
+
+  # keys whose variable is named differently (JSONPath into the Secret -> variable)
+  printf 'postgres-credentials:\\n  "$.stringData.POSTGRES_SA_PASSWORD": PG_SA\\n' > map.yaml
+  gitops render --overlay infra/k8s/hetzner/dev --secret-map map.yaml --output '' --format table
+
+exit codes: 0 ok, 1 missing variables / leftover placeholders / a bad overlay or map.
+"""
+
+MODES = ("render", "check")
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
+) -> None:
+    p = sub.add_parser(
+        verb,
+        parents=[common],
+        help="kustomize build + in-memory secret substitution; --check lists needed secrets",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--overlay",
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="overlay directory (holds kustomization.yaml); repeat it, or give one per line, with --check",
+    )
+    p.add_argument(
+        "--secret-map",
+        default="",
+        metavar="FILE",
+        help="YAML: Secret name -> JSONPath expression -> variable name (overrides the convention)",
+    )
+    p.add_argument(
+        "--placeholder",
+        default=None,
+        metavar="TEXT",
+        help="the stand-in value in the Secrets (default: StrongBase64Password)",
+    )
+    p.add_argument("--mode", default="render", metavar="render|check", help="render (default) or check")
+    p.add_argument("--check", action="store_const", const="check", dest="mode", help="same as --mode check")
+    p.add_argument(
+        "--require-all",
+        nargs="?",
+        const="true",
+        default="false",
+        metavar="true|false",
+        help="with --check: exit 1 when a needed variable is missing",
+    )
+    p.add_argument(
+        "--allow-empty",
+        nargs="?",
+        const="true",
+        default="false",
+        metavar="true|false",
+        help="treat a variable set to '' as a value (default: as missing, because Actions turns an "
+        "unknown ${{ secrets.X }} into '')",
+    )
+    p.add_argument(
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="where the manifests go: - (stdout, default), a FILE (created 0600), or '' (nowhere)",
+    )
+    p.set_defaults(handler=run)
+
+
+def strict_bool(value: str, name: str) -> bool:
+    """'true'/'false' only, as action inputs are documented; anything else names the input."""
+    if value in ("true", "false"):
+        return value == "true"
+    raise ConfigurationError(
+        f"{name} must be 'true' or 'false', not {value!r}", key=name, title="Invalid input"
+    )
+
+
+def _overlays(values: list[str]) -> list[Path]:
+    result = [Path(line.strip()) for value in values for line in value.splitlines() if line.strip()]
+    if not result:
+        raise ConfigurationError("--overlay is empty", key="--overlay", hint="Pass an overlay directory.")
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitops.core.secrets import DEFAULT_PLACEHOLDER
+
+    mode = args.mode
+    if mode not in MODES:
+        raise ConfigurationError(
+            f"--mode must be 'render' or 'check', not {mode!r}", key="--mode", title="Invalid input"
+        )
+    require_all = strict_bool(args.require_all, "--require-all")
+    allow_empty = strict_bool(args.allow_empty, "--allow-empty")
+    overlays = _overlays(args.overlay)
+    secret_map = Path(args.secret_map) if args.secret_map else None
+    placeholder = DEFAULT_PLACEHOLDER if args.placeholder is None else args.placeholder
+    if mode == "check":
+        return _check(
+            args, overlays, secret_map, placeholder, require_all=require_all, allow_empty=allow_empty
+        )
+    if len(overlays) != 1:
+        raise ConfigurationError(
+            f"render takes one overlay, got {len(overlays)}",
+            key="--overlay",
+            hint="Render one overlay at a time; --check accepts several.",
+        )
+    if args.require_all == "true":
+        runner.current().warning("--require-all only applies to --check; rendering always requires all")
+    return _render(args, overlays[0], secret_map, placeholder, allow_empty=allow_empty)
+
+
+# -- render ----------------------------------------------------------------------------------
+
+
+def _render(
+    args: argparse.Namespace, overlay: Path, secret_map: Path | None, placeholder: str, *, allow_empty: bool
+) -> int:
+    from gitops.rendering import display_path, render_overlay
+
+    run = runner.current()
+    output: str = args.output
+    target = None if output in ("", "-") else Path(output)
+    if target is not None:
+        _check_target(target)  # before any work: a bad path should not cost a render
+    rendered = render_overlay(
+        overlay, os.environ, placeholder=placeholder, secret_map=secret_map, allow_empty=allow_empty
+    )
+    shown = display_path(overlay)
+    if output == "-":
+        where = "stdout"
+    elif target is not None:
+        where = display_path(target)
+    else:
+        where = None
+    # Manifests carry the values: written unredacted, and only where the user asked.
+    if output == "-":
+        data = rendered.to_yaml().encode("utf-8")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    elif target is not None:
+        write_private(target, rendered.to_yaml().encode("utf-8"))
+    report = _report("render", placeholder, [(shown, rendered)], output=where)
+    _publish(report)
+    message = (
+        f"rendered {len(rendered.objects)} object(s) from {shown}; "
+        f"{len(rendered.needed)} secret value(s) substituted in memory; manifests: "
+        + (where or "not written (verified in memory only)")
+    )
+    run.log(message)
+    if output != "-":  # otherwise stdout carries the manifests
+        emit(args.format, report, lambda: _table(report))
+    return EXIT_OK
+
+
+def _check_target(path: Path) -> None:
+    if path.is_symlink():
+        raise ConfigurationError(
+            f"{path} is a symbolic link; refusing to write secrets through it",
+            file=str(path),
+            key="--output",
+            hint="Write to a regular file path (it is created with mode 0600).",
+            title="Unsafe output path",
+        )
+    if path.exists() and not path.is_file():
+        raise ConfigurationError(
+            f"{path} exists and is not a regular file",
+            file=str(path),
+            key="--output",
+            title="Unsafe output path",
+        )
+    if not path.parent.is_dir():
+        raise ConfigurationError(
+            f"the directory of {path} does not exist",
+            file=str(path),
+            key="--output",
+            title="Invalid output path",
+        )
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` with mode 0600 from the first byte, atomically.
+
+    A temporary file in the same directory is created with ``O_CREAT|O_EXCL|O_NOFOLLOW`` and
+    mode 0600 (so there is never a moment where another user can read it), filled, synced
+    and renamed over ``path``. ``rename`` replaces a symlink rather than following it, and a
+    symlink at ``path`` is refused up front anyway.
+    """
+    _check_target(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    temp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(temp, flags, 0o600)
+    try:
+        try:
+            os.fchmod(fd, 0o600)  # the umask can only remove bits; make it exactly 0600
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        temp.replace(path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+# -- check -----------------------------------------------------------------------------------
+
+
+def _check(
+    args: argparse.Namespace,
+    overlays: list[Path],
+    secret_map: Path | None,
+    placeholder: str,
+    *,
+    require_all: bool,
+    allow_empty: bool,
+) -> int:
+    from gitops.rendering import display_path, render_overlay
+
+    if args.output not in ("", "-"):
+        raise ConfigurationError(
+            "--output does not apply to --check (check reads no values and writes no manifests)",
+            key="--output",
+            hint="Drop --output, or use --mode render.",
+        )
+    results = []
+    for overlay in overlays:
+        rendered = render_overlay(
+            overlay,
+            os.environ,
+            placeholder=placeholder,
+            secret_map=secret_map,
+            substitute_values=False,
+            allow_empty=allow_empty,
+        )
+        results.append((display_path(overlay), rendered))
+    report = _report("check", placeholder, results, output=None)
+    _publish(report)
+    emit(args.format, report, lambda: _table(report))
+    problems = [Problem(f"{shown}: {stray}") for shown, rendered in results for stray in rendered.scan.strays]
+    missing = [
+        Problem(f"{shown}: variable {n.variable} is {_state_text(n.state)}: Secret {n.secret}, key {n.key}")
+        for shown, rendered in results
+        for n in rendered.needed
+        if not n.is_set
+    ]
+    if problems or (missing and require_all):
+        raise ConfigurationError(
+            f"{len(problems) + (len(missing) if require_all else 0)} secret problem(s) found by --check",
+            hint=(
+                "Set the listed variables (in Actions: the step's env: from secrets.*), or map keys to "
+                "other variables with --secret-map. A placeholder outside a whole Secret value must be "
+                "moved into a Secret's data/stringData."
+            ),
+            title="Secrets check failed",
+            problems=problems + (missing if require_all else []),
+        )
+    if missing:
+        names = sorted({n.variable for _, r in results for n in r.needed if not n.is_set})
+        runner.current().warning(
+            f"{len(names)} needed variable(s) are not set here: {', '.join(names)} "
+            "(pass --require-all to make this an error)",
+            title="Secrets not set",
+        )
+    return EXIT_OK
+
+
+def _state_text(state: str) -> str:
+    return {"unset": "not set", "empty": "set but empty", "set": "set"}.get(state, state)
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def _report(
+    mode: str, placeholder: str, results: list[tuple[str, Any]], *, output: str | None
+) -> dict[str, Any]:
+    overlays: list[dict[str, Any]] = []
+    for shown, rendered in results:
+        overlays.append(
+            {
+                "overlay": shown,
+                "object_count": len(rendered.objects),
+                "secrets": [n.to_json() for n in rendered.needed],
+                "needed_secrets": list(dict.fromkeys(n.variable for n in rendered.needed)),
+                "missing_secrets": list(dict.fromkeys(n.variable for n in rendered.needed if not n.is_set)),
+                "unsubstitutable": [str(p) for p in rendered.scan.strays],
+                "unused_map_secrets": list(rendered.scan.unused_map_secrets),
+            }
+        )
+    needed = sorted({v for o in overlays for v in o["needed_secrets"]})
+    missing = sorted({v for o in overlays for v in o["missing_secrets"]})
+    return {
+        "mode": mode,
+        "placeholder": placeholder,
+        "overlays": overlays,
+        "object_count": sum(o["object_count"] for o in overlays),
+        "needed_secrets": needed,
+        "missing_secrets": missing,
+        "output": output,
+        "ok": not missing and not any(o["unsubstitutable"] for o in overlays),
+    }
+
+
+def _rows(overlay: dict[str, Any]) -> list[list[str]]:
+    return [
+        [s["secret"], s["key"], s["variable"], _state_text(s["state"]) if s["state"] != "set" else "yes"]
+        for s in overlay["secrets"]
+    ]
+
+
+HEADERS = ("Secret", "Key", "Variable", "Set")
+
+
+def _table(report: dict[str, Any]) -> str:
+    parts = []
+    for overlay in report["overlays"]:
+        parts.append(f"{overlay['overlay']}: {overlay['object_count']} object(s)")
+        rows = _rows(overlay)
+        parts.append(text_table(HEADERS, rows) if rows else "(no secret placeholders)")
+        parts.extend(f"! {p}" for p in overlay["unsubstitutable"])
+        parts.append("")
+    if report["mode"] == "render":
+        parts.append(f"manifests: {report['output'] or 'not written (verified in memory only)'}")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _publish(report: dict[str, Any]) -> None:
+    """Step outputs, warnings and the job summary (names and states only; values never get here)."""
+    import json
+
+    run = runner.current()
+    for overlay in report["overlays"]:
+        for name in overlay["unused_map_secrets"]:
+            run.warning(
+                f"the secret map names Secret {name}, which {overlay['overlay']} does not render "
+                "(map keys are rendered Secret names, after namePrefix/nameSuffix)",
+                title="Unused secret map entry",
+            )
+    run.set_output("needed-secrets", json.dumps(report["needed_secrets"]))
+    run.set_output("missing-secrets", json.dumps(report["missing_secrets"]))
+    run.set_output("object-count", str(report["object_count"]))
+    lines = [f"### gitops render ({report['mode']})", ""]
+    for overlay in report["overlays"]:
+        lines += [f"**{overlay['overlay']}**: {overlay['object_count']} object(s)", ""]
+        rows = _rows(overlay)
+        lines.append(markdown_table(HEADERS, rows) if rows else "No secret placeholders.\n")
+        lines.extend(f"- :x: {p}" for p in overlay["unsubstitutable"])
+        if overlay["unsubstitutable"]:
+            lines.append("")
+    if report["mode"] == "render":
+        lines.append(f"Manifests: {report['output'] or 'not written (substitution verified in memory)'}")
+    run.summary("\n".join(lines) + "\n")
