@@ -1,0 +1,162 @@
+"""gitops.cli.main: how user mistakes and bugs reach the user (exit codes, annotations, summary)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+from tests.support.actions import GhaEnv
+
+from gitops import cli as cli_module
+from gitops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, ConfigurationError, Problem
+
+
+def fake_verb(behaviour: Callable[[argparse.Namespace], int]) -> ModuleType:
+    def add_parser(sub: Any, verb: str, common: argparse.ArgumentParser) -> None:
+        p = sub.add_parser(verb, parents=[common], help="a fake verb for tests")
+        p.set_defaults(handler=behaviour)
+
+    module = ModuleType("gitops.commands.fake")
+    module.add_parser = add_parser  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.fixture
+def install(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[argparse.Namespace], int]], None]:
+    def use(behaviour: Callable[[argparse.Namespace], int]) -> None:
+        module = fake_verb(behaviour)
+        monkeypatch.setattr(cli_module, "VERBS", {"fake": "fake"})
+        monkeypatch.setattr(cli_module, "_load", lambda name: module)
+
+    return use
+
+
+def user_mistake(args: argparse.Namespace) -> int:
+    raise ConfigurationError(
+        "the overlay has no kustomization.yaml",
+        file="infra/k8s/x/y/kustomization.yaml",
+        line=7,
+        key="resources",
+        hint="Add a kustomization.yaml to the overlay.",
+        title="Overlay not found",
+        problems=[Problem("first finding", "a.yaml", 2), Problem("second finding", "b.yaml", 9, "spec.x")],
+    )
+
+
+def bug(args: argparse.Namespace) -> int:
+    raise RuntimeError("something internal broke")
+
+
+def test_configuration_error_in_actions_is_exit_1_with_file_line_annotation_and_fix_hint(
+    gha_env: GhaEnv, install: Any, cli: Any
+) -> None:
+    install(user_mistake)
+    result = cli(["fake"])
+    assert result.code == EXIT_USER_ERROR
+    assert result.stdout == ""
+    (annotation,) = [line for line in result.stderr.splitlines() if line.startswith("::error")]
+    assert annotation.startswith(
+        "::error title=Overlay not found,file=infra/k8s/x/y/kustomization.yaml,line=7::"
+    )
+    assert "resources: the overlay has no kustomization.yaml%0A- a.yaml:2: first finding" in annotation
+    assert "- b.yaml:9 spec.x: second finding" in annotation
+    summary = gha_env.summary()
+    assert "### :x: Overlay not found" in summary
+    assert "Where: `infra/k8s/x/y/kustomization.yaml:7` `resources`" in summary
+    assert "- a.yaml:2: first finding" in summary
+    assert "**How to fix:** Add a kustomization.yaml to the overlay." in summary
+    assert "Traceback" not in result.stderr
+
+
+def test_configuration_error_outside_actions_is_readable_text(install: Any, cli: Any) -> None:
+    install(user_mistake)
+    result = cli(["fake"])
+    assert result.code == EXIT_USER_ERROR
+    assert (
+        "error: infra/k8s/x/y/kustomization.yaml:7: Overlay not found: resources: the overlay"
+        in result.stderr
+    )
+    assert "How to fix: Add a kustomization.yaml to the overlay." in result.stderr
+    assert "::" not in result.stderr
+
+
+def test_unexpected_exception_is_exit_3_with_the_traceback_in_a_group(
+    gha_env: GhaEnv, install: Any, cli: Any
+) -> None:
+    install(bug)
+    result = cli(["fake"])
+    assert result.code == EXIT_INTERNAL_ERROR
+    lines = result.stderr.splitlines()
+    start = next(
+        i for i, line in enumerate(lines) if line.startswith("::group::Internal error: RuntimeError")
+    )
+    end = lines.index("::endgroup::")
+    inside = "\n".join(lines[start:end])
+    assert "Traceback (most recent call last)" in inside
+    assert "RuntimeError: something internal broke" in inside
+    assert 'raise RuntimeError("something internal broke")' in inside
+    after = lines[end + 1 :]
+    assert any(line.startswith("::error title=gitops bug::internal error: RuntimeError") for line in after)
+
+
+def test_a_verb_returns_its_own_exit_code(install: Any, cli: Any) -> None:
+    install(lambda args: 2)
+    assert cli(["fake"]).code == 2
+
+
+def test_format_defaults_to_json_in_actions_and_table_elsewhere(
+    gha_env: GhaEnv, install: Any, cli: Any
+) -> None:
+    seen: list[str] = []
+
+    def record(args: argparse.Namespace) -> int:
+        seen.append(args.format)
+        return 0
+
+    install(record)
+    cli(["fake"])
+    cli(["fake", "--format", "table"])
+    assert seen == ["json", "table"]
+
+
+def test_a_verb_module_not_written_yet_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    present = fake_verb(lambda args: 0)
+
+    def load(name: str) -> ModuleType:
+        if name == "missing":
+            raise ModuleNotFoundError(
+                "No module named 'gitops.commands.missing'", name="gitops.commands.missing"
+            )
+        return present
+
+    monkeypatch.setattr(cli_module, "VERBS", {"missing": "missing", "fake": "fake"})
+    monkeypatch.setattr(cli_module, "_load", load)
+    parser = cli_module.build_parser()
+    choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert list(choices) == ["fake"]
+
+
+def test_a_broken_import_inside_a_verb_is_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    def load(name: str) -> ModuleType:
+        raise ModuleNotFoundError("No module named 'nonexistent_dependency'", name="nonexistent_dependency")
+
+    monkeypatch.setattr(cli_module, "VERBS", {"fake": "fake"})
+    monkeypatch.setattr(cli_module, "_load", load)
+    with pytest.raises(ModuleNotFoundError, match="nonexistent_dependency"):
+        cli_module.build_parser()
+
+
+def test_every_real_verb_module_follows_the_protocol() -> None:
+    for module in cli_module.VERBS.values():
+        try:
+            mod = importlib.import_module(f"gitops.commands.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"gitops.commands.{module}":
+                continue
+            raise
+        assert callable(getattr(mod, "add_parser", None)), module
+        assert callable(getattr(mod, "run", None)), module
