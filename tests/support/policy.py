@@ -1,9 +1,13 @@
-"""Builders for deploy-control policy objects, so core tests read like the YAML they stand for."""
+"""Builders for deploy-control policy objects, so core tests read like the YAML they stand for,
+and the corpus of bad policy files with the problems each must produce."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime, time
+from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from gitops.core.policy import (
@@ -149,3 +153,26 @@ environments:
 
 def good_policy() -> Policy:
     return parse_policy(GOOD_POLICY, "good.yaml")
+
+
+BAD_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "policies" / "bad"
+BAD_FILES = sorted(BAD_DIR.glob("*.yaml"))
+_EXPECT = re.compile(r"^# expect: (?P<key>\S+) @ (?P<line>\d+): (?P<message>.+)$", re.M)
+
+
+class Expectation(NamedTuple):
+    """One problem a bad file must produce: key path (None = the file has none), line, message part."""
+
+    key: str | None
+    line: int
+    message: str
+
+
+def expectations(path: Path) -> list[Expectation]:
+    """The ``# expect: KEY @ LINE: MESSAGE`` header lines of a bad policy file (key ``-`` = none)."""
+    found = [
+        Expectation(None if m["key"] == "-" else m["key"], int(m["line"]), m["message"])
+        for m in _EXPECT.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found, f"{path.name} has no '# expect:' header"
+    return found

@@ -1,47 +1,22 @@
 """Loading deploy-control.yaml: the real file is valid, and every bad file is refused precisely.
 
-Each file in ``tests/fixtures/policies/bad/`` states what it expects in its header::
-
-    # expect: environments.test.deployment_windows.allow[0].end @ 38: "24:00" is not a time of day
-
-(key ``-`` = the file is not a policy-shaped YAML document at all, so there is no key path).
-Every expectation must be among the problems of the one ConfigurationError raised for the file.
+Each file in ``tests/fixtures/policies/bad/`` states what it expects in its header (see
+``tests.support.policy.expectations``); every expectation must be among the problems of the one
+ConfigurationError raised for the file.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
-from tests.support.policy import GOOD_POLICY
+from tests.support.policy import BAD_FILES, GOOD_POLICY, Expectation, expectations
 
 from gitops.core.policy import WEEKDAYS
 from gitops.errors import ConfigurationError, Problem
 from gitops.policy import load_policy, parse_instant, parse_policy
 
 ROOT = Path(__file__).resolve().parents[2]
-BAD = ROOT / "tests" / "fixtures" / "policies" / "bad"
-_EXPECT = re.compile(r"^# expect: (?P<key>\S+) @ (?P<line>\d+): (?P<message>.+)$", re.M)
-
-
-class Expectation(NamedTuple):
-    key: str | None
-    line: int
-    message: str
-
-
-def expectations(path: Path) -> list[Expectation]:
-    found = [
-        Expectation(None if m["key"] == "-" else m["key"], int(m["line"]), m["message"])
-        for m in _EXPECT.finditer(path.read_text(encoding="utf-8"))
-    ]
-    assert found, f"{path.name} has no '# expect:' header"
-    return found
-
-
-BAD_FILES = sorted(BAD.glob("*.yaml"))
 
 
 def test_the_corpus_is_big_enough() -> None:

@@ -1,0 +1,280 @@
+"""``gitops gate``: evaluate infra/deploy-control.yaml for one environment (and service), now."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gitops import runner
+from gitops.core import gate
+from gitops.core.policy import Override
+from gitops.core.windows import fmt_local
+from gitops.errors import EXIT_OK, ConfigurationError
+from gitops.policy import DEFAULT_PATH, load_policy, parse_instant
+from gitops.report import emit, markdown_table, text_table
+
+DESCRIPTION = """\
+Evaluate the deploy-control policy for one environment (and optionally one service) and say
+whether it may be deployed now, check by check.
+
+Automatic events (push, schedule, or a dispatch sent by automation: --triggered-by NAME) need
+the kill switch global.auto_deploy, the environment's enabled and auto_deploy, the pushed
+branch to equal the environment's branch, the service's enabled and auto_deploy, and an open
+deployment window. A manual workflow_dispatch needs enabled flags and an open window only.
+pull_request never deploys. --override bypasses deployment windows (and nothing else) when
+the policy allows it: a reason if required, an actor from the list.
+
+Exit 0 whether the answer is "allowed" or "blocked" (read `allowed`); exit 1 only for a bad
+policy file or bad arguments. Without --service only the environment-level checks run.
+Every empty option means its default, so an action can pass inputs through unchanged.
+"""
+
+EPILOG = """\
+examples:
+  # may prod be deployed by hand right now?
+  gitops gate --env prod --event workflow_dispatch
+
+  # would a push to dev deploy postgres on Saturday night?
+  gitops gate --env dev --service postgres --event push --ref dev --at 2026-11-28T23:00:00+01:00
+
+  # an emergency fix during a freeze (needs the policy to allow it and a reason)
+  gitops gate --env prod --event workflow_dispatch --override --reason "INC-42 data loss" --actor alice
+
+defaults: --event $GITHUB_EVENT_NAME (else workflow_dispatch), --ref $GITHUB_REF,
+--actor $GITHUB_ACTOR, --at now, --control infra/deploy-control.yaml.
+In GitHub Actions the decision also goes to step outputs (allowed, requires-approval,
+rollback-on-failure, rollout-timeout, next-allowed-at, decision) and to the job summary.
+"""
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
+) -> None:
+    p = sub.add_parser(
+        verb,
+        parents=[common],
+        help="evaluate deploy-control.yaml for one environment (and service) now",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--env", "--environment", dest="env", required=True, metavar="ENV", help="dev, test, prod, ..."
+    )
+    p.add_argument("--service", default="", metavar="NAME", help="postgres, redis, jaeger (default: none)")
+    p.add_argument(
+        "--event",
+        default="",
+        metavar="NAME",
+        help=f"one of {', '.join(gate.EVENTS)} (default: $GITHUB_EVENT_NAME, else workflow_dispatch)",
+    )
+    p.add_argument(
+        "--ref", default="", metavar="REF", help="branch or refs/heads/BRANCH (default: $GITHUB_REF)"
+    )
+    p.add_argument(
+        "--at", default="", metavar="ISO8601", help="the instant to decide for, with offset (default: now)"
+    )
+    p.add_argument(
+        "--override",
+        nargs="?",
+        const="true",
+        default="",
+        metavar="true|false",
+        help="request an emergency override of the deployment windows",
+    )
+    p.add_argument("--reason", default="", metavar="TEXT", help="why the override is needed (recorded)")
+    p.add_argument("--actor", default="", metavar="LOGIN", help="who asks (default: $GITHUB_ACTOR)")
+    p.add_argument(
+        "--triggered-by",
+        default="",
+        metavar="NAME",
+        help="the automation that sent a workflow_dispatch (e.g. hetzner-k8s): makes it an automatic deploy "
+        "(default: $GITOPS_TRIGGERED_BY; empty or 'manual' = a person)",
+    )
+    p.add_argument(
+        "--cluster",
+        nargs="?",
+        const="true",
+        default="",
+        metavar="true|false",
+        help="gate creating/updating the environment's cluster (cluster.enabled, cluster.auto_deploy) "
+        "instead of a deploy",
+    )
+    p.add_argument(
+        "--control",
+        default="",
+        metavar="FILE",
+        help=f"the policy file (default: {DEFAULT_PATH})",
+    )
+    p.set_defaults(handler=run)
+
+
+def flag(value: str, name: str) -> bool:
+    """'true'/'false' as action inputs are documented; empty = false; anything else names the flag."""
+    if value in ("", "false"):
+        return False
+    if value == "true":
+        return True
+    raise ConfigurationError(
+        f"{name} must be 'true' or 'false', not {value!r}", key=name, title="Invalid input"
+    )
+
+
+def automatic_from(triggered_by: str) -> bool | None:
+    """A dispatch naming the automation that sent it is automatic; none or 'manual' is a person."""
+    value = triggered_by.strip()
+    return True if value and value.lower() != "manual" else None
+
+
+def run(args: argparse.Namespace) -> int:
+    run_ = runner.current()
+    control = Path(args.control or DEFAULT_PATH)
+    policy = load_policy(control)
+    event = args.event.strip() or run_.env("GITHUB_EVENT_NAME") or "workflow_dispatch"
+    ref = args.ref.strip() or run_.env("GITHUB_REF") or None
+    at = parse_instant(args.at) if args.at.strip() else datetime.now(UTC)
+    override = None
+    if flag(args.override.strip(), "--override"):
+        override = Override(
+            actor=args.actor.strip() or run_.env("GITHUB_ACTOR") or None,
+            reason=args.reason.strip() or None,
+        )
+    elif args.reason.strip():
+        run_.warning("--reason is ignored without --override", title="Deploy gate")
+    triggered_by = args.triggered_by.strip() or run_.env("GITOPS_TRIGGERED_BY")
+    decision = gate.evaluate(
+        policy,
+        environment=args.env.strip(),
+        service=args.service.strip() or None,
+        event=event,
+        ref=ref,
+        at=at,
+        override=override,
+        automatic=automatic_from(triggered_by),
+        cluster=flag(args.cluster.strip(), "--cluster"),
+    )
+    data = decision.to_json()
+    data["control"] = str(control)
+    publish(decision, data)
+    emit(args.format, data, lambda: human(decision))
+    return EXIT_OK
+
+
+def publish(decision: gate.Decision, data: dict[str, object]) -> None:
+    """Step outputs, job summary and annotations (no-ops outside Actions)."""
+    run_ = runner.current()
+    run_.set_output("allowed", _bool(decision.allowed))
+    run_.set_output("requires-approval", _bool(decision.requires_approval))
+    run_.set_output("rollback-on-failure", _bool(decision.rollback_on_failure))
+    run_.set_output("rollout-timeout", str(decision.rollout_timeout_seconds))
+    run_.set_output("next-allowed-at", str(data["next_allowed_at"] or ""))
+    run_.set_output("decision", json.dumps(data, separators=(",", ":")))
+    run_.summary(summary_markdown(decision))
+    target = _target(decision)
+    if decision.override is not None and decision.override.bypassed_window:
+        reason = decision.override.reason or "(no reason)"
+        run_.warning(
+            f"emergency override by {_who(decision.override.actor)}: {reason}",
+            title=f"Deployment windows bypassed for {target}",
+        )
+    blocked = decision.blocked_by
+    if blocked is not None and run_.in_actions:
+        run_.notice(f"{blocked.name}: {blocked.detail}", title=f"Deploy gate: {target} blocked")
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _who(actor: str | None) -> str:
+    return f"@{actor}" if actor else "an unnamed actor"
+
+
+def _target(decision: gate.Decision) -> str:
+    what = decision.environment
+    if decision.service:
+        what += f"/{decision.service}"
+    if decision.cluster:
+        what += " cluster"
+    return what
+
+
+def verdict(decision: gate.Decision) -> str:
+    return "ALLOWED" if decision.allowed else "BLOCKED"
+
+
+def next_window_text(decision: gate.Decision, now: datetime | None = None) -> str:
+    """``Mon 2026-11-30 09:00 CET (in 1d 23h)`` or ``-``."""
+    if decision.next_allowed_at is None:
+        return "-"
+    when = decision.next_allowed_at
+    return f"{fmt_local(when, decision.timezone)} ({until(when, now or decision.at)})"
+
+
+def until(when: datetime, now: datetime) -> str:
+    """``in 2d 3h`` / ``in 45m``: how far ``when`` is from ``now``, to the minute."""
+    minutes = max(0, int((when - now).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [
+        f"{days}d" if days else "",
+        f"{hours}h" if hours else "",
+        f"{mins}m" if mins and not days else "",
+    ]
+    return "in " + (" ".join(p for p in parts if p) or "0m")
+
+
+def _headline(decision: gate.Decision) -> str:
+    kind = "automatic" if decision.automatic else "manual"
+    if decision.event in gate.VALIDATION_ONLY_EVENTS:
+        kind = "validation only"
+    ref = f", ref {decision.ref}" if decision.ref else ""
+    when = fmt_local(decision.at, decision.timezone)
+    return f"{_target(decision)}: {verdict(decision)} ({decision.event}, {kind}{ref}; at {when})"
+
+
+def _facts(decision: gate.Decision) -> list[str]:
+    lines = []
+    if decision.override is not None:
+        bypass = (
+            "deployment windows BYPASSED" if decision.override.bypassed_window else "not needed: window open"
+        )
+        reason = decision.override.reason or "(no reason)"
+        lines.append(f"EMERGENCY OVERRIDE by {_who(decision.override.actor)}: {reason} ({bypass})")
+    if not decision.allowed and decision.next_allowed_at is not None:
+        lines.append(f"Next allowed: {next_window_text(decision)}")
+    lines.append(
+        f"Approval required: {'yes' if decision.requires_approval else 'no'}; "
+        f"rollback on failure: {'yes' if decision.rollback_on_failure else 'no'}; "
+        f"rollout timeout: {decision.rollout_timeout_seconds}s"
+    )
+    return lines
+
+
+def human(decision: gate.Decision) -> str:
+    rows = [(c.name, "pass" if c.passed else "FAIL", c.detail) for c in decision.checks]
+    return "\n".join(
+        [_headline(decision), "", text_table(("CHECK", "RESULT", "DETAIL"), rows), "", *_facts(decision)]
+    )
+
+
+def summary_markdown(decision: gate.Decision) -> str:
+    icon = ":white_check_mark:" if decision.allowed else ":no_entry:"
+    parts = [f"### {icon} Deploy gate — {_headline(decision)}", ""]
+    if decision.override is not None:
+        bypass = (
+            "deployment windows **bypassed**"
+            if decision.override.bypassed_window
+            else "not needed: window open"
+        )
+        parts += [
+            f"> [!WARNING]\n> **Emergency override** by {_who(decision.override.actor)}: "
+            f"{decision.override.reason or '(no reason)'} — {bypass}",
+            "",
+        ]
+    rows = [(c.name, ":white_check_mark:" if c.passed else ":x:", c.detail) for c in decision.checks]
+    parts.append(markdown_table(("check", "", "detail"), rows))
+    parts += [f"- {line}" for line in _facts(decision) if not line.startswith("EMERGENCY")]
+    return "\n".join(parts) + "\n"
