@@ -1,0 +1,405 @@
+"""The GitHub REST API through PyGithub's requester, with our own retry policy.
+
+Why not PyGithub's defaults: its ``GithubRetry`` retries POST on 5xx, which can start a
+workflow twice, and its throttle sleeps between calls. We build the client with
+``retry=None`` (requests' adapter then makes exactly one attempt) and
+``seconds_between_requests/writes=None``, and retry here, per
+:mod:`gitops.core.github_http`: GET/PUT/DELETE on 5xx and dropped connections, any method on a
+rate limit, never a POST on 5xx. All waiting goes through :data:`clock`, so tests never sleep.
+
+Authentication: ``GH_TOKEN`` or ``GITHUB_TOKEN`` (masked as soon as it is read), or a GitHub App
+(``--app-id`` + the PEM private key in an environment variable): a JWT signed with the key
+finds the App's installation on the repository and mints an installation token limited to
+that repository (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app).
+``GITHUB_API_URL`` selects GitHub Enterprise Server (``https://HOST/api/v3``) or a test server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from gitops import runner
+from gitops.core import github_errors, github_http
+from gitops.core.github_errors import Needs, TokenInfo
+from gitops.errors import ConfigurationError
+
+DEFAULT_API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+REPO_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+TIMEOUT_SECONDS = 30
+
+
+class Clock(Protocol):
+    def time(self) -> float: ...
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+# The clock every GitHub call and every poll loop uses; tests replace it with a fake one.
+clock: Clock = SystemClock()
+
+
+class GitHubUnavailable(Exception):  # noqa: N818 - the name says what happened
+    """GitHub failed (5xx, no answer) after the retries we allow; not the user's mistake.
+
+    ``maybe_applied`` is True for a POST that may have taken effect before it failed.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, maybe_applied: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.maybe_applied = maybe_applied
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    text: str = field(repr=False, default="")
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def segment(value: str | int) -> str:
+    """One URL path segment, escaped (environment and branch names may hold spaces or slashes)."""
+    return quote(str(value), safe="")
+
+
+def parse_repo(value: str, *, flag: str = "--repo") -> tuple[str, str]:
+    value = value.strip()
+    if not REPO_PATTERN.match(value):
+        raise ConfigurationError(
+            f"{flag} must be OWNER/NAME (found {value!r})",
+            key=flag,
+            title="Invalid repository",
+            hint="e.g. --repo octo-org/platform-infra; inside Actions it defaults to $GITHUB_REPOSITORY",
+        )
+    owner, name = value.split("/", 1)
+    return owner, name.removesuffix(".git")
+
+
+class GitHub:
+    """One authenticated API client. Every call names the operation for error messages."""
+
+    def __init__(
+        self, auth: Any, token: TokenInfo, base_url: str, *, policy: github_http.RetryPolicy
+    ) -> None:
+        from github import Github
+
+        self.token = token
+        self.base_url = base_url
+        self.policy = policy
+        self.calls: list[tuple[str, str]] = []  # (method, path) in order, for the report and tests
+        # The permissions of a token we minted for a GitHub App (None for other tokens).
+        self.app_permissions: dict[str, str] | None = None
+        self._client = Github(
+            auth=auth,
+            base_url=base_url,
+            retry=None,  # one attempt per send: retries are ours (see module docstring)
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            timeout=TIMEOUT_SECONDS,
+            user_agent="gitops-deploy-suite",
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- one call ------------------------------------------------------------------------------
+    def _send(self, method: str, path: str, params: Mapping[str, str] | None, body: Any) -> Response:
+        import requests
+
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+        self.calls.append((method, path))
+        try:
+            status, resp_headers, text = self._client.requester.requestJson(
+                method, path, parameters=dict(params or {}), headers=headers, input=body
+            )
+        except requests.RequestException as exc:
+            raise _NoAnswer(type(exc).__name__) from None
+        lowered = {str(k).lower(): str(v) for k, v in resp_headers.items()}
+        parsed: Any = None
+        if text:
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+        return Response(status, lowered, parsed, text)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        needs: Needs,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        ok: Iterable[int] = (200,),
+        handle: Iterable[int] = (),
+    ) -> Response:
+        """Send, retrying per policy; return a response whose status is in ``ok`` or ``handle``.
+
+        Any other 4xx raises a :class:`ConfigurationError` that explains it; 5xx or no answer
+        (after retries, or at once for a POST) raises :class:`GitHubUnavailable`.
+        """
+        method = method.upper()
+        accepted = set(ok) | set(handle)
+        attempt = 0
+        while True:
+            attempt += 1
+            response: Response | None
+            try:
+                response = self._send(method, path, params, body)
+                status: int | None = response.status
+                headers = response.headers
+                message = github_errors.body_message(response.body)
+            except _NoAnswer as exc:
+                response, status, headers, message = None, None, {}, str(exc)
+            if response is not None and response.status in accepted:
+                return response
+            decision = github_http.decide(
+                method, status, headers, attempt, clock.time(), message=message, policy=self.policy
+            )
+            if decision.rate_limited:
+                raise ConfigurationError(
+                    f"could not {operation}: {decision.rate_limited}", title="GitHub rate limit"
+                )
+            if decision.retry:
+                runner.current().log(
+                    f"GitHub: {method} {path} -> {status or 'no answer'}: {decision.reason}; "
+                    f"retrying in {decision.delay:.0f}s"
+                )
+                clock.sleep(decision.delay)
+                continue
+            if response is None:
+                raise GitHubUnavailable(
+                    f"GitHub did not answer {method} {path} ({message}) while trying to {operation}",
+                    maybe_applied=method not in github_http.IDEMPOTENT_METHODS,
+                )
+            if response.status >= 500:
+                raise GitHubUnavailable(
+                    f"GitHub answered HTTP {response.status} to {method} {path} while trying to {operation}"
+                    + (f" after {attempt} attempts" if attempt > 1 else ""),
+                    status=response.status,
+                    maybe_applied=method not in github_http.IDEMPOTENT_METHODS,
+                )
+            raise github_errors.explain(
+                response.status,
+                response.body,
+                response.headers,
+                operation=operation,
+                token=self.token,
+                needs=needs,
+            )
+
+    def paginate(
+        self, path: str, key: str, *, operation: str, needs: Needs, params: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of a list endpoint (``{"total_count": N, key: [...]}``); 100 a page, 10 pages max."""
+        items: list[dict[str, Any]] = []
+        for page in range(1, 11):
+            response = self.request(
+                "GET",
+                path,
+                operation=operation,
+                needs=needs,
+                params={**(params or {}), "per_page": "100", "page": str(page)},
+            )
+            batch = response.body.get(key, []) if isinstance(response.body, Mapping) else []
+            items.extend(b for b in batch if isinstance(b, dict))
+            total = response.body.get("total_count") if isinstance(response.body, Mapping) else None
+            if len(batch) < 100 or (isinstance(total, int) and len(items) >= total):
+                break
+        return items
+
+    def require_app_permissions(self, *requirements: tuple[str, ...], operation: str) -> None:
+        """Fail before any change when a minted App token lacks write access.
+
+        Each requirement is a tuple of alternatives, e.g. ``("secrets", "environments")``: one of
+        them must be granted ``write``.
+        """
+        if self.app_permissions is None:
+            return
+        granted = {k for k, v in self.app_permissions.items() if v in ("write", "admin")}
+        missing = [
+            " or ".join(f'"{name.replace("_", " ").capitalize()}"' for name in alternatives)
+            + ": Read and write"
+            for alternatives in requirements
+            if not granted & set(alternatives)
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"the GitHub App's installation token cannot {operation}: it lacks {'; '.join(missing)}",
+                title="GitHub permission missing",
+                hint="add the permissions on the App's settings page (Permissions & events), then approve "
+                "them on the installation",
+            )
+
+    def repository_visible(self, owner: str, repo: str) -> bool:
+        """True if the token can see the repository (used to explain a 404)."""
+        response = self.request(
+            "GET",
+            f"/repos/{segment(owner)}/{segment(repo)}",
+            operation=f"read {owner}/{repo}",
+            needs=github_errors.READ_REPO,
+            handle=(404, 403),
+        )
+        return response.status == 200
+
+
+class _NoAnswer(Exception):  # noqa: N818 - internal signal
+    pass
+
+
+# -- connecting --------------------------------------------------------------------------------
+
+
+def api_url() -> str:
+    run = runner.current()
+    url = run.env("GITHUB_API_URL").strip() or DEFAULT_API_URL
+    if not url.startswith(("https://", "http://")):
+        raise ConfigurationError(
+            f"GITHUB_API_URL must be an http(s) URL (found {url!r})",
+            key="GITHUB_API_URL",
+            hint="unset it for github.com, or set https://HOST/api/v3 for GitHub Enterprise Server",
+        )
+    return url.rstrip("/")
+
+
+def connect(
+    owner: str,
+    repo: str,
+    *,
+    app_id: str | None = None,
+    app_private_key_env: str = "GITHUB_APP_PRIVATE_KEY",
+    policy: github_http.RetryPolicy | None = None,
+) -> GitHub:
+    """An authenticated client for ``owner/repo``: a token from the environment, or a GitHub App."""
+    from github import Auth
+
+    run = runner.current()
+    policy = policy or github_http.RetryPolicy()
+    base = api_url()
+    if app_id:
+        return _connect_app(owner, repo, app_id.strip(), app_private_key_env, base=base, policy=policy)
+    for name in ("GH_TOKEN", "GITHUB_TOKEN"):
+        token = run.env(name).strip()
+        if token:
+            run.mask(token)
+            info = TokenInfo(github_errors.token_kind(token), name)
+            return GitHub(Auth.Token(token), info, base, policy=policy)
+    raise ConfigurationError(
+        "no GitHub token: set GH_TOKEN (or GITHUB_TOKEN), or use --app-id with a GitHub App private key",
+        key="GH_TOKEN",
+        title="GitHub token missing",
+        hint="in a workflow: `env: GH_TOKEN: ${{ secrets.INFRA_DEPLOY_TOKEN }}` on the step",
+    )
+
+
+def _connect_app(
+    owner: str, repo: str, app_id: str, key_env: str, *, base: str, policy: github_http.RetryPolicy
+) -> GitHub:
+    from github import Auth
+
+    run = runner.current()
+    if not app_id.isdigit():
+        raise ConfigurationError(
+            f"--app-id must be the App's numeric ID (found {app_id!r})",
+            key="--app-id",
+            hint="the App ID is on the App's settings page (General > About)",
+        )
+    pem = run.env(key_env)
+    if not pem.strip():
+        raise ConfigurationError(
+            f"--app-id is set but ${key_env} (the App's PEM private key) is empty",
+            key=key_env,
+            title="GitHub App key missing",
+            hint=f"pass the key from a secret: `env: {key_env}: ${{{{ secrets.APP_PRIVATE_KEY }}}}`",
+        )
+    run.mask(pem)
+    pem = pem.strip().replace("\\n", "\n") + "\n"  # keys pasted as one line with literal \n
+    try:
+        jwt = Auth.AppAuth(int(app_id), pem).token
+    except Exception as exc:  # a bad key surfaces as ValueError/InvalidKeyError/... from cryptography/jwt
+        raise ConfigurationError(
+            f"${key_env} is not a usable GitHub App private key ({type(exc).__name__})",
+            key=key_env,
+            title="GitHub App key invalid",
+            hint="use the PEM file GitHub generated for the App (-----BEGIN RSA PRIVATE KEY----- ...)",
+        ) from None
+    run.mask(jwt)
+    app_info = TokenInfo("GitHub App JWT", f"GitHub App {app_id}", minted=True)
+    app = GitHub(Auth.AppAuthToken(jwt), app_info, base, policy=policy)
+    app_needs = Needs(
+        fine_grained="-",
+        classic="-",
+        app="to be installed on the repository",
+        workflow_token="-",  # noqa: S106 - a sentence, not a password
+    )
+    try:
+        found = app.request(
+            "GET",
+            f"/repos/{segment(owner)}/{segment(repo)}/installation",
+            operation=f"find GitHub App {app_id}'s installation on {owner}/{repo}",
+            needs=app_needs,
+            handle=(401, 404),
+        )
+        if found.status == 401:
+            raise ConfigurationError(
+                f"GitHub rejected the JWT for App {app_id}: the App ID and the private key do not belong "
+                "together, or the key was revoked",
+                key=key_env,
+                title="GitHub App authentication failed",
+                hint="check --app-id and generate a new private key on the App's settings page if needed",
+            )
+        if found.status == 404:
+            raise ConfigurationError(
+                f"GitHub App {app_id} is not installed on {owner}/{repo} (or the repository does not exist)",
+                title="GitHub App not installed",
+                hint="install the App on the repository (App settings > Install App), granting it access "
+                "to this repository",
+            )
+        installation = found.body.get("id") if isinstance(found.body, Mapping) else None
+        # Minting a token twice is harmless, but the POST still is not retried on 5xx (policy).
+        minted = app.request(
+            "POST",
+            f"/app/installations/{segment(str(installation))}/access_tokens",
+            operation=f"create an installation token for {owner}/{repo}",
+            needs=app_needs,
+            body={"repositories": [repo]},
+            ok=(201,),
+        )
+    finally:
+        app.close()
+    token = minted.body.get("token") if isinstance(minted.body, Mapping) else None
+    if not isinstance(token, str) or not token:
+        raise GitHubUnavailable("GitHub returned no token when creating the installation token")
+    run.mask(token)
+    info = TokenInfo(github_errors.INSTALLATION, f"GitHub App {app_id}", minted=True)
+    client = GitHub(Auth.Token(token), info, base, policy=policy)
+    granted = minted.body.get("permissions") if isinstance(minted.body, Mapping) else None
+    client.app_permissions = dict(granted) if isinstance(granted, Mapping) else None
+    return client

@@ -1,0 +1,83 @@
+"""Arguments shared by the GitHub-facing verbs, and reading action inputs from the environment.
+
+Composite actions pass every input through ``env:`` (``GITOPS_INPUT_<NAME>``), never through
+``${{ }}`` in ``run:``; each flag here falls back to its variable, so the action's one step
+is just ``gitops <verb>``. Booleans accept exactly ``true``/``false`` (or empty for the default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from gitops.errors import ConfigurationError
+
+
+def input_env(name: str) -> str:
+    """The environment variable that carries action input ``name`` (``app-id`` -> ``GITOPS_INPUT_APP_ID``)."""
+    return "GITOPS_INPUT_" + name.upper().replace("-", "_")
+
+
+def env_default(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(input_env(name), "").strip()
+    return value or default
+
+
+def env_flag(name: str) -> bool:
+    """A boolean action input: 'true'/'false' (any case), empty = false; anything else is an error."""
+    var = input_env(name)
+    raw = os.environ.get(var, "").strip()
+    if raw.lower() in ("", "false"):
+        return False
+    if raw.lower() == "true":
+        return True
+    raise ConfigurationError(
+        f"input `{name}` must be 'true' or 'false', found {raw!r}",
+        key=var,
+        title="Invalid action input",
+    )
+
+
+def add_repo_and_app(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("repository and authentication")
+    group.add_argument(
+        "--repo",
+        metavar="OWNER/NAME",
+        default=env_default("repo"),
+        help="the repository (default: $GITHUB_REPOSITORY, the repository the workflow runs in)",
+    )
+    group.add_argument(
+        "--app-id",
+        metavar="ID",
+        default=env_default("app-id"),
+        help="authenticate as this GitHub App (numeric App ID) instead of GH_TOKEN/GITHUB_TOKEN: an "
+        "installation token for --repo is minted from the App's private key",
+    )
+    group.add_argument(
+        "--app-private-key-env",
+        metavar="VAR",
+        default=env_default("app-private-key-env", "GITHUB_APP_PRIVATE_KEY"),
+        help="environment variable holding the App's PEM private key (default: GITHUB_APP_PRIVATE_KEY)",
+    )
+
+
+def repository(args: argparse.Namespace) -> str:
+    value = args.repo or os.environ.get("GITHUB_REPOSITORY", "")
+    if not value:
+        raise ConfigurationError(
+            "no repository: pass --repo OWNER/NAME (inside Actions it defaults to $GITHUB_REPOSITORY)",
+            key="--repo",
+            title="Repository missing",
+        )
+    return str(value)
+
+
+def require(value: str | None, flag: str, example: str) -> str:
+    if value is None or not str(value).strip():
+        raise ConfigurationError(
+            f"{flag} is required (or its action input)",
+            key=flag,
+            title="Missing argument",
+            hint=f"e.g. {flag} {example}",
+        )
+    return str(value).strip()
