@@ -1,0 +1,281 @@
+"""A thin wrapper over the git command line (argument lists, never a shell; ``-z`` output).
+
+Only what change detection needs: resolve revisions, merge-base and ancestry, one
+``git diff --name-status -M -z``, ``git show REV:path``, directory listings of a tree, and
+making missing history available in a shallow clone (``actions/checkout`` fetches ONE commit
+by default): first the wanted commits by SHA, then ``git fetch --deepen=N`` doubling N up to a
+bound, then ``--unshallow``.
+
+Fetching needs the checkout's credentials. ``actions/checkout`` with
+``persist-credentials: false`` leaves none, so on a private repository deepening fails; the
+error then says to use ``fetch-depth: 0`` (which needs no later fetch at all).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops import runner
+from gitops.core.changes import STATUS_WORDS, FileChange
+from gitops.errors import ConfigurationError
+
+ZERO_SHA = "0" * 40
+_SHA = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
+# Variables that would point git somewhere other than the repository we were given.
+_SCRUBBED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR")
+_AUTH_FAILURE = (
+    "could not read username",
+    "could not read password",
+    "authentication failed",
+    "terminal prompts disabled",
+    "permission denied",
+    "repository not found",
+    "http basic: access denied",
+)
+SHALLOW_HINT = (
+    "use actions/checkout with `fetch-depth: 0` (recommended: works with persist-credentials: false), "
+    "or keep the checkout's credentials so gitops can deepen the clone"
+)
+INITIAL_DEEPEN = 32
+MAX_DEEPEN = 2048
+
+
+def is_zero_sha(value: str | None) -> bool:
+    return bool(value) and set(value or "") == {"0"}
+
+
+def looks_like_sha(value: str) -> bool:
+    return bool(_SHA.match(value))
+
+
+@dataclass(frozen=True)
+class GitResult:
+    code: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", errors="replace")
+
+
+class Git:
+    """Git commands against one repository (its top level, found from ``path``)."""
+
+    def __init__(self, path: Path, *, remote: str = "origin") -> None:
+        self.remote = remote
+        self._cwd = path
+        self._env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+        # Stable, parseable messages; never wait for a password prompt in CI.
+        self._env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"})
+        self._env.setdefault("GIT_ASKPASS", "")
+        self.calls = 0
+        self.root = self._toplevel(path)
+        self._cwd = self.root
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def run(self, *args: str, check: bool = True, stdin: bytes | None = None) -> GitResult:
+        argv = ["git", "-c", "core.quotepath=off", "-c", "diff.relative=false", *args]
+        self.calls += 1
+        runner.current().debug("$ " + " ".join(argv))
+        try:
+            proc = subprocess.run(
+                argv, cwd=self._cwd, env=self._env, input=stdin, capture_output=True, check=False
+            )
+        except FileNotFoundError as exc:
+            raise ConfigurationError(
+                "git is not installed (or not on PATH)",
+                hint="install git (Debian/Ubuntu: apt-get install git); GitHub-hosted runners have it",
+                title="git not found",
+            ) from exc
+        result = GitResult(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", errors="replace"))
+        if check and result.code != 0:
+            self._fail(args, result)
+        return result
+
+    def _fail(self, args: Sequence[str], result: GitResult) -> None:
+        message = result.stderr.strip() or f"exit code {result.code}"
+        lowered = message.lower()
+        if "dubious ownership" in lowered:
+            raise ConfigurationError(
+                f"git refuses to work in {self.root}: {message.splitlines()[0]}",
+                hint=f"mark it safe: git config --global --add safe.directory {self.root}",
+                title="git: unsafe repository",
+            )
+        raise ConfigurationError(
+            f"`git {' '.join(args)}` failed: {message}", title="git failed", hint="see git's message above"
+        )
+
+    def _toplevel(self, path: Path) -> Path:
+        if not path.is_dir():
+            raise ConfigurationError(
+                f"{path} is not a directory",
+                hint="pass --repo with the checkout's directory",
+                title="No repo",
+            )
+        result = self.run("rev-parse", "--show-toplevel", check=False)
+        if result.code != 0:
+            if "dubious ownership" in result.stderr.lower():
+                self._fail(("rev-parse", "--show-toplevel"), result)
+            raise ConfigurationError(
+                f"{path} is not inside a git repository",
+                hint="run in a checkout (actions/checkout in a workflow) or pass --repo DIR",
+                title="Not a git repository",
+            )
+        return Path(result.text.strip())
+
+    # -- questions -------------------------------------------------------------------------------
+    def is_shallow(self) -> bool:
+        return self.run("rev-parse", "--is-shallow-repository").text.strip() == "true"
+
+    def commit(self, rev: str) -> str | None:
+        """The commit SHA ``rev`` names (tags are peeled), or None when it is not here."""
+        result = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
+        )
+        value = result.text.strip()
+        return value if result.code == 0 and value else None
+
+    def has_commit(self, sha: str) -> bool:
+        return self.run("cat-file", "-e", f"{sha}^{{commit}}", check=False).code == 0
+
+    def parents(self, sha: str) -> list[str]:
+        line = self.run("rev-list", "--parents", "-n", "1", sha).text.split()
+        return line[1:]
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        result = self.run("merge-base", a, b, check=False)
+        if result.code == 1:  # no common ancestor (in the history we have)
+            return None
+        if result.code != 0:
+            self._fail(("merge-base", a, b), result)
+        return result.text.strip() or None
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        result = self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        if result.code not in (0, 1):
+            self._fail(("merge-base", "--is-ancestor", ancestor, descendant), result)
+        return result.code == 0
+
+    def has_remote(self) -> bool:
+        return self.run("remote", check=False).text.split().count(self.remote) > 0
+
+    def empty_tree(self) -> str:
+        """The empty tree's id in this repository's hash (SHA-1 or SHA-256)."""
+        return self.run("hash-object", "-t", "tree", "--stdin", stdin=b"").text.strip()
+
+    # -- content ---------------------------------------------------------------------------------
+    def diff(self, base: str | None, head: str) -> list[FileChange]:
+        """``git diff --name-status -M -z base head``; every file of ``head`` as added when base is None."""
+        left = base if base is not None else self.empty_tree()
+        out = self.run(
+            "diff",
+            "--name-status",
+            "-z",
+            "-M",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-color",
+            left,
+            head,
+            "--",
+        ).stdout
+        return parse_name_status(out)
+
+    def show(self, rev: str, path: str) -> str | None:
+        """The text of ``path`` at ``rev`` (``git show REV:path``), None when it is not in that tree."""
+        result = self.run("show", "--no-textconv", f"{rev}:{path}", check=False)
+        if result.code == 0:
+            return result.stdout.decode("utf-8", errors="replace")
+        if "does not exist" in result.stderr or "exists on disk, but not in" in result.stderr:
+            return None
+        self._fail(("show", f"{rev}:{path}"), result)
+        return None  # pragma: no cover - _fail raises
+
+    def tree_dirs(self, rev: str, prefix: str) -> list[str]:
+        """Every directory under ``prefix`` in the tree of ``rev`` (``git ls-tree -d -r``)."""
+        out = self.run("ls-tree", "-d", "-r", "--name-only", "-z", rev, "--", prefix.rstrip("/") + "/").stdout
+        return [p for p in out.decode("utf-8", errors="replace").split("\0") if p]
+
+    def tree_entries(self, rev: str, paths: Iterable[str]) -> list[str]:
+        """Which of ``paths`` exist in the tree of ``rev`` (files or directories)."""
+        wanted = list(paths)
+        if not wanted:
+            return []
+        out = self.run("ls-tree", "--name-only", "-z", rev, "--", *wanted).stdout
+        return [p for p in out.decode("utf-8", errors="replace").split("\0") if p]
+
+    # -- history ---------------------------------------------------------------------------------
+    def fetch(self, *args: str) -> GitResult:
+        result = self.run("fetch", "--no-tags", "--quiet", *args, check=False)
+        if result.code != 0:
+            lowered = result.stderr.lower()
+            if any(marker in lowered for marker in _AUTH_FAILURE):
+                raise ConfigurationError(
+                    f"cannot fetch missing history from '{self.remote}': {result.stderr.strip()}",
+                    hint=(
+                        "the checkout has no credentials (actions/checkout with persist-credentials: false). "
+                        "Use actions/checkout with `fetch-depth: 0` so nothing needs fetching later"
+                    ),
+                    title="git fetch: not authorized",
+                )
+            runner.current().debug(f"git fetch {' '.join(args)} failed: {result.stderr.strip()}")
+        return result
+
+    def make_available(self, wanted: Sequence[str], satisfied: Callable[[], bool]) -> bool:
+        """Fetch until ``satisfied()`` (commits present, a merge-base found), or history runs out.
+
+        ``wanted`` are SHAs or refspecs to fetch. In a shallow clone: those commits first (depth
+        1), then ``--deepen`` doubling from :data:`INITIAL_DEEPEN` to :data:`MAX_DEEPEN`, then
+        ``--unshallow``. In a full clone: one plain fetch of the wanted SHAs (a PR head, or a commit
+        a force push left behind). Returns ``satisfied()``.
+        """
+        if satisfied():
+            return True
+        if not self.has_remote():
+            return False
+        shallow = self.is_shallow()
+        missing = [w for w in wanted if not looks_like_sha(w) or not self.has_commit(w)]
+        log = runner.current().log
+        if missing:
+            log(f"fetching {', '.join(missing)} from {self.remote}")
+            self.fetch(*(["--depth=1"] if shallow else []), self.remote, *missing)
+            if satisfied():
+                return True
+        if not shallow:
+            return False
+        tips = [w for w in wanted if not looks_like_sha(w) or self.has_commit(w)]
+        depth = INITIAL_DEEPEN
+        while depth <= MAX_DEEPEN:
+            log(f"shallow clone: deepening by {depth} commits to find the history between the commits")
+            self.fetch(f"--deepen={depth}", self.remote, *tips)
+            if satisfied():
+                return True
+            if not self.is_shallow():
+                return False
+            depth *= 2
+        log("shallow clone: fetching the whole history (--unshallow)")
+        self.fetch("--unshallow", self.remote, *tips)
+        return satisfied()
+
+
+def parse_name_status(out: bytes) -> list[FileChange]:
+    """Parse ``git diff --name-status -z`` (``R100\\0old\\0new\\0`` for renames and copies)."""
+    tokens = out.decode("utf-8", errors="replace").split("\0")
+    changes: list[FileChange] = []
+    i = 0
+    while i < len(tokens) and tokens[i]:
+        letter = tokens[i][0]
+        status = STATUS_WORDS.get(letter, "modified")
+        if letter in "RC":
+            changes.append(FileChange(status, tokens[i + 2], tokens[i + 1]))
+            i += 3
+        else:
+            changes.append(FileChange(status, tokens[i + 1]))
+            i += 2
+    return changes

@@ -1,0 +1,281 @@
+"""``gitops changes``: changed files between two commits (or of a GitHub event) -> environments."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from gitops import runner
+from gitops.changes import ChangeReport, detect
+from gitops.errors import EXIT_OK, ConfigurationError
+from gitops.report import emit, markdown_table, text_table
+
+DESCRIPTION = """\
+Which environments and clusters a commit range, push or pull request affects, and why.
+
+  infra/k8s/base/**                      every overlay (dev, test, prod, local)
+  infra/k8s/<provider>/<env>/**          that environment
+  infra/k8s/<provider>/<env>/cluster/**  that environment's cluster (the "clusters" list)
+  infra/deploy-control.yaml              only environments whose section changed in meaning
+                                         (comments and key order do not count; a change under
+                                         global or version counts for every environment)
+
+A rename counts for its old and its new path; deletions count. The environment is the
+overlay's last path segment. What is compared:
+
+  no event     --base/--head (default HEAD~1..HEAD; a root commit: every file)
+  push         before..after; a new branch or tag: its merge-base with the default branch;
+               a force push: the merge-base of before and after (said in "note")
+  pull_request, pull_request_target, merge_group: merge-base of the payload's base and head
+  workflow_dispatch, schedule, others: no diff - every environment, with that as the reason
+
+--base always wins over the event. A shallow clone (actions/checkout's default depth 1) is
+deepened step by step when a commit is missing; that needs the checkout's credentials, so
+with persist-credentials: false use fetch-depth: 0.
+
+--filters takes dorny/paths-filter's filter YAML (inline or a file) with one difference:
+a glob starting with '!' EXCLUDES (the filter is include minus exclude), e.g.
+  backend: ['backend/**', '!backend/**/*.md']
+Globs are picomatch's with dot: true; statuses: added|modified|deleted|renamed|copied.
+
+In GitHub Actions the result also goes to step outputs: environments, matrix
+({"include":[{"environment":"dev"}]}), clusters, any, files (capped at 1000), one
+'true'/'false' output per environment and per filter, filters (JSON), note, base, head;
+and a job summary table.
+"""
+
+EPILOG = """\
+examples:
+  # what did the last commit touch?
+  gitops changes
+
+  # a branch against main (merge-base, like a pull request)
+  gitops changes --base origin/main --head HEAD --format table
+
+  # in a workflow step (the detect-changes action does exactly this)
+  gitops changes --event "$GITHUB_EVENT_PATH" --event-name "$GITHUB_EVENT_NAME"
+
+  # with custom filters
+  gitops changes --filters $'docs:\\n  - "**/*.md"\\ninfra:\\n  - "infra/**"\\n  - "!infra/**/*.md"'
+
+exit codes: 0 ok (also when nothing is affected), 1 a bad revision, payload or filter.
+"""
+
+FILES_CAP = 1000
+CELL_FILES = 5
+BUILTIN_OUTPUTS = (
+    "environments",
+    "matrix",
+    "clusters",
+    "any",
+    "any-cluster",
+    "files",
+    "files-count",
+    "files-truncated",
+    "filters",
+    "note",
+    "base",
+    "head",
+)
+_OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
+) -> None:
+    p = sub.add_parser(
+        verb,
+        parents=[common],
+        help="changed files between base and head -> affected environments and clusters",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--repo", default=".", metavar="DIR", help="the git checkout (default: .)")
+    p.add_argument("--base", default="", metavar="REV", help="compare from this commit (wins over the event)")
+    p.add_argument("--head", default="", metavar="REV", help="compare up to this commit (default: HEAD)")
+    p.add_argument(
+        "--event",
+        default=None,
+        metavar="PATH",
+        help="a GitHub event payload (default: $GITHUB_EVENT_PATH when set; '' for none)",
+    )
+    p.add_argument(
+        "--event-name",
+        default=None,
+        metavar="NAME",
+        help="push, pull_request, merge_group, workflow_dispatch, ... (default: $GITHUB_EVENT_NAME)",
+    )
+    p.add_argument(
+        "--filters",
+        default="",
+        metavar="FILE|YAML",
+        help="dorny/paths-filter filters (a file, or inline YAML); '!glob' excludes",
+    )
+    p.add_argument(
+        "--infra",
+        default="infra",
+        metavar="DIR",
+        help="the infra root inside the repository (default: infra)",
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    r = runner.current()
+    event = args.event if args.event is not None else r.env("GITHUB_EVENT_PATH")
+    event_name = args.event_name if args.event_name is not None else r.env("GITHUB_EVENT_NAME")
+    report = detect(
+        Path(args.repo),
+        base=args.base or None,
+        head=args.head or None,
+        event_name=event_name or None,
+        event_path=Path(event) if event else None,
+        filters=args.filters or None,
+        infra=args.infra or "infra",
+    )
+    data = report.to_json()
+    if report.note:
+        r.notice(report.note, title="Change detection")
+    if r.in_actions:
+        publish_outputs(report)
+    r.summary(summary_markdown(report))
+    emit(args.format, data, lambda: human(report))
+    return EXIT_OK
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _check_output_names(report: ChangeReport) -> None:
+    environments = set(report.known_environments) | set(report.environments)
+    for name in report.filters:
+        if name in BUILTIN_OUTPUTS or name in environments:
+            clash = "a built-in output" if name in BUILTIN_OUTPUTS else "an environment's output"
+            raise ConfigurationError(
+                f"filter '{name}' would overwrite {clash} of the same name",
+                key="--filters",
+                hint=f"rename the filter (e.g. '{name}-files')",
+                title="Invalid filters",
+            )
+
+
+def publish_outputs(report: ChangeReport) -> None:
+    """Step outputs (see the action's outputs for their shapes)."""
+    _check_output_names(report)
+    r = runner.current()
+    envs = report.environments
+    r.set_output("environments", json.dumps(envs))
+    r.set_output("matrix", json.dumps({"include": [{"environment": e} for e in envs]}))
+    r.set_output("clusters", json.dumps(report.clusters))
+    r.set_output("any", _bool(bool(envs)))
+    r.set_output("any-cluster", _bool(bool(report.clusters)))
+    files = report.files
+    r.set_output("files", json.dumps(files[:FILES_CAP]))
+    r.set_output("files-count", str(len(files)))
+    r.set_output("files-truncated", _bool(len(files) > FILES_CAP))
+    if len(files) > FILES_CAP:
+        r.warning(
+            f"{len(files)} files changed; the 'files' output lists the first {FILES_CAP} "
+            "(files-count has the total; `gitops changes --format json` prints all)",
+            title="Change detection",
+        )
+    affected = set(envs)
+    for env in sorted(set(report.known_environments) | affected):
+        if _OUTPUT_NAME.match(env):
+            r.set_output(env, _bool(env in affected))
+        else:
+            r.warning(f"environment '{env}' has no boolean output: not a valid output name")
+    for name, outcome in report.filters.items():
+        r.set_output(name, _bool(outcome["changed"]))
+    r.set_output("filters", json.dumps({name: o["changed"] for name, o in report.filters.items()}))
+    r.set_output("note", report.note or "")
+    r.set_output("base", report.base or "")
+    r.set_output("head", report.head)
+
+
+def _files_cell(files: Sequence[str], limit: int = CELL_FILES, code: bool = True) -> str:
+    shown = [f"`{f}`" if code else f for f in files[:limit]]
+    more = len(files) - limit
+    if more > 0:
+        shown.append(f"… and {more} more")
+    return ", ".join(shown)
+
+
+def _range_text(report: ChangeReport) -> str:
+    head = report.head[:12]
+    if not report.diffed:
+        return f"no diff at {head}"
+    if report.base is None:
+        return f"every file of {head}"
+    return f"{report.base[:12]}..{head}"
+
+
+def summary_markdown(report: ChangeReport) -> str:
+    event = f" ({report.event})" if report.event else ""
+    lines = [
+        "### Change detection",
+        "",
+        f"`{_range_text(report)}`{event}: {len(report.files)} file(s) changed, "
+        f"{len(report.environments)} environment(s) and {len(report.clusters)} cluster(s) affected.",
+        "",
+    ]
+    if report.note:
+        lines += [f"> {report.note}", ""]
+    envs = [
+        *report.known_environments,
+        *(e for e in report.environments if e not in report.known_environments),
+    ]
+    if envs:
+        rows = [
+            (env, "yes" if env in report.reasons else "no", _files_cell(report.reasons.get(env, [])))
+            for env in envs
+        ]
+        lines.append(markdown_table(["environment", "affected", "triggering files"], rows))
+    if report.clusters:
+        cluster_rows = [(env, _files_cell(files)) for env, files in report.cluster_reasons.items()]
+        lines.append(markdown_table(["cluster", "triggering files"], cluster_rows))
+    if report.filters:
+        rows = [
+            (name, "yes" if o["changed"] else "no", _files_cell(o["files"]))
+            for name, o in report.filters.items()
+        ]
+        lines.append(markdown_table(["filter", "changed", "files"], rows))
+    return "\n".join(lines) + "\n"
+
+
+def human(report: ChangeReport) -> str:
+    event = f" ({report.event})" if report.event else ""
+    out = [f"{_range_text(report)}{event}: {len(report.files)} file(s) changed"]
+    if report.note:
+        out.append(f"note: {report.note}")
+    envs = [
+        *report.known_environments,
+        *(e for e in report.environments if e not in report.known_environments),
+    ]
+    if envs:
+        rows = [
+            (
+                env,
+                "yes" if env in report.reasons else "no",
+                _files_cell(report.reasons.get(env, []), 3, False),
+            )
+            for env in envs
+        ]
+        out += ["", text_table(["ENVIRONMENT", "AFFECTED", "WHY"], rows)]
+    if report.clusters:
+        cluster_rows = [(env, _files_cell(files, 3, False)) for env, files in report.cluster_reasons.items()]
+        out += ["", text_table(["CLUSTER", "WHY"], cluster_rows)]
+    if report.filters:
+        rows = [
+            (name, "yes" if o["changed"] else "no", _files_cell(o["files"], 3, False))
+            for name, o in report.filters.items()
+        ]
+        out += ["", text_table(["FILTER", "CHANGED", "FILES"], rows)]
+    if not envs and not report.clusters:
+        out.append("no environment affected")
+    return "\n".join(out)
