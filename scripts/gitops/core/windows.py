@@ -149,6 +149,7 @@ class WindowState:
     deny: DenyPeriod | None = None
     closes_at: datetime | None = None
     next_open: datetime | None = None
+    enabled: bool = True  # False: the environment has no windows, so it is always open
 
 
 def state_at(windows: DeploymentWindows, at: datetime, horizon: timedelta = HORIZON) -> WindowState:
@@ -157,7 +158,7 @@ def state_at(windows: DeploymentWindows, at: datetime, horizon: timedelta = HORI
         raise ValueError("`at` must be timezone-aware")
     tz = windows.timezone
     if not windows.enabled:
-        return WindowState(True, "deployment windows are disabled for this environment")
+        return WindowState(True, "deployment windows are disabled for this environment", enabled=False)
     at = at.astimezone(UTC)
     intervals = open_intervals(windows, at, at + horizon)
     local_now = fmt_local(at, tz)

@@ -1,0 +1,411 @@
+"""``gitops plan``: every environment x affected? x gate decision, from git and the policy alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gitops import runner
+from gitops.changes import ChangeReport, detect
+from gitops.commands.gate import until
+from gitops.core import gate
+from gitops.core.policy import UNGOVERNED, Policy
+from gitops.core.windows import WindowState, fmt_local, state_at
+from gitops.errors import EXIT_OK, ConfigurationError
+from gitops.policy import DEFAULT_PATH, load_policy, parse_instant
+from gitops.report import emit, markdown_table, text_table
+
+DESCRIPTION = """\
+Show, with no cluster and no GitHub, what a change would deploy where, and why.
+
+For a commit range or a GitHub event payload (default: the last commit, HEAD~1..HEAD) and an
+instant (default: now), one row per environment (every environment in the policy, and every
+overlay on disk, so also `local`): whether the change affects it and which files (or which
+reason) make it so, what the gate says for an automatic push to the environment's branch and
+for a manual workflow_dispatch, with the first failing check, whether approval is required,
+and the deployment window (open until, or when it next opens).
+"""
+
+EPILOG = """\
+examples:
+  # the last commit, now
+  gitops plan
+
+  # a feature branch against main, rehearsed for a Friday afternoon
+  gitops plan --base main --head feature/bigger-volumes --at 2026-11-27T16:30:00+01:00
+
+  # what a manual run of the deploy workflow would do (no diff: every environment)
+  gitops plan --event-kind workflow_dispatch
+
+  # exactly what CI saw for a push event
+  gitops plan --event event.json --event-name push --format json
+
+JSON: {"base","head","event_kind","at","files":[...],"note",
+       "environments":[{"environment","governed","branch","affected","cluster_affected",
+        "reasons":[...],"outcome","push":<gate decision>|null,"dispatch":<gate decision>|null,
+        "requires_approval","window":{"enabled","open","closes_at","next_open","detail"}|null,
+        "services":{"<name>":{"push":bool,"dispatch":bool}},"not_governed":<why>|null}]}
+where <gate decision> is the `gitops gate` JSON. Exit 0, or 1 for a bad policy or revision.
+"""
+
+EVENT_KINDS = ("push", "workflow_dispatch")
+
+# Short labels for the table; the JSON and `gitops gate` carry the full detail.
+_SHORT = {
+    "event": "never (pull request)",
+    "global.auto_deploy": "kill switch off",
+    "environment.enabled": "environment disabled",
+    "environment.auto_deploy": "auto_deploy off",
+    "branch": "wrong branch",
+    "service.enabled": "service disabled",
+    "service.auto_deploy": "service auto_deploy off",
+    "deployment_window": "window closed",
+    "emergency_override": "override refused",
+}
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
+) -> None:
+    p = sub.add_parser(
+        verb,
+        parents=[common],
+        help="every environment x affected? x gate decision, from git + policy (no cluster, no GitHub)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--repo", default=".", metavar="DIR", help="the git repository (default: .)")
+    p.add_argument("--base", default="", metavar="REV", help="compare from this revision (default: HEAD~1)")
+    p.add_argument("--head", default="", metavar="REV", help="compare to this revision (default: HEAD)")
+    p.add_argument(
+        "--event", default="", metavar="PATH", help="a GitHub event payload instead of --base/--head"
+    )
+    p.add_argument("--event-name", default="", metavar="NAME", help="the event's name (default: inferred)")
+    p.add_argument(
+        "--at", default="", metavar="ISO8601", help="the instant to plan for, with offset (default: now)"
+    )
+    p.add_argument(
+        "--event-kind",
+        default="push",
+        choices=EVENT_KINDS,
+        help="plan a push (diff, automatic gate; default) or a manual workflow_dispatch (every environment)",
+    )
+    p.add_argument(
+        "--control", default="", metavar="FILE", help=f"the policy file (default: <repo>/{DEFAULT_PATH})"
+    )
+    p.add_argument(
+        "--infra", default="infra", metavar="DIR", help="the infra directory in the repo (default: infra)"
+    )
+    p.set_defaults(handler=run)
+
+
+@dataclass(frozen=True)
+class Row:
+    environment: str
+    branch: str | None
+    affected: bool
+    cluster_affected: bool
+    reasons: list[str]
+    push: gate.Decision | None
+    dispatch: gate.Decision | None
+    window: WindowState | None
+    services: dict[str, dict[str, bool]]
+    not_governed: str | None
+    outcome: str
+
+    def to_json(self) -> dict[str, Any]:
+        window = None
+        if self.window is not None and self.push is not None:
+            tz = self.push.timezone
+            window = {
+                "enabled": self.window.enabled,
+                "open": self.window.open,
+                "closes_at": self.window.closes_at.astimezone(tz).isoformat()
+                if self.window.closes_at
+                else None,
+                "next_open": self.window.next_open.astimezone(tz).isoformat()
+                if self.window.next_open
+                else None,
+                "detail": self.window.detail,
+            }
+        return {
+            "environment": self.environment,
+            "governed": self.not_governed is None,
+            "branch": self.branch,
+            "affected": self.affected,
+            "cluster_affected": self.cluster_affected,
+            "reasons": self.reasons,
+            "outcome": self.outcome,
+            "push": self.push.to_json() if self.push else None,
+            "dispatch": self.dispatch.to_json() if self.dispatch else None,
+            "requires_approval": self.push.requires_approval if self.push else None,
+            "window": window,
+            "services": self.services,
+            "not_governed": self.not_governed,
+        }
+
+
+def run(args: argparse.Namespace) -> int:
+    repo = Path(args.repo)
+    if (args.base or args.head) and args.event:
+        raise ConfigurationError(
+            "give either --base/--head or --event, not both", key="--event", hint="drop one of them"
+        )
+    at = parse_instant(args.at) if args.at.strip() else datetime.now(UTC)
+    control = Path(args.control) if args.control else repo / DEFAULT_PATH
+    policy = load_policy(control)
+    event_name = args.event_name or None
+    if args.event_kind == "workflow_dispatch" and not args.event:
+        event_name = "workflow_dispatch"
+    report = detect(
+        repo,
+        base=args.base or None,
+        head=args.head or None,
+        event_name=event_name,
+        event_path=Path(args.event) if args.event else None,
+        infra=args.infra,
+    )
+    rows = plan_rows(policy, report, report.known_environments, at, args.event_kind)
+    data = {
+        "base": report.base,
+        "head": report.head,
+        "event_kind": args.event_kind,
+        "event": event_name,
+        "at": at.isoformat(),
+        "control": str(control),
+        "files": list(report.files),
+        "note": report.note,
+        "environments": [r.to_json() for r in rows],
+    }
+    publish(rows, data)
+    emit(args.format, data, lambda: human(rows, data))
+    return EXIT_OK
+
+
+def environment_order(policy: Policy, overlays: list[str]) -> list[str]:
+    """Policy environments in file order, then overlays the policy does not govern (local last)."""
+    extra = sorted((e for e in overlays if e not in policy.environments), key=lambda e: (e in UNGOVERNED, e))
+    return [*policy.environments, *extra]
+
+
+def plan_rows(
+    policy: Policy, report: ChangeReport, overlays: list[str], at: datetime, event_kind: str
+) -> list[Row]:
+    rows: list[Row] = []
+    for env in environment_order(policy, overlays):
+        common: dict[str, Any] = {
+            "environment": env,
+            "affected": env in report.environments,
+            "cluster_affected": env in report.clusters,
+            "reasons": list(report.reasons.get(env, [])),
+        }
+        env_policy = policy.environments.get(env)
+        if env_policy is None:
+            why = UNGOVERNED.get(env) or (
+                f"not in {policy.source or DEFAULT_PATH}: no workflow will deploy it until it is added there"
+            )
+            rows.append(
+                Row(
+                    **common,
+                    branch=None,
+                    push=None,
+                    dispatch=None,
+                    window=None,
+                    services={},
+                    not_governed=why,
+                    outcome=why,
+                )
+            )
+            continue
+
+        def decide(event: str, service: str | None = None, *, name: str = env) -> gate.Decision:
+            branch = policy.environments[name].branch
+            return gate.evaluate(
+                policy, environment=name, service=service, event=event, ref=branch, at=at, override=None
+            )
+
+        push, dispatch = decide("push"), decide("workflow_dispatch")
+        services = {
+            name: {
+                "push": decide("push", name).allowed,
+                "dispatch": decide("workflow_dispatch", name).allowed,
+            }
+            for name in env_policy.services
+        }
+        rows.append(
+            Row(
+                **common,
+                branch=env_policy.branch,
+                push=push,
+                dispatch=dispatch,
+                window=state_at(env_policy.deployment_windows, at),
+                services=services,
+                not_governed=None,
+                outcome=outcome(
+                    common["affected"],
+                    env_policy.branch,
+                    push=push,
+                    dispatch=dispatch,
+                    services=services,
+                    event_kind=event_kind,
+                ),
+            )
+        )
+    return rows
+
+
+def _blocked(decision: gate.Decision) -> str:
+    check = decision.blocked_by
+    return _SHORT.get(check.name, check.name) if check else ""
+
+
+def outcome(
+    affected: bool,
+    branch: str,
+    *,
+    push: gate.Decision,
+    dispatch: gate.Decision,
+    services: dict[str, dict[str, bool]],
+    event_kind: str,
+) -> str:
+    """One sentence: what this change means for the environment."""
+    if not affected:
+        return "not affected: nothing to deploy"
+    approval = " after approval" if push.requires_approval else ""
+    kind = "push" if event_kind == "push" else "dispatch"
+    held = [name for name, allowed in services.items() if not allowed[kind]]
+    skip = f" (without {', '.join(held)})" if held and len(held) < len(services) else ""
+    if event_kind == "push" and push.allowed:
+        return f"a push to {branch} deploys it now{approval}{skip}"
+    if dispatch.allowed:
+        lead = f"push does not deploy ({_blocked(push)}); " if event_kind == "push" else ""
+        return f"{lead}a manual workflow_dispatch deploys it now{approval}{skip}"
+    if dispatch.next_allowed_at is not None:
+        when = fmt_local(dispatch.next_allowed_at, dispatch.timezone)
+        return f"blocked now ({_blocked(dispatch)}); manual workflow_dispatch deploys from {when}{approval}"
+    blocked = dispatch.blocked_by
+    return f"cannot deploy: {blocked.detail if blocked else 'blocked'}"
+
+
+def _decision_cell(decision: gate.Decision | None) -> str:
+    if decision is None:
+        return ""
+    return "deploys" if decision.allowed else f"no: {_blocked(decision)}"
+
+
+def _window_cell(row: Row) -> str:
+    if row.window is None or row.push is None:
+        return ""
+    tz = row.push.timezone
+    if not row.window.enabled:
+        return "no windows"
+    if row.window.open:
+        if row.window.closes_at is None:
+            return "open"
+        return f"open until {fmt_local(row.window.closes_at, tz)}"
+    if row.window.next_open is None:
+        return "closed for 14+ days"
+    return f"opens {fmt_local(row.window.next_open, tz)} ({until(row.window.next_open, row.push.at)})"
+
+
+def _area(reason: str) -> str:
+    """What part of infra a triggering file is in: base, overlay, cluster config, policy."""
+    if " " in reason:  # a sentence ("workflow_dispatch: no diff, every environment"), not a path
+        return reason
+    parts = reason.split("/")
+    if parts[-1] == DEFAULT_PATH.name:
+        return "policy"
+    if "k8s" in parts[:-1]:
+        rest = parts[parts.index("k8s") + 1 : -1]
+        if rest[:1] == ["base"]:
+            return "base"
+        return "cluster config" if "cluster" in rest else "overlay"
+    return "other"
+
+
+def _why_cell(row: Row) -> str:
+    """The one triggering file or sentence, or ``17 files: base, overlay``."""
+    if not row.reasons:
+        return "-"
+    if len(row.reasons) == 1:
+        return row.reasons[0]
+    areas = list(dict.fromkeys(_area(r) for r in row.reasons))
+    return f"{len(row.reasons)} files: {', '.join(areas)}"
+
+
+def _affected_cell(row: Row) -> str:
+    text = "yes" if row.affected else "no"
+    return text + (" +cluster" if row.cluster_affected else "")
+
+
+HEADERS = ("ENV", "BRANCH", "AFFECTED", "WHY", "PUSH", "MANUAL DISPATCH", "APPROVAL", "WINDOW")
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    if row.not_governed is not None:
+        short = "not governed (laptop only)" if row.environment in UNGOVERNED else "NOT IN POLICY"
+        return (row.environment, "-", _affected_cell(row), _why_cell(row), short, short, "-", "-")
+    approval = "required" if row.push and row.push.requires_approval else "-"
+    return (
+        row.environment,
+        row.branch or "-",
+        _affected_cell(row),
+        _why_cell(row),
+        _decision_cell(row.push),
+        _decision_cell(row.dispatch),
+        approval,
+        _window_cell(row),
+    )
+
+
+def _range_text(data: dict[str, Any]) -> str:
+    head = str(data["head"])[:7]
+    base = data["base"]
+    files = data["files"]
+    count = f"{len(files)} file{'s' if len(files) != 1 else ''} changed"
+    if base:
+        return f"{str(base)[:7]}..{head}, {count}"
+    if files:
+        return f"{head} (every file), {count}"
+    return f"{head} (no diff)"
+
+
+def human(rows: list[Row], data: dict[str, Any]) -> str:
+    at = datetime.fromisoformat(str(data["at"]))
+    lines = [f"gitops plan: {_range_text(data)}; {data['event_kind']} at {at:%a %Y-%m-%d %H:%M} UTC", ""]
+    if data.get("note"):
+        lines += [f"note: {data['note']}", ""]
+    lines.append(text_table(HEADERS, [_cells(r) for r in rows]))
+    lines.append("")
+    width = max(len(r.environment) for r in rows) if rows else 0
+    lines += [f"{r.environment.ljust(width)}  {r.outcome}" for r in rows]
+    return "\n".join(lines)
+
+
+def summary_markdown(rows: list[Row], data: dict[str, Any]) -> str:
+    parts = [f"### Deploy plan — {_range_text(data)}", ""]
+    if data.get("note"):
+        parts += [f"> {data['note']}", ""]
+    table_rows = [(*_cells(r), r.outcome) for r in rows]
+    parts.append(markdown_table((*HEADERS, "OUTCOME"), table_rows))
+    return "\n".join(parts)
+
+
+def publish(rows: list[Row], data: dict[str, Any]) -> None:
+    run_ = runner.current()
+    run_.summary(summary_markdown(rows, data))
+    run_.set_output("plan", json.dumps(data, separators=(",", ":")))
+    deploys = [
+        r.environment
+        for r in rows
+        if r.affected
+        and r.push is not None
+        and r.dispatch is not None
+        and (r.push.allowed if data["event_kind"] == "push" else r.dispatch.allowed)
+    ]
+    run_.set_output("deploys", json.dumps(deploys))
