@@ -42,6 +42,7 @@ from gitops.core.changes import (
     find_overlays,
     map_changes,
     merge_overlays,
+    removed_overlays,
     sort_environments,
     touches_control_file,
 )
@@ -225,13 +226,14 @@ class _Resolver:
             title="Unknown revision",
         )
 
-    def merge_base(self, a: str, b: str, extra: list[str] | None = None) -> str | None:
+    def merge_base(self, a: str, b: str) -> str | None:
+        """Their merge-base, fetching missing commits and history first when there is none here."""
         git = self.git
-        git.make_available(
-            [a, b, *(extra or [])],
-            lambda: git.has_commit(a) and git.has_commit(b) and bool(git.merge_base(a, b)),
-        )
-        return git.merge_base(a, b) if git.has_commit(a) and git.has_commit(b) else None
+        found = git.merge_base(a, b)
+        if found:
+            return found
+        git.make_available([a, b], lambda: bool(git.merge_base(a, b)))
+        return git.merge_base(a, b)
 
 
 def _explicit_range(resolver: _Resolver, base: str, head: str) -> _Range:
@@ -254,12 +256,10 @@ def _default_range(resolver: _Resolver, head: str) -> _Range:
     git = resolver.git
     head_sha = resolver.commit(head, "head")
 
-    def has_parent() -> bool:
-        return bool(git.parents(head_sha))
-
-    if not has_parent() and git.is_shallow():
-        git.make_available([head_sha], has_parent)
     parents = git.parents(head_sha)
+    if not parents and git.is_shallow():  # a shallow boundary looks like a root commit
+        git.make_available([head_sha], lambda: bool(git.parents(head_sha)))
+        parents = git.parents(head_sha)
     if not parents:
         return _Range(
             head=head_sha, notes=[f"{_short(head_sha)} is a root commit: every file counts as added"]
@@ -458,10 +458,9 @@ def detect(
         )
 
     changes = git.diff(rng.base, rng.head)
-    overlays = merge_overlays(
-        _tree_overlays(git, rng.head, layout),
-        _tree_overlays(git, rng.base, layout) if rng.base else [],
-    )
+    # Overlays of the base tree that head no longer has show up as deleted (or renamed-away)
+    # kustomization or cluster files in the diff itself, so the base tree needs no listing.
+    overlays = merge_overlays(_tree_overlays(git, rng.head, layout), removed_overlays(changes, layout))
     control: ControlImpact | None = None
     if touches_control_file(changes, layout):
         base_text = git.show(rng.base, layout.control_file) if rng.base else None

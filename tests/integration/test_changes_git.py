@@ -18,6 +18,7 @@ import pytest
 from tests.support.actions import GhaEnv
 from tests.support.git_repo import DEPLOY_CONTROL, ZERO, GitRepo, git_repo  # noqa: F401
 
+from gitops import runner
 from gitops.changes import all_environments, detect
 from gitops.errors import ConfigurationError
 
@@ -339,6 +340,33 @@ def test_filters_through_detect(repo: GitRepo) -> None:
         "dev": {"changed": True, "files": [DEV_PATCH]},
         "docs": {"changed": True, "files": ["infra/k8s/hetzner/dev/README.md"]},
     }
+
+
+@pytest.mark.parametrize(
+    ("build", "shows"),
+    [
+        pytest.param(change_base, 0, id="no-policy-change-no-show"),
+        pytest.param(
+            control_edit("  dev:\n    branch: dev", "  dev:\n    branch: develop"), 2, id="policy-shown-twice"
+        ),
+    ],
+)
+def test_one_diff_and_show_only_for_the_policy(
+    repo: GitRepo,
+    build: Callable[[GitRepo], Kwargs],
+    shows: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    build(repo)
+    monkeypatch.setenv("GITOPS_DEBUG", "1")  # the runner then logs every git command line
+    runner.reset()
+    detect(repo.path)
+    commands = [line for line in capsys.readouterr().err.splitlines() if line.startswith("debug: $ git")]
+    subcommands = [line.split(" -c ")[-1].split()[1] for line in commands]
+    assert subcommands.count("diff") == 1
+    assert subcommands.count("show") == shows
+    assert len(commands) <= 9
 
 
 def test_custom_infra_dir(git_repo: GitRepo) -> None:  # noqa: F811

@@ -13,6 +13,7 @@ from gitops.core.changes import (
     find_overlays,
     map_changes,
     merge_overlays,
+    removed_overlays,
     sort_environments,
     touches_control_file,
 )
@@ -152,6 +153,35 @@ def test_merge_overlays_keeps_deleted_ones() -> None:
     ]
     merged = merge_overlays(head, base)
     assert [(o.environment, o.has_cluster) for o in merged] == [("dev", True), ("old", False)]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        pytest.param(
+            [FileChange("deleted", "infra/k8s/hetzner/test/kustomization.yaml")],
+            [("test", False)],
+            id="deleted",
+        ),
+        pytest.param(
+            [
+                FileChange(
+                    "renamed", "infra/k8s/hetzner/qa/cluster/c.yaml", "infra/k8s/hetzner/test/cluster/c.yaml"
+                )
+            ],
+            [("test", True)],
+            id="renamed-away",
+        ),
+        pytest.param(
+            [FileChange("modified", "infra/k8s/hetzner/test/kustomization.yaml")], [], id="modified"
+        ),
+        pytest.param([FileChange("added", "infra/k8s/hetzner/new/kustomization.yaml")], [], id="added"),
+    ],
+)
+def test_removed_overlays_come_from_the_diff(
+    changes: list[FileChange], expected: list[tuple[str, bool]]
+) -> None:
+    assert [(o.environment, o.has_cluster) for o in removed_overlays(changes)] == expected
 
 
 def test_sort_environments_promotion_order_then_alphabetical() -> None:

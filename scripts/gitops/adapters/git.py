@@ -149,8 +149,9 @@ class Git:
         return line[1:]
 
     def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor; None when there is none here (yet) or a commit is missing."""
         result = self.run("merge-base", a, b, check=False)
-        if result.code == 1:  # no common ancestor (in the history we have)
+        if result.code == 1 or (result.code != 0 and "not a valid" in result.stderr.lower()):
             return None
         if result.code != 0:
             self._fail(("merge-base", a, b), result)

@@ -163,6 +163,22 @@ def merge_overlays(*groups: Iterable[Overlay]) -> list[Overlay]:
     )
 
 
+def removed_overlays(changes: Iterable[FileChange], layout: Layout = Layout()) -> list[Overlay]:
+    """Overlays the base side had and the diff removed files of (deleted or renamed away).
+
+    An overlay that exists at base but not at head must have lost its kustomization file or
+    its cluster/ files, and those appear in the diff as deletions or rename sources. Together
+    with the head tree's overlays this is exactly the base-or-head overlay set, without
+    listing the base tree.
+    """
+    gone = [
+        c.old_path if c.status == "renamed" and c.old_path else c.path
+        for c in changes
+        if c.status == "deleted" or (c.status == "renamed" and c.old_path)
+    ]
+    return find_overlays(gone, layout)
+
+
 def touches_control_file(changes: Iterable[FileChange], layout: Layout = Layout()) -> bool:
     target = layout.control_file
     return any(target in change.touched_paths() for change in changes)
