@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from gitops.core.readiness import State, assess, pod_failure, selects
+from gitops.core.readiness import State, assess, pod_failure, pod_summary, selects
 
 
 def sts(
@@ -268,3 +268,11 @@ def test_other_kinds(obj: dict[str, Any], state: State) -> None:
 )
 def test_selects(selector: dict[str, Any], labels: dict[str, str], expected: bool) -> None:
     assert selects(selector, labels) is expected
+
+
+def test_pod_summary_for_timeout_reports() -> None:
+    crashing = pod("CrashLoopBackOff")
+    crashing["status"]["phase"] = "Running"
+    assert pod_summary(crashing) == "postgres-0: Running, 0/1 ready (postgres: CrashLoopBackOff)"
+    pending = {"metadata": {"name": "redis-0", "deletionTimestamp": "x"}, "status": {"phase": "Pending"}}
+    assert pod_summary(pending) == "redis-0: Pending (terminating)"

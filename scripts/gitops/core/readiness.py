@@ -252,3 +252,24 @@ def _namespace(obj: Mapping[str, Any]) -> Readiness:
     if phase in (None, "Active"):
         return _ready("active")
     return _waiting(f"phase {phase}")
+
+
+def pod_summary(pod: Mapping[str, Any]) -> str:
+    """``postgres-0: Running, 0/1 ready (postgres: CrashLoopBackOff)`` for timeout reports."""
+    name = (pod.get("metadata") or {}).get("name")
+    status = pod.get("status") or {}
+    statuses = list(status.get("containerStatuses") or [])
+    ready = sum(1 for cs in statuses if cs.get("ready"))
+    text = f"{name}: {status.get('phase') or 'Unknown'}"
+    if statuses:
+        text += f", {ready}/{len(statuses)} ready"
+    waiting = [
+        f"{cs.get('name')}: {((cs.get('state') or {}).get('waiting') or {}).get('reason')}"
+        for cs in [*(status.get("initContainerStatuses") or []), *statuses]
+        if ((cs.get("state") or {}).get("waiting") or {}).get("reason")
+    ]
+    if waiting:
+        text += f" ({', '.join(waiting)})"
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        text += " (terminating)"
+    return text
