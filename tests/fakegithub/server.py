@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 import re
+import subprocess
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -143,7 +144,9 @@ class FakeGitHub:
         *,
         environments: Iterable[str] = ("dev", "test", "prod"),
         workflows_dir: Path | None = None,
+        repo_dir: Path | None = None,
         branches: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
         default_branch: str = "main",
         tokens: Mapping[str, tuple[str, Iterable[str]]] | None = None,
         app: GitHubApp | None = None,
@@ -157,7 +160,11 @@ class FakeGitHub:
         self.owner, self.name = repo.split("/", 1)
         self.repo = repo
         self.default_branch = default_branch
+        self.repo_dir = repo_dir
         self.branches: dict[str, str] = dict(branches or {default_branch: "0" * 40})
+        self.tags: dict[str, str] = dict(tags or {})
+        if workflows_dir is None and repo_dir is not None:
+            workflows_dir = repo_dir / ".github" / "workflows"
         self.workflows = _load_workflows(workflows_dir)
         self.tokens: dict[str, Token] | None = (
             None
@@ -236,6 +243,32 @@ class FakeGitHub:
         key = self._keys[environment]
         raw = bytes(key.public_key)
         return hashlib.sha256(raw).hexdigest()[:20], base64.b64encode(raw).decode()
+
+    # -- the repository's git data ------------------------------------------------------
+    def _git(self, *args: str) -> str | None:
+        assert self.repo_dir is not None
+        done = subprocess.run(
+            ["git", "-C", str(self.repo_dir), *args], capture_output=True, text=True, timeout=30, check=False
+        )
+        return done.stdout if done.returncode == 0 else None
+
+    def ref_sha(self, kind: str, name: str) -> str | None:
+        """SHA of a branch (`heads`) or tag (`tags`): live from ``repo_dir`` when given."""
+        if self.repo_dir is not None:
+            out = self._git("rev-parse", "--verify", "--quiet", f"refs/{kind}/{name}^{{commit}}")
+            return out.strip() if out else None
+        return (self.branches if kind == "heads" else self.tags).get(name)
+
+    def file_at(self, ref: str, path: str) -> bytes | None:
+        if self.repo_dir is None:
+            return None
+        done = subprocess.run(
+            ["git", "-C", str(self.repo_dir), "show", f"{ref}:{path}"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        return done.stdout if done.returncode == 0 else None
 
     # -- state -------------------------------------------------------------------------
     def _create_environment(self, name: str) -> dict[str, Any]:
@@ -445,8 +478,12 @@ class FakeGitHub:
             ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/actions/workflows/(?P<wf>[^/]+)/runs$", "list_runs"),
             ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/actions/runs$", "list_runs"),
             ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/actions/runs/(?P<run>\d+)$", "get_run"),
-            ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/git/ref/heads/(?P<branch>.+)$", "get_ref"),
-            ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/git/refs/heads/(?P<branch>.+)$", "get_ref"),
+            (
+                "GET",
+                r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/git/refs?/(?P<kind>heads|tags)/(?P<name>.+)$",
+                "get_ref",
+            ),
+            ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/contents/(?P<path>.+)$", "get_contents"),
             ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/branches/(?P<branch>.+)$", "get_branch"),
             ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/installation$", "get_installation"),
             ("POST", r"^/app/installations/(?P<inst>\d+)/access_tokens$", "mint_installation_token"),
@@ -609,8 +646,11 @@ class FakeGitHub:
         if wf.state != "active":
             raise ApiError(422, "Cannot trigger a 'workflow_dispatch' on a disabled workflow")
         ref = b["ref"]
-        branch = ref.removeprefix("refs/heads/")
-        if branch not in self.branches:
+        kind, name = ("tags", ref[len("refs/tags/") :]) if ref.startswith("refs/tags/") else ("heads", ref)
+        head_sha = self.ref_sha(kind, name.removeprefix("refs/heads/"))
+        if head_sha is None and kind == "heads" and not ref.startswith("refs/heads/"):
+            head_sha = self.ref_sha("tags", name)
+        if head_sha is None:
             raise ApiError(422, f"No ref found for: {ref}")
         inputs = b.get("inputs") or {}
         if not isinstance(inputs, dict):
@@ -646,7 +686,7 @@ class FakeGitHub:
             name=wf.name,
             event="workflow_dispatch",
             ref=ref,
-            head_sha=self.branches[branch],
+            head_sha=head_sha,
             inputs=dict(inputs),
             actor="acme-bot" if t is None else t.label,
             created_at=_now(),
@@ -699,17 +739,45 @@ class FakeGitHub:
     def _h_get_ref(
         self, p: dict[str, str], q: Any, b: Any, t: Token | None
     ) -> tuple[int, Any, dict[str, str]]:
-        branch = p["branch"]
-        if branch not in self.branches:
+        kind, name = p["kind"], p["name"]
+        sha = self.ref_sha(kind, name)
+        if sha is None:
             raise ApiError(404, "Not Found")
-        sha = self.branches[branch]
         return (
             200,
             {
-                "ref": f"refs/heads/{branch}",
-                "node_id": f"REF_{branch}",
-                "url": f"{self._repo_url()}/git/refs/heads/{branch}",
+                "ref": f"refs/{kind}/{name}",
+                "node_id": f"REF_{kind}_{name}",
+                "url": f"{self._repo_url()}/git/refs/{kind}/{name}",
                 "object": {"sha": sha, "type": "commit", "url": f"{self._repo_url()}/git/commits/{sha}"},
+            },
+            {},
+        )
+
+    def _h_get_contents(
+        self, p: dict[str, str], q: dict[str, list[str]], b: Any, t: Token | None
+    ) -> tuple[int, Any, dict[str, str]]:
+        ref = q.get("ref", [self.default_branch])[0]
+        data = self.file_at(ref, p["path"])
+        if data is None:
+            raise ApiError(404, "Not Found")
+        name = p["path"].rsplit("/", 1)[-1]
+        blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's object id
+        url = f"{self._repo_url()}/contents/{p['path']}?ref={ref}"
+        return (
+            200,
+            {
+                "type": "file",
+                "encoding": "base64",
+                "size": len(data),
+                "name": name,
+                "path": p["path"],
+                "content": base64.encodebytes(data).decode(),
+                "sha": blob,
+                "url": url,
+                "git_url": f"{self._repo_url()}/git/blobs/{blob}",
+                "html_url": f"https://github.com/{self.repo}/blob/{ref}/{p['path']}",
+                "download_url": None,
             },
             {},
         )
@@ -718,9 +786,9 @@ class FakeGitHub:
         self, p: dict[str, str], q: Any, b: Any, t: Token | None
     ) -> tuple[int, Any, dict[str, str]]:
         branch = p["branch"]
-        if branch not in self.branches:
+        sha = self.ref_sha("heads", branch)
+        if sha is None:
             raise ApiError(404, "Branch not found")
-        sha = self.branches[branch]
         return (
             200,
             {

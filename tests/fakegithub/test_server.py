@@ -239,3 +239,53 @@ def test_github_app_installation_token_can_write_secrets(workflows: Path) -> Non
             algorithm="HS256",
         )
         assert call(fake, "GET", "/repos/acme/platform/installation", token=forged).status_code == 401
+
+
+def test_repository_backed_refs_contents_and_dispatch(tmp_path: Path) -> None:
+    """With repo_dir, refs, file contents and workflows come live from a real git repository."""
+    import base64
+    import subprocess
+
+    repo = tmp_path / "platform"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "deploy-k8s-resources.yml").write_text(WORKFLOW, encoding="utf-8")
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+        ).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "one")
+    git("branch", "dev")
+    git("tag", "v1.0.0")
+    with FakeGitHub(repo_dir=repo, tokens={PAT: ("pat", ALL_GRANTS)}) as fake:
+        ref = call(fake, "GET", "/repos/acme/platform/git/ref/heads/dev").json()
+        assert ref["object"]["sha"] == git("rev-parse", "dev")
+        assert call(fake, "GET", "/repos/acme/platform/git/ref/tags/v1.0.0").status_code == 200
+        assert call(fake, "GET", "/repos/acme/platform/git/ref/heads/nope").status_code == 404
+        path = "/repos/acme/platform/contents/.github/workflows/deploy-k8s-resources.yml"
+        content = call(fake, "GET", path, params={"ref": "dev"}).json()
+        assert base64.b64decode(content["content"]).decode() == WORKFLOW
+        assert call(fake, "GET", path, params={"ref": "nope"}).status_code == 404
+        # a commit made after the server started is seen at once
+        (repo / "x.txt").write_text("x", encoding="utf-8")
+        git("checkout", "-q", "dev")
+        git("add", "x.txt")
+        git("commit", "-q", "-m", "two")
+        answer = call(
+            fake,
+            "POST",
+            "/repos/acme/platform/actions/workflows/deploy-k8s-resources.yml/dispatches",
+            json={"ref": "refs/heads/dev", "inputs": {"environment": "dev"}},
+        )
+        assert answer.status_code == 204
+        assert fake.dispatches[0].head_sha == git("rev-parse", "dev")
+        assert fake.dispatches[0].ref == "refs/heads/dev"
