@@ -201,17 +201,18 @@ class _Resolver:
         self.git = git
 
     def commit(self, rev: str, role: str) -> str:
-        """The SHA of ``rev``, fetching or deepening first when it is missing."""
+        """The SHA of ``rev``, fetching or deepening first when it is missing.
+
+        A depth-1 checkout lacks most names: a SHA is fetched directly; ``main`` or ``v1.2`` is
+        fetched as a tag or branch (a branch lands in ``origin/main``); ``origin/main`` as that
+        branch; a relative revision (``HEAD~3``, ``main^``) deepens the history behind its base.
+        """
         git = self.git
         found = git.commit(rev)
         if found:
             return found
-        if looks_like_sha(rev) or git.is_shallow():
-            # a SHA is fetched directly; a relative revision (HEAD~1) needs more history behind HEAD
-            current = git.commit("HEAD")
-            wanted = [rev] if looks_like_sha(rev) else [current] if current else []
-            git.make_available(wanted, lambda: git.commit(rev) is not None)
-            found = git.commit(rev)
+        if git.has_remote():
+            found = self._fetch_and_resolve(rev)
             if found:
                 return found
         hints = []
@@ -225,6 +226,37 @@ class _Resolver:
             key=f"--{role}",
             title="Unknown revision",
         )
+
+    def _fetch_and_resolve(self, rev: str) -> str | None:
+        git = self.git
+        cut = min((i for i in (rev.find("~"), rev.find("^")) if i >= 0), default=len(rev))
+        name, suffix = rev[:cut], rev[cut:]
+        remote = git.remote
+        if looks_like_sha(name):
+            specs = [name]
+        elif name.startswith(f"{remote}/"):
+            branch = name.removeprefix(f"{remote}/")
+            specs = [f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"]
+        elif name and name != "HEAD" and not name.startswith("refs/") and ":" not in name:
+            specs = [
+                f"+refs/tags/{name}:refs/tags/{name}",
+                f"+refs/heads/{name}:refs/remotes/{remote}/{name}",
+            ]
+        else:
+            specs = []
+        resolved_name = git.commit(name) if name else None
+        for spec in specs:
+            if resolved_name:
+                break
+            git.fetch_one(spec)
+            resolved_name = git.commit(name) or git.commit(f"{remote}/{name}")
+        if resolved_name is None:
+            return None
+        if not suffix:
+            return resolved_name
+        target = resolved_name + suffix
+        git.make_available([resolved_name], lambda: git.commit(target) is not None)
+        return git.commit(target)
 
     def merge_base(self, a: str, b: str) -> str | None:
         """Their merge-base, fetching missing commits and history first when there is none here."""

@@ -450,6 +450,21 @@ def test_shallow_explicit_relative_base(repo: GitRepo) -> None:
     assert detect(clone.path, base="HEAD~3").environments == ["dev"]
 
 
+@pytest.mark.parametrize("base", ["main", "origin/main", "v1", "v1~0", "main^"])
+def test_shallow_checkout_fetches_a_named_base(repo: GitRepo, base: str) -> None:
+    repo.commit("tagged", files={"README.md": "# v1\n"})
+    repo.tag("v1", annotated=True)
+    repo.commit("main", files={"README.md": "# main\n"})
+    repo.push("main", "v1")
+    repo.branch("feature", "v1")
+    repo.commit("feature", files={DEV_PATCH: "replicas: 3\n"})
+    repo.push("feature")
+    clone = repo.checkout_like_actions(repo.rev(), "refs/heads/feature")
+    report = detect(clone.path, base=base)
+    assert report.environments == ["dev"]
+    assert report.files == [DEV_PATCH]  # the merge-base, whichever name reached it
+
+
 class _Unauthorized(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # every git smart-HTTP request asks for credentials
         self.send_response(401)

@@ -228,6 +228,11 @@ class Git:
             runner.current().debug(f"git fetch {' '.join(args)} failed: {result.stderr.strip()}")
         return result
 
+    def fetch_one(self, spec: str) -> bool:
+        """Fetch one SHA or refspec (one commit deep in a shallow clone); False when the remote lacks it."""
+        depth = ["--depth=1"] if self.is_shallow() else []
+        return self.fetch(*depth, self.remote, spec).code == 0
+
     def make_available(self, wanted: Sequence[str], satisfied: Callable[[], bool]) -> bool:
         """Fetch until ``satisfied()`` (commits present, a merge-base found), or history runs out.
 
