@@ -132,6 +132,7 @@ def environment_of(policy: Policy, environment: str) -> EnvironmentPolicy:
         raise ConfigurationError(
             f"environment {environment!r} is {UNGOVERNED[environment]}",
             file=policy.source,
+            line=policy.line_of("environments"),
             key=f"environments.{environment}",
             hint=f"gate one of the governed environments: {known}",
             title="Environment not governed",
@@ -140,6 +141,7 @@ def environment_of(policy: Policy, environment: str) -> EnvironmentPolicy:
     raise ConfigurationError(
         f"environment {environment!r} is not in the policy (environments: {known})",
         file=policy.source,
+        line=policy.line_of("environments"),
         key=f"environments.{environment}",
         hint=f"did you mean {close[0]!r}?" if close else "add it to the policy file or fix the name",
         title="Unknown environment",
@@ -186,6 +188,7 @@ def evaluate(
                 f"service {service!r} is not in environments.{environment}.services "
                 f"(services: {', '.join(env.services)})",
                 file=policy.source,
+                line=policy.line_of(f"environments.{environment}.services"),
                 key=f"environments.{environment}.services.{service}",
                 hint=f"did you mean {close[0]!r}?" if close else "use one of the listed services",
                 title="Unknown service",
