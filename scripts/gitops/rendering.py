@@ -249,8 +249,10 @@ def render_overlay(
 
     shown = display_path(overlay)
     secret_map_data = load_secret_map(secret_map) if secret_map is not None else None
-    text = kustomize.build(overlay) if manifests is None else manifests
-    objects = load_manifests(text, f"kustomize build {shown}")
+    if manifests is None:
+        objects = load_manifests(kustomize.build(overlay), f"kustomize build {shown}")
+    else:
+        objects = load_manifests(manifests, shown)
     found = scan(objects, placeholder, secret_map_data)
     need = needed(found, env, allow_empty=allow_empty)
     if not substitute_values:

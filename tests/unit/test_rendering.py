@@ -194,3 +194,9 @@ def test_render_overlay_map_that_does_not_fit_fails_even_without_values(tmp_path
     with pytest.raises(ConfigurationError) as info:
         render_overlay(tmp_path, {}, manifests=MANIFESTS, secret_map=smap, substitute_values=False)
     assert "selects nothing in Secret creds" in str(info.value)
+
+
+def test_render_overlay_names_given_manifests_by_their_source() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        render_overlay(Path("manifests.yaml"), {}, manifests="kind: X\n")
+    assert info.value.file == "manifests.yaml"

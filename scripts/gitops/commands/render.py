@@ -181,10 +181,14 @@ def _render(
         where = None
     # Manifests carry the values: written unredacted, and only where the user asked.
     if output == "-":
-        data = rendered.to_yaml().encode("utf-8")
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        binary = getattr(sys.stdout, "buffer", None)
+        if binary is not None:  # UTF-8 whatever the locale says
+            binary.write(rendered.to_yaml().encode("utf-8"))
+            binary.flush()
+        else:  # pragma: no cover - a text-only stdout replacement
+            sys.stdout.write(rendered.to_yaml())
+            sys.stdout.flush()
     elif target is not None:
         write_private(target, rendered.to_yaml().encode("utf-8"))
     report = _report("render", placeholder, [(shown, rendered)], output=where)
