@@ -86,6 +86,7 @@ class ChangeReport:
             "diffed": self.diffed,
             "known_environments": self.known_environments,
             "file_statuses": [c.to_json() for c in self.file_statuses],
+            "unmapped": self.unmapped,
         }
         if self.filters:
             data["filters"] = self.filters

@@ -618,6 +618,14 @@ def test_cli_event_from_environment(repo: GitRepo, cli: Any, monkeypatch: pytest
     assert data["reasons"]["prod"] == ["schedule: no diff, every environment"]
 
 
+def test_cli_warns_about_infra_files_no_environment_counts(repo: GitRepo, cli: Any) -> None:
+    repo.commit("component", files={"infra/k8s/components/monitoring/x.yaml": "a: 1\n"})
+    result = cli(["changes", "--repo", str(repo.path), "--format", "json"])
+    assert result.code == 0
+    assert json.loads(result.stdout)["unmapped"] == ["infra/k8s/components/monitoring/x.yaml"]
+    assert "no environment counts them" in result.stderr
+
+
 def test_cli_bad_revision_is_exit_1_without_traceback(repo: GitRepo, cli: Any) -> None:
     result = cli(["changes", "--repo", str(repo.path), "--base", "nope"])
     assert result.code == 1

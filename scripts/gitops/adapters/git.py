@@ -36,6 +36,7 @@ _AUTH_FAILURE = (
     "permission denied",
     "repository not found",
     "http basic: access denied",
+    "host key verification failed",
 )
 SHALLOW_HINT = (
     "use actions/checkout with `fetch-depth: 0` (recommended: works with persist-credentials: false), "

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gitops import runner
 from gitops.changes import ChangeReport, detect
+from gitops.core.changes import Layout
 from gitops.errors import EXIT_OK, ConfigurationError
 from gitops.report import emit, markdown_table, text_table
 
@@ -140,11 +141,25 @@ def run(args: argparse.Namespace) -> int:
     data = report.to_json()
     if report.note:
         r.notice(report.note, title="Change detection")
+    _warn_unmapped_infra(report, args.infra or "infra")
     if r.in_actions:
         publish_outputs(report)
     r.summary(summary_markdown(report))
     emit(args.format, data, lambda: human(report))
     return EXIT_OK
+
+
+def _warn_unmapped_infra(report: ChangeReport, infra: str) -> None:
+    """Files under <infra>/k8s/ outside base and every overlay deploy nothing: say so, they may matter."""
+    prefix = Layout(infra).k8s + "/"
+    stray = [path for path in report.unmapped if path.startswith(prefix)]
+    if stray:
+        runner.current().warning(
+            f"{_files_cell(stray, CELL_FILES, code=False)} changed under {prefix} but outside base/ and "
+            "every overlay, so no environment counts them; if overlays use them (e.g. shared components), "
+            "move them under base/ or an overlay",
+            title="Change detection",
+        )
 
 
 def _bool(value: bool) -> str:
