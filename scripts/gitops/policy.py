@@ -195,6 +195,7 @@ class _Reader:
         self.source = source
         self.problems: list[Problem] = []
         self.lines: dict[str, int] = {}
+        self._merging: set[int] = set()  # ids of mappings being merged, to stop `&a {<<: *a}`
 
     def problem(self, node: Node, key: str, message: str) -> None:
         self.problems.append(Problem(message, self.source, _line(node), key))
@@ -210,7 +211,7 @@ class _Reader:
         merged: Entries = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                for name, pair in self._merge_sources(value_node, key).items():
+                for name, pair in self._merge_sources(key_node, value_node, key).items():
                     merged.setdefault(name, pair)
                 continue
             if not isinstance(key_node, ScalarNode):
@@ -244,15 +245,25 @@ class _Reader:
             self.lines[f"{key}.{name}" if key else name] = _line(key_node)
         return entries
 
-    def _merge_sources(self, node: Node, key: str) -> Entries:
+    def _merge_sources(self, merge_key: Node, node: Node, key: str) -> Entries:
+        """The entries a ``<<`` key merges in (problems are reported at the ``<<``: an alias has no line)."""
         sources = node.value if isinstance(node, SequenceNode) else [node]
         result: Entries = {}
         for source in sources:
             if not isinstance(source, MappingNode):
-                self.problem(source, key, "a '<<' merge key needs a mapping (or a list of mappings) to merge")
+                self.problem(
+                    merge_key, key, "a '<<' merge key needs a mapping (or a list of mappings) to merge"
+                )
                 continue
-            for name, pair in (self.mapping(source, key, None) or {}).items():
-                result.setdefault(name, pair)
+            if id(source) in self._merging:
+                self.problem(merge_key, key, "a '<<' merge key refers to the mapping it is in")
+                continue
+            self._merging.add(id(source))
+            try:
+                for name, pair in (self.mapping(source, key, None) or {}).items():
+                    result.setdefault(name, pair)
+            finally:
+                self._merging.discard(id(source))
         return result
 
     @staticmethod
