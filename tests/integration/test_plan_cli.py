@@ -192,3 +192,12 @@ def test_this_repository_plans_every_environment(cli: Any) -> None:
         "prod",
         "local",
     ]
+
+
+def test_a_root_commit_counts_every_file(cli: Any, repo: GitRepo) -> None:
+    result = plan(cli, repo, "--at", SAT, "--format", "table")
+    assert result.code == 0, result.output
+    assert "(every file)" in result.stdout.splitlines()[0]
+    assert "root commit" in result.stdout
+    dev = next(line for line in result.stdout.splitlines() if line.startswith("dev "))
+    assert "files: " in dev and "policy" in dev

@@ -315,9 +315,10 @@ def _window_cell(row: Row) -> str:
 
 def _area(reason: str) -> str:
     """What part of infra a triggering file is in: base, overlay, cluster config, policy."""
-    if " " in reason:  # a sentence ("workflow_dispatch: no diff, every environment"), not a path
+    path = reason.split(": ", 1)[0]  # "infra/deploy-control.yaml: added; every environment counts"
+    if " " in path or "/" not in path:  # a sentence ("workflow_dispatch: no diff, every environment")
         return reason
-    parts = reason.split("/")
+    parts = path.split("/")
     if parts[-1] == DEFAULT_PATH.name:
         return "policy"
     if "k8s" in parts[:-1]:
