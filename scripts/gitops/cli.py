@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from gitops import __version__, runner
 from gitops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, ConfigurationError
@@ -46,19 +47,28 @@ Output: --format json (default inside GitHub Actions) or --format table.
 """
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake exits 1 (a mistake you can fix), not argparse's 2,
+    which this CLI reserves for "a deployment ran and failed"."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message}\nRun `{self.prog} --help` for examples.\n")
+
+
 def _load(module: str) -> ModuleType:
     return importlib.import_module(f"gitops.commands.{module}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="gitops",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"gitops {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = ArgumentParser(add_help=False)
     common.add_argument(
         "--format",
         choices=("json", "table"),

@@ -160,3 +160,12 @@ def test_every_real_verb_module_follows_the_protocol() -> None:
             raise
         assert callable(getattr(mod, "add_parser", None)), module
         assert callable(getattr(mod, "run", None)), module
+
+
+def test_usage_mistakes_exit_1_not_argparses_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli_module.main(["render"])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert "the following arguments are required: --overlay" in err
+    assert "gitops render --help" in err
