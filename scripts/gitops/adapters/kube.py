@@ -1,0 +1,837 @@
+"""The Kubernetes API, through the ``kubernetes`` client's ``ApiClient`` (imported lazily).
+
+We use the client for what it does well (kubeconfig loading, auth incl. exec plugins, TLS,
+the urllib3 pool) and send raw REST requests through ``ApiClient.param_serialize`` +
+``call_api``, because we need things its typed API hides: the structured 422 ``Status``,
+``Retry-After``, ``application/apply-patch+yaml`` with ``force``, ``DeleteOptions`` with
+``propagationPolicy`` and a uid precondition, and watch streams we can reconnect ourselves.
+
+Requests: every one carries a timeout; failures are retried per :mod:`gitops.core.retry`
+(bounded attempts, backoff with jitter, ``Retry-After``); the client's own urllib3 retries
+are switched off so a retry is always a decision we made and logged.
+
+Credentials never touch disk by our hand
+-----------------------------------------
+The ``kubernetes`` loader writes ``certificate-authority-data``, ``client-certificate-data``
+and ``client-key-data`` to files from ``tempfile.mkstemp`` (mode 0600, under ``$TMPDIR``,
+removed only ``atexit`` - so a killed process leaves the client KEY on disk), because
+Python's ``ssl`` loads a client certificate only from a path. We avoid that entirely:
+
+* the CA goes to urllib3 in memory (``Configuration.ca_cert_data``);
+* the client certificate and key go into anonymous memory files (``os.memfd_create``, Linux)
+  that the loader reads through ``/proc/self/fd/N``: nothing is written to any file system
+  and the memory is freed when the process ends, however it ends;
+* where ``memfd_create`` does not exist (macOS, Windows), they are written to a private
+  0700 directory (under ``$RUNNER_TEMP`` in Actions, which the runner wipes after the job)
+  and removed by :meth:`Kube.close`.
+
+The kubeconfig content itself (``--kubeconfig-env VAR``) is parsed from the variable and
+never written anywhere; every credential value in it is masked before anything is printed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import binascii
+import contextlib
+import json
+import os
+import random
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+
+from gitops import __version__, runner
+from gitops.core.retry import RetryDecision, RetryPolicy, classify_response, classify_transport, delay_for
+from gitops.errors import ConfigurationError
+
+DEFAULT_REQUEST_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 10.0
+_CREDENTIAL_KEYS = (
+    "token",
+    "client-key-data",
+    "client-certificate-data",
+    "password",
+    "id-token",
+    "refresh-token",
+    "client-secret",
+    "access-token",
+)
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+class KubeError(Exception):
+    """An API request that failed for good (after any retries). ``body`` is the ``Status``, if any."""
+
+    def __init__(  # noqa: PLR0917 - mirrors the fields of the HTTP exchange
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        message: str,
+        body: Mapping[str, Any] | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.message = message
+        self.body: dict[str, Any] = dict(body or {})
+        self.attempts = attempts
+        super().__init__(self.describe())
+
+    @property
+    def reason(self) -> str:
+        return str(self.body.get("reason") or "")
+
+    def describe(self) -> str:
+        code = f"HTTP {self.status}" if self.status else "no response"
+        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        reason = f" {self.reason}" if self.reason else ""
+        return f"{self.method} {self.path}: {code}{reason}{tries}: {self.message}"
+
+
+# -- kubeconfig ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KubeconfigSource:
+    """Where the kubeconfig comes from: a file, the CONTENT of an env variable, or the defaults."""
+
+    path: Path | None = None
+    env_var: str | None = None
+    context: str | None = None
+
+    def describe(self) -> str:
+        if self.env_var:
+            return f"the kubeconfig in ${self.env_var}"
+        if self.path:
+            return str(self.path)
+        return "the default kubeconfig ($KUBECONFIG or ~/.kube/config)"
+
+
+def _mask_kubeconfig(text: str, data: Any) -> None:
+    run = runner.current()
+    for value in _credential_values(data):
+        run.mask(value)
+
+
+def _credential_values(node: Any) -> Iterator[str]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key in _CREDENTIAL_KEYS and isinstance(value, str) and len(value) >= 4:
+                yield value
+                if key.endswith("-data"):
+                    with contextlib.suppress(binascii.Error, ValueError, UnicodeDecodeError):
+                        yield base64.b64decode(value, validate=True).decode("utf-8")
+            elif key == "env" and isinstance(value, list):  # exec plugin env: values may be secrets
+                for item in value:
+                    if (
+                        isinstance(item, Mapping)
+                        and isinstance(item.get("value"), str)
+                        and len(item["value"]) >= 4
+                    ):
+                        yield item["value"]
+            else:
+                yield from _credential_values(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _credential_values(item)
+
+
+def _parse_kubeconfig(text: str, source: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        # Never echo the content: a kubeconfig is a credential.
+        raise ConfigurationError(
+            f"{source} is not valid YAML (line {line})" if line else f"{source} is not valid YAML",
+            file=None if source.startswith("the kubeconfig in $") else source,
+            line=line,
+            title="Invalid kubeconfig",
+            hint="export it with `kubectl config view --raw --flatten --minify`",
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"{source} is not a kubeconfig (expected a mapping with clusters, contexts and users)",
+            title="Invalid kubeconfig",
+            hint="export it with `kubectl config view --raw --flatten --minify`",
+        )
+    return data
+
+
+def _read_env_kubeconfig(name: str) -> tuple[str, dict[str, Any]]:
+    run = runner.current()
+    raw = os.environ.get(name, "")
+    if not raw.strip():
+        raise ConfigurationError(
+            f"--kubeconfig-env {name}: the variable is unset or empty",
+            key="--kubeconfig-env",
+            title="Missing kubeconfig",
+            hint="pass the kubeconfig content in the step's env, e.g. "
+            f"`env: {{{name}: ${{{{ secrets.KUBECONFIG }}}}}}`",
+        )
+    run.mask(raw)
+    text = raw
+    if "apiVersion" not in raw and "clusters" not in raw:  # a base64-encoded kubeconfig secret is common
+        with contextlib.suppress(binascii.Error, ValueError, UnicodeDecodeError):
+            text = base64.b64decode(raw.strip(), validate=True).decode("utf-8")
+            run.mask(text)
+    data = _parse_kubeconfig(text, f"the kubeconfig in ${name}")
+    _mask_kubeconfig(text, data)
+    return text, data
+
+
+def _absolutize(data: dict[str, Any], base: Path) -> None:
+    """Make relative file references absolute (kubectl resolves them against the file's directory)."""
+    for section, inner, keys in (
+        ("clusters", "cluster", ("certificate-authority",)),
+        ("users", "user", ("client-certificate", "client-key", "tokenFile")),
+    ):
+        for entry in data.get(section) or []:
+            body = (entry or {}).get(inner) or {}
+            for key in keys:
+                value = body.get(key)
+                if isinstance(value, str) and value and not Path(value).is_absolute():
+                    body[key] = str(base / value)
+
+
+def _read_file_kubeconfigs(paths: Sequence[Path]) -> dict[str, Any]:
+    """Load and merge kubeconfig files as kubectl does: the first file to define a name wins."""
+    merged: dict[str, Any] = {"clusters": [], "contexts": [], "users": []}
+    seen: dict[str, set[str]] = {"clusters": set(), "contexts": set(), "users": set()}
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read kubeconfig {path}: {exc.strerror}",
+                file=str(path),
+                title="Missing kubeconfig",
+                hint="pass --kubeconfig PATH or --kubeconfig-env VAR, or set $KUBECONFIG",
+            ) from None
+        data = _parse_kubeconfig(text, str(path))
+        _mask_kubeconfig(text, data)
+        _absolutize(data, path.parent)
+        if not merged.get("current-context") and data.get("current-context"):
+            merged["current-context"] = data["current-context"]
+        for section in ("clusters", "contexts", "users"):
+            for entry in data.get(section) or []:
+                name = (entry or {}).get("name")
+                if name and name not in seen[section]:
+                    seen[section].add(name)
+                    merged[section].append(entry)
+    return merged
+
+
+def _default_paths() -> list[Path]:
+    env = os.environ.get("KUBECONFIG", "")
+    if env:
+        return [Path(p) for p in env.split(os.pathsep) if p]
+    return [Path.home() / ".kube" / "config"]
+
+
+def _select(
+    data: Mapping[str, Any], context: str | None, source: str
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(context name, its cluster entry body, its user entry body); ConfigurationError when missing."""
+    name = context or data.get("current-context")
+    contexts = {
+        c.get("name"): c.get("context") or {} for c in data.get("contexts") or [] if isinstance(c, dict)
+    }
+    if not name:
+        raise ConfigurationError(
+            f"{source} has no current-context and no --context was given",
+            key="current-context",
+            title="Invalid kubeconfig",
+            hint=f"pass --context (one of: {', '.join(map(str, contexts)) or 'none defined'})",
+        )
+    if name not in contexts:
+        raise ConfigurationError(
+            f"context {name!r} is not defined in {source}",
+            key="--context" if context else "current-context",
+            title="Invalid kubeconfig",
+            hint=f"contexts defined: {', '.join(map(str, contexts)) or 'none'}",
+        )
+    ctx = contexts[name]
+    clusters = {
+        c.get("name"): c.get("cluster") or {} for c in data.get("clusters") or [] if isinstance(c, dict)
+    }
+    users = {u.get("name"): u.get("user") or {} for u in data.get("users") or [] if isinstance(u, dict)}
+    if ctx.get("cluster") not in clusters:
+        raise ConfigurationError(
+            f"context {name!r} names cluster {ctx.get('cluster')!r}, which {source} does not define",
+            title="Invalid kubeconfig",
+        )
+    return str(name), clusters[ctx["cluster"]], users.get(ctx.get("user"), {})
+
+
+class _SecretFiles:
+    """Client certificate/key material as paths, without writing it to a file system (see module doc)."""
+
+    def __init__(self) -> None:
+        self._fds: list[int] = []
+        self._dir: Path | None = None
+        self._lock = threading.Lock()
+
+    def path_for(self, label: str, content: bytes) -> str:
+        memfd_create = getattr(os, "memfd_create", None)
+        if memfd_create is not None and Path("/proc/self/fd").is_dir():
+            fd = memfd_create(f"gitops-{label}", getattr(os, "MFD_CLOEXEC", 0))
+            os.write(fd, content)
+            self._fds.append(fd)
+            return f"/proc/self/fd/{fd}"
+        with self._lock:
+            if self._dir is None:
+                parent = runner.current().env("RUNNER_TEMP") or None
+                self._dir = Path(tempfile.mkdtemp(prefix="gitops-kube-", dir=parent))  # mode 0700
+                atexit.register(self.close)
+        target = self._dir / label
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        return str(target)
+
+    def close(self) -> None:
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds.clear()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+def _b64(value: str, what: str, source: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigurationError(
+            f"{what} in {source} is not valid base64", title="Invalid kubeconfig"
+        ) from None
+
+
+@dataclass
+class Connection:
+    """A loaded kubeconfig: the client configuration plus what we need to report."""
+
+    configuration: Any  # kubernetes.client.Configuration
+    context: str
+    host: str
+    namespace: str
+    secret_files: _SecretFiles = field(default_factory=_SecretFiles)
+
+
+def load_connection(source: KubeconfigSource) -> Connection:
+    """Load ``source`` into a ``kubernetes.client.Configuration`` without writing credentials to disk."""
+    from kubernetes import client
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import load_kube_config_from_dict
+
+    if source.env_var:
+        _text, data = _read_env_kubeconfig(source.env_var)
+    else:
+        paths = [source.path] if source.path else _default_paths()
+        data = _read_file_kubeconfigs(paths)
+    where = source.describe()
+    context, cluster, user = _select(data, source.context, where)
+    files = _SecretFiles()
+    ca_data: bytes | None = None
+    if cluster.get("certificate-authority-data"):
+        ca_data = _b64(cluster.pop("certificate-authority-data"), "certificate-authority-data", where)
+        cluster.pop("certificate-authority", None)
+    for key in ("client-certificate", "client-key"):
+        if user.get(f"{key}-data"):
+            user[key] = files.path_for(key, _b64(user.pop(f"{key}-data"), f"{key}-data", where))
+    configuration = client.Configuration()
+    try:
+        load_kube_config_from_dict(  # type: ignore[no-untyped-call]
+            data, context=context, client_configuration=configuration, persist_config=False
+        )
+    except (ConfigException, OSError, ValueError, KeyError, TypeError) as exc:
+        files.close()
+        raise ConfigurationError(
+            f"cannot use context {context!r} from {where}: {runner.current().redact(str(exc))}",
+            title="Invalid kubeconfig",
+            hint="check it with `kubectl --kubeconfig FILE config view --minify`",
+        ) from None
+    if ca_data is not None:
+        configuration.ssl_ca_cert = None
+        configuration.ca_cert_data = (
+            ca_data.decode("ascii", errors="replace") if b"BEGIN" in ca_data else ca_data
+        )
+    configuration.retries = False  # every retry is ours (gitops.core.retry), bounded and logged
+    configuration.client_go_retries = False
+    ctx = next((c.get("context") or {} for c in data.get("contexts") or [] if c.get("name") == context), {})
+    return Connection(
+        configuration=configuration,
+        context=context,
+        host=str(configuration.host),
+        namespace=str(ctx.get("namespace") or "default"),
+        secret_files=files,
+    )
+
+
+# -- discovery -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiResource:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    verbs: tuple[str, ...] = ()
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(
+        self, namespace: str | None = None, name: str | None = None, subresource: str | None = None
+    ) -> str:
+        root = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        parts = [root]
+        if self.namespaced and namespace:
+            parts.append(f"namespaces/{quote(namespace, safe='')}")
+        parts.append(self.plural)
+        if name:
+            parts.append(quote(name, safe=""))
+        if subresource:
+            parts.append(subresource)
+        return "/".join(parts)
+
+
+@dataclass
+class ListResult:
+    items: list[dict[str, Any]]
+    resource_version: str
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str  # ADDED | MODIFIED | DELETED | BOOKMARK | RELISTED (ours: a fresh list after reconnect)
+    object: dict[str, Any]
+
+
+# -- the client ------------------------------------------------------------------------------------
+
+
+class Kube:
+    """One API server connection for one run. Discovery is fetched lazily and cached for the run."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        from kubernetes import client
+
+        self.connection = connection
+        self.request_timeout = request_timeout
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._rand = rand
+        self._api = client.ApiClient(connection.configuration)
+        self._api.user_agent = f"gitops/{__version__}"
+        self._discovery: dict[str, dict[str, ApiResource] | None] = {}
+        self._discovery_lock = threading.Lock()
+        self.requests_sent = 0
+        self.retries_done = 0
+
+    @classmethod
+    def connect(cls, source: KubeconfigSource, **kwargs: Any) -> Kube:
+        return cls(load_connection(source), **kwargs)
+
+    @property
+    def host(self) -> str:
+        return self.connection.host
+
+    @property
+    def default_namespace(self) -> str:
+        return self.connection.namespace
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._api.rest_client.pool_manager.clear()
+        self.connection.secret_files.close()
+
+    def __enter__(self) -> Kube:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- raw requests ----------------------------------------------------------------------------
+
+    def _open(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        body: Any = None,
+        content_type: str | None = None,
+        read_timeout: float | None = None,
+    ) -> Any:
+        """Send one request (no retries); return the urllib3 response, body unread."""
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        elif body is not None:
+            headers["Content-Type"] = "application/json"
+        method_, url, headers_, body_, _post = self._api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list(query) or None,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        self.requests_sent += 1
+        response = self._api.call_api(
+            method_,
+            url,
+            header_params=headers_,
+            body=body_,
+            _request_timeout=(CONNECT_TIMEOUT, read_timeout or self.request_timeout),
+        )
+        return response.response
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        body: Any = None,
+        content_type: str | None = None,
+        not_found_ok: bool = False,
+    ) -> dict[str, Any] | None:
+        """Send with bounded retries; the parsed JSON answer, None for a 404 when ``not_found_ok``."""
+        import urllib3
+
+        attempt = 0
+        while True:
+            attempt += 1
+            decision: RetryDecision
+            try:
+                response = self._open(method, path, query=query, body=body, content_type=content_type)
+                try:
+                    raw = response.read()
+                finally:
+                    response.release_conn()
+                status = int(response.status)
+                parsed = _json(raw)
+                if status < 400:
+                    return parsed if isinstance(parsed, dict) else {}
+                if status == 404 and not_found_ok:
+                    return None
+                status_body = parsed if isinstance(parsed, dict) else {}
+                decision = classify_response(status, status_body, response.headers.get("Retry-After"))
+                if not decision.retry or attempt >= self.retry.attempts:
+                    message = str(status_body.get("message") or raw[:300].decode("utf-8", "replace") or "")
+                    raise KubeError(method, path, status, message, status_body, attempt)
+            except urllib3.exceptions.HTTPError as exc:
+                decision = classify_transport(type(exc).__name__)
+                if attempt >= self.retry.attempts:
+                    raise KubeError(
+                        method, path, None, f"{type(exc).__name__}: {exc}", None, attempt
+                    ) from None
+            except OSError as exc:
+                decision = classify_transport(type(exc).__name__)
+                if attempt >= self.retry.attempts:
+                    raise KubeError(
+                        method, path, None, f"{type(exc).__name__}: {exc}", None, attempt
+                    ) from None
+            except _api_exception() as exc:  # TLS failures come back as ApiException(status=0)
+                raise KubeError(method, path, None, str(getattr(exc, "reason", exc)), None, attempt) from None
+            delay = delay_for(self.retry, decision, attempt, self._rand())
+            self.retries_done += 1
+            runner.current().log(
+                f"  retrying {method} {path}: {decision.why} (attempt {attempt + 1}/{self.retry.attempts} "
+                f"in {delay:.1f}s)"
+            )
+            self._sleep(delay)
+
+    # -- discovery -------------------------------------------------------------------------------
+
+    def _group_version(self, api_version: str) -> dict[str, ApiResource] | None:
+        with self._discovery_lock:
+            if api_version in self._discovery:
+                return self._discovery[api_version]
+        path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+        found = self.request("GET", path, not_found_ok=True)
+        resources: dict[str, ApiResource] | None = None
+        if found is not None:
+            group, _, version = api_version.rpartition("/")
+            resources = {}
+            for item in found.get("resources") or []:
+                if "/" in str(item.get("name", "")):
+                    continue  # a subresource (statefulsets/status)
+                resources[str(item["kind"])] = ApiResource(
+                    group, version, str(item["kind"]), str(item["name"]), bool(item.get("namespaced")),
+                    tuple(item.get("verbs") or ()),
+                )  # fmt: skip
+        with self._discovery_lock:
+            self._discovery[api_version] = resources
+        return resources
+
+    def resource(self, api_version: str, kind: str) -> ApiResource | None:
+        """The served resource for ``apiVersion``/``kind``; None when the cluster does not serve it."""
+        resources = self._group_version(api_version)
+        return None if resources is None else resources.get(kind)
+
+    def forget_discovery(self, api_version: str | None = None) -> None:
+        """Drop cached discovery (after CRDs were established, new kinds appear)."""
+        with self._discovery_lock:
+            if api_version is None:
+                self._discovery.clear()
+            else:
+                self._discovery.pop(api_version, None)
+
+    def server_version(self) -> dict[str, Any]:
+        return self.request("GET", "/version") or {}
+
+    # -- verbs -------------------------------------------------------------------------------------
+
+    def get(self, res: ApiResource, namespace: str | None, name: str) -> dict[str, Any] | None:
+        return self.request("GET", res.path(namespace, name), not_found_ok=True)
+
+    def list(
+        self,
+        res: ApiResource,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> ListResult:
+        query = []
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
+        body = self.request("GET", res.path(namespace), query=query) or {}
+        items = [dict(i) for i in body.get("items") or []]
+        for item in items:  # LIST items carry no apiVersion/kind
+            item.setdefault("apiVersion", res.api_version)
+            item.setdefault("kind", res.kind)
+        return ListResult(items, str((body.get("metadata") or {}).get("resourceVersion") or ""))
+
+    def apply(
+        self,
+        res: ApiResource,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str,
+        force: bool = True,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Server-side apply (PATCH application/apply-patch+yaml; JSON is YAML)."""
+        meta = obj.get("metadata") or {}
+        query = [("fieldManager", field_manager)]
+        if force:
+            query.append(("force", "true"))
+        if dry_run:
+            query.append(("dryRun", "All"))
+        return (
+            self.request(
+                "PATCH",
+                res.path(meta.get("namespace"), meta["name"]),
+                query=query,
+                body=dict(obj),
+                content_type="application/apply-patch+yaml",
+            )
+            or {}
+        )
+
+    def create(
+        self, res: ApiResource, obj: Mapping[str, Any], *, field_manager: str, dry_run: bool = False
+    ) -> dict[str, Any]:
+        query = [("fieldManager", field_manager)]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        namespace = (obj.get("metadata") or {}).get("namespace")
+        return self.request("POST", res.path(namespace), query=query, body=dict(obj)) or {}
+
+    def delete(
+        self,
+        res: ApiResource,
+        namespace: str | None,
+        name: str,
+        *,
+        propagation: str,
+        uid: str | None = None,
+    ) -> dict[str, Any] | None:
+        """DELETE with ``propagationPolicy`` and, if given, a uid precondition; None if already gone."""
+        body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
+        if uid:
+            body["preconditions"] = {"uid": uid}
+        return self.request("DELETE", res.path(namespace, name), body=body, not_found_ok=True)
+
+    def patch(
+        self,
+        res: ApiResource,
+        namespace: str | None,
+        name: str,
+        patch: Mapping[str, Any],
+        *,
+        patch_type: str = "strategic",
+        field_manager: str | None = None,
+    ) -> dict[str, Any]:
+        content_type = {
+            "strategic": "application/strategic-merge-patch+json",
+            "merge": "application/merge-patch+json",
+        }[patch_type]
+        query = [("fieldManager", field_manager)] if field_manager else []
+        return (
+            self.request(
+                "PATCH", res.path(namespace, name), query=query, body=dict(patch), content_type=content_type
+            )
+            or {}
+        )
+
+    # -- watch -------------------------------------------------------------------------------------
+
+    def watch(
+        self,
+        res: ApiResource,
+        namespace: str | None,
+        *,
+        stop: threading.Event,
+        field_selector: str | None = None,
+        server_timeout: int = 60,
+        read_timeout: float = 15.0,
+    ) -> Iterator[WatchEvent]:
+        """LIST, then WATCH from its resourceVersion, reconnecting until ``stop`` is set.
+
+        After every (re)list a ``RELISTED`` event carries ``{"items": [...]}`` so the caller can
+        recompute its state from scratch; ``410 Gone`` (an expired resourceVersion) relists.
+        Transport failures and 429/5xx reconnect with backoff; the caller bounds the wait.
+        """
+        import urllib3
+
+        version: str | None = None
+        failures = 0
+        while not stop.is_set():
+            try:
+                if version is None:
+                    listed = self.list(res, namespace, field_selector=field_selector)
+                    version = listed.resource_version
+                    yield WatchEvent("RELISTED", {"items": listed.items})
+                query = [
+                    ("watch", "true"),
+                    ("resourceVersion", version),
+                    ("allowWatchBookmarks", "true"),
+                    ("timeoutSeconds", str(server_timeout)),
+                ]
+                if field_selector:
+                    query.append(("fieldSelector", field_selector))
+                response = self._open("GET", res.path(namespace), query=query, read_timeout=read_timeout)
+                try:
+                    if response.status == 410:
+                        version = None
+                        continue
+                    if response.status >= 400:
+                        raw = response.read()
+                        decision = classify_response(
+                            response.status, _json_dict(raw), response.headers.get("Retry-After")
+                        )
+                        if not decision.retry:
+                            raise KubeError(
+                                "WATCH", res.path(namespace), response.status, _message(raw), _json_dict(raw)
+                            )
+                        failures += 1
+                        self._sleep(delay_for(self.retry, decision, failures, self._rand()))
+                        continue
+                    for event in _stream_events(response, stop):
+                        failures = 0
+                        etype = str(event.get("type"))
+                        obj = event.get("object") or {}
+                        if etype == "ERROR":
+                            if int(obj.get("code") or 0) == 410:
+                                version = None
+                            break
+                        meta_version = (obj.get("metadata") or {}).get("resourceVersion")
+                        if meta_version:
+                            version = str(meta_version)
+                        if etype == "BOOKMARK":
+                            continue
+                        obj.setdefault("apiVersion", res.api_version)
+                        obj.setdefault("kind", res.kind)
+                        yield WatchEvent(etype, obj)
+                finally:
+                    # A watch body is never read to its end when we stop: close the connection
+                    # instead of returning it to the pool, where the next request would read
+                    # the rest of this stream.
+                    with contextlib.suppress(Exception):
+                        response.close()
+            except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+                failures += 1
+                if stop.is_set():
+                    return
+                decision = classify_transport(type(exc).__name__)
+                self._sleep(delay_for(self.retry, decision, min(failures, 6), self._rand()))
+            except KubeError as exc:
+                if exc.status is not None and exc.status < 500 and exc.status != 429:
+                    raise
+                failures += 1
+                self._sleep(delay_for(self.retry, classify_transport("list"), min(failures, 6), self._rand()))
+
+
+def _stream_events(response: Any, stop: threading.Event) -> Iterator[dict[str, Any]]:
+    buffer = b""
+    while not stop.is_set():
+        chunk = response.read1(65536)
+        if not chunk:
+            return
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    yield event
+
+
+def _json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _json_dict(raw: bytes) -> dict[str, Any]:
+    parsed = _json(raw)
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _message(raw: bytes) -> str:
+    return str(_json_dict(raw).get("message") or raw[:300].decode("utf-8", "replace"))
+
+
+def _api_exception() -> type[Exception]:
+    from kubernetes.client.exceptions import ApiException
+
+    exc: type[Exception] = ApiException
+    return exc

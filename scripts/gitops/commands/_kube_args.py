@@ -1,0 +1,79 @@
+"""Arguments shared by the verbs that talk to a cluster (apply, cluster-ready, deploy).
+
+Every option accepts an empty value as "the default", so a composite action can pass each
+input through ``--flag="$GITOPS_INPUT_X"`` unchanged. Booleans are exactly 'true'/'false'.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gitops.adapters.kube import DEFAULT_REQUEST_TIMEOUT, KubeconfigSource
+from gitops.errors import ConfigurationError
+
+KUBECONFIG_HELP = """\
+kubeconfig: --kubeconfig PATH, or --kubeconfig-env VAR (the kubeconfig CONTENT, plain or
+base64, in that environment variable: how a workflow passes a secret without writing it to
+disk), else $KUBECONFIG / ~/.kube/config. Credentials are masked and never written to disk
+(client certificates live in anonymous memory files on Linux).
+"""
+
+
+def add_kube_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("cluster connection")
+    group.add_argument("--kubeconfig", default="", metavar="PATH", help="kubeconfig file")
+    group.add_argument(
+        "--kubeconfig-env",
+        default="",
+        metavar="VAR",
+        help="environment variable holding the kubeconfig content (never written to disk)",
+    )
+    group.add_argument("--context", default="", metavar="NAME", help="kubeconfig context (default: current)")
+    group.add_argument(
+        "--request-timeout",
+        default="",
+        metavar="SECONDS",
+        help=f"timeout of each API request (default: {DEFAULT_REQUEST_TIMEOUT:.0f})",
+    )
+
+
+def kube_source(args: argparse.Namespace) -> KubeconfigSource:
+    path = args.kubeconfig.strip()
+    env_var = args.kubeconfig_env.strip()
+    if path and env_var:
+        raise ConfigurationError(
+            "--kubeconfig and --kubeconfig-env are mutually exclusive",
+            key="--kubeconfig-env",
+            hint="pass the kubeconfig one way only",
+            title="Invalid arguments",
+        )
+    return KubeconfigSource(Path(path) if path else None, env_var or None, args.context.strip() or None)
+
+
+def strict_bool(value: str, name: str, default: bool = False) -> bool:
+    """'true'/'false' (any case); empty = ``default``; anything else names the option."""
+    text = value.strip().lower()
+    if not text:
+        return default
+    if text in ("true", "false"):
+        return text == "true"
+    raise ConfigurationError(
+        f"{name} must be 'true' or 'false', not {value!r}", key=name, title="Invalid input"
+    )
+
+
+def seconds(value: str, name: str, default: float) -> float:
+    """A positive number of seconds; empty = ``default``."""
+    text = value.strip()
+    if not text:
+        return default
+    try:
+        number = float(text)
+    except ValueError:
+        number = -1
+    if number <= 0:
+        raise ConfigurationError(
+            f"{name} must be a positive number of seconds, not {value!r}", key=name, title="Invalid input"
+        )
+    return number

@@ -1,0 +1,399 @@
+"""``gitops apply``: staged server-side apply, immutable-field re-create, rollout wait, rollback, verify."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from gitops import runner
+from gitops.apply import APPLIED, ApplyReport, ApplySettings, Engine, ObjectResult, RollbackSetting
+from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, kube_source, seconds, strict_bool
+from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
+from gitops.report import emit, markdown_table, text_table
+
+DESCRIPTION = """\
+Apply Kubernetes manifests to a cluster, safely, and wait until they run.
+
+Input: --overlay DIR (kustomize build + Secret placeholders filled from the environment, in
+memory, as `gitops render` does) or -f FILE (- for stdin).
+
+1. Every kind must be served by the cluster (or defined by a CRD in the input): checked
+   before the first write. Objects of --skip-service services are left out.
+2. Staged server-side apply (field manager --field-manager, conflicts forced): CRDs and
+   Namespaces (waited for), cluster-scoped classes, RBAC, Secrets, ConfigMaps, PVCs,
+   Services, workloads, the rest. "unchanged" means the API server made no write.
+3. A change to an immutable field (the server's 422, classified from its structured causes):
+   StatefulSet/Deployment/DaemonSet are deleted with propagationPolicy Orphan (pods and
+   volumes stay and are adopted), Jobs with Background, Services re-created (the ClusterIP
+   changes). Always: a dry run of the re-create first, delete only that object (uid
+   precondition), wait until it is gone, re-apply, verify adoption, restore the old object if
+   the re-create fails. Never a PVC (fatal, with the diff), a Namespace, or a StatefulSet
+   whose PVC retention policy is whenDeleted: Delete. Existing PVCs grow to a larger
+   volumeClaimTemplates size when their StorageClass allows expansion.
+4. Rollout wait by watching (kstatus rules; CrashLoopBackOff/ImagePullBackOff fail at once),
+   with progress lines and every object's state on timeout; with --rollback-on-failure,
+   `kubectl rollout undo` semantics, then another wait. The run still fails (exit 2).
+5. Verify: every applied object exists, StatefulSet volumes are Bound.
+
+API requests are retried (bounded, with backoff) on 409 conflicts, 429, 5xx and dropped
+connections; never on validation errors.
+"""
+
+EPILOG = f"""\
+examples:
+  # what would change in prod (server-side dry run, nothing written)?
+  gitops apply --overlay infra/k8s/hetzner/prod --kubeconfig ~/.kube/prod --dry-run
+
+  # deploy the local overlay to the current context, roll back a failed rollout
+  gitops apply --overlay infra/k8s/podman/local --rollback-on-failure --timeout 120
+
+  # in a workflow: the kubeconfig content is in $KUBECONFIG_DATA, postgres is gate-blocked
+  gitops apply --overlay infra/k8s/hetzner/dev --kubeconfig-env KUBECONFIG_DATA --skip-service postgres
+
+  # plain manifests from stdin
+  kubectl kustomize infra/k8s/hetzner/dev | gitops apply -f - --namespace default
+
+{KUBECONFIG_HELP}
+exit codes: 0 applied and ready, 1 bad input (nothing applied), 2 the deploy failed
+(an object was rejected, a rollout failed or timed out; also after a successful rollback).
+"""
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
+) -> None:
+    p = sub.add_parser(
+        verb,
+        parents=[common],
+        help="staged server-side apply, immutable-field re-create, rollout wait, rollback, verify",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_input_args(p)
+    add_kube_args(p)
+    add_apply_args(p)
+    p.set_defaults(handler=run)
+
+
+def add_input_args(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("input")
+    group.add_argument("--overlay", default="", metavar="DIR", help="kustomize overlay to render and apply")
+    group.add_argument("-f", "--filename", default="", metavar="FILE", help="manifests file, or - for stdin")
+    group.add_argument(
+        "--secret-map",
+        default="",
+        metavar="FILE",
+        help="YAML: Secret name -> JSONPath -> variable name (see gitops render --help)",
+    )
+    group.add_argument(
+        "--placeholder",
+        default="",
+        metavar="TEXT",
+        help="stand-in Secret value (default: StrongBase64Password)",
+    )
+
+
+def add_apply_args(p: argparse.ArgumentParser, *, deploy: bool = False) -> None:
+    group = p.add_argument_group("apply")
+    group.add_argument(
+        "--namespace",
+        default="",
+        metavar="NS",
+        help="namespace for objects without one (default: the context's)",
+    )
+    group.add_argument(
+        "--field-manager", default="", metavar="NAME", help="server-side apply field manager (gitops)"
+    )
+    group.add_argument(
+        "--dry-run",
+        nargs="?",
+        const="true",
+        default="",
+        metavar="true|false",
+        help="server-side dry run of every object with a diff summary; nothing is written",
+    )
+    group.add_argument(
+        "--progress-interval",
+        default="",
+        metavar="SECONDS",
+        help="how often to print a progress line while waiting (default: 10)",
+    )
+    if deploy:
+        return
+    group.add_argument(
+        "--timeout", default="", metavar="SECONDS", help="rollout wait per phase (default: 300)"
+    )
+    group.add_argument(
+        "--rollback-on-failure",
+        nargs="?",
+        const="true",
+        default="",
+        metavar="true|false",
+        help="roll back workloads whose rollout failed or timed out (the run still exits 2)",
+    )
+    group.add_argument(
+        "--skip-service",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave out objects labelled app.kubernetes.io/name=NAME (repeat, or comma-separate)",
+    )
+
+
+# -- input -----------------------------------------------------------------------------------------
+
+
+def load_input(
+    overlay: str, filename: str, *, placeholder: str, secret_map: str
+) -> tuple[list[dict[str, Any]], str]:
+    """The objects to apply and a name for them, Secret values masked."""
+    from gitops.rendering import DEFAULT_PLACEHOLDER, display_path, render_overlay
+
+    overlay, filename = overlay.strip(), filename.strip()
+    if bool(overlay) == bool(filename):
+        raise ConfigurationError(
+            "give exactly one of --overlay DIR or -f FILE",
+            key="--overlay",
+            hint="e.g. --overlay infra/k8s/hetzner/dev",
+            title="Invalid arguments",
+        )
+    smap = Path(secret_map.strip()) if secret_map.strip() else None
+    marker = placeholder.strip() or DEFAULT_PLACEHOLDER
+    if overlay:
+        path = Path(overlay)
+        if not (path / "kustomization.yaml").is_file() and not (path / "kustomization.yml").is_file():
+            raise ConfigurationError(
+                f"{overlay} is not a kustomize overlay (no kustomization.yaml in it)",
+                key="--overlay",
+                title="Invalid overlay",
+                hint="pass the directory that holds kustomization.yaml, e.g. infra/k8s/hetzner/dev",
+            )
+        rendered = render_overlay(path, os.environ, placeholder=marker, secret_map=smap)
+        objects, source = rendered.objects, display_path(path)
+    else:
+        if filename == "-":
+            text, source = sys.stdin.read(), "stdin"
+        else:
+            try:
+                text = Path(filename).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot read {filename}: {exc.strerror or exc}", file=filename, title="Invalid input"
+                ) from None
+            source = filename
+        rendered = render_overlay(
+            Path(source), os.environ, placeholder=marker, secret_map=smap, manifests=text
+        )
+        objects = rendered.objects
+    mask_secret_values(objects)
+    return objects, source
+
+
+def mask_secret_values(objects: Sequence[Mapping[str, Any]]) -> None:
+    """Mask every value of every Secret, whatever its origin (a -f file may carry real ones)."""
+    from gitops.rendering import mask_secret
+
+    for obj in objects:
+        if obj.get("kind") != "Secret" or obj.get("apiVersion") != "v1":
+            continue
+        for value in (obj.get("stringData") or {}).values():
+            if isinstance(value, str) and value.strip():
+                mask_secret(value)
+        for value in (obj.get("data") or {}).values():
+            if not isinstance(value, str) or not value.strip():
+                continue
+            runner.current().mask(value)
+            try:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+            except (binascii.Error, ValueError, UnicodeDecodeError):
+                continue
+            if decoded.strip():
+                mask_secret(decoded)
+
+
+def skip_names(values: Sequence[str]) -> tuple[str, ...]:
+    names = [n.strip() for v in values for n in v.replace("\n", ",").split(",")]
+    return tuple(sorted({n for n in names if n}))
+
+
+# -- run -------------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    objects, source = load_input(
+        args.overlay, args.filename, placeholder=args.placeholder, secret_map=args.secret_map
+    )
+    settings = ApplySettings(
+        field_manager=args.field_manager.strip() or "gitops",
+        namespace=args.namespace.strip() or None,
+        rollout_timeout=seconds(args.timeout, "--timeout", 300.0),
+        rollback=RollbackSetting(strict_bool(args.rollback_on_failure, "--rollback-on-failure")),
+        dry_run=strict_bool(args.dry_run, "--dry-run"),
+        skip_services=skip_names(args.skip_service),
+        progress_interval=seconds(args.progress_interval, "--progress-interval", 10.0),
+    )
+    report = execute(args, objects, source, settings)
+    if report is None:
+        return EXIT_DEPLOY_FAILED
+    publish(report)
+    emit(args.format, report.to_json(), lambda: human(report))
+    return report.exit_code
+
+
+def execute(
+    args: argparse.Namespace, objects: Sequence[Mapping[str, Any]], source: str, settings: ApplySettings
+) -> ApplyReport | None:
+    """Connect and run the engine; None when the cluster could not be reached at all (already reported)."""
+    from gitops.adapters.kube import Kube, KubeError
+
+    timeout = seconds(args.request_timeout, "--request-timeout", 30.0)
+    kube = Kube.connect(kube_source(args), request_timeout=timeout)
+    try:
+        return Engine(kube, settings).run(objects, source)
+    except KubeError as err:
+        run_ = runner.current()
+        run_.error(
+            f"cannot talk to the API server at {kube.host}: {err.describe()}",
+            title="Kubernetes API unreachable",
+        )
+        if err.status in (401, 403):
+            run_.log("How to fix: the kubeconfig's credentials were rejected; refresh the kubeconfig secret")
+        else:
+            run_.log("How to fix: check that the cluster is up and reachable from here; nothing was applied")
+        run_.summary(f"### :x: gitops apply: API server unreachable\n\n{err.describe()}\n")
+        return None
+    finally:
+        kube.close()
+
+
+# -- output ----------------------------------------------------------------------------------------
+
+_ICON = {
+    "applied": ":white_check_mark:",
+    "dry-run": ":mag:",
+    "failed": ":x:",
+    "rolled-back": ":leftwards_arrow_with_hook:",
+}
+
+
+def _note(o: ObjectResult) -> str:
+    parts = []
+    if o.rollout_message and o.rollout not in (None, "ready"):
+        parts.append(o.rollout_message)
+    elif o.message:
+        parts.append(o.message)
+    if o.volumes and o.volumes.get("expanded"):
+        parts.append("expanded " + ", ".join(o.volumes["expanded"]))
+    return "; ".join(parts)
+
+
+def _rows(report: ApplyReport) -> list[list[object]]:
+    return [
+        [str(o.ref), o.action, o.rollout or "-", f"{o.seconds:.2f}", _note(o)]
+        for o in (*report.objects, *report.skipped)
+    ]
+
+
+HEADERS = ("object", "action", "rollout", "seconds", "note")
+
+
+def _counts(report: ApplyReport) -> str:
+    return ", ".join(f"{n} {a}" for a, n in report.counts().items()) or "nothing to apply"
+
+
+def human(report: ApplyReport) -> str:
+    lines = [
+        f"gitops apply: {report.result} ({_counts(report)}) on {report.cluster['host']} "
+        f"[{report.cluster['context']}] from {report.source} in {report.seconds:.1f}s",
+        "",
+        text_table(HEADERS, _rows(report)),
+    ]
+    problems = [o for o in report.objects if not o.ok]
+    if problems:
+        lines.append("")
+        for o in problems:
+            lines.append(f"FAILED {o.ref}: {o.rollout_message or o.message or ''}")
+            lines += [f"  - {e}" for e in o.errors]
+            lines += [f"  pod {p}" for p in o.pods]
+            if o.hint:
+                lines.append(f"  what to do: {o.hint}")
+    for r in report.rollbacks:
+        lines.append(f"rollback {r.ref}: {r.message} -> {r.rollout or 'not waited'}")
+    for c in report.verify:
+        if not c.passed:
+            lines.append(f"verify {c.ref} {c.name}: {c.detail}")
+    return "\n".join(lines)
+
+
+def summary_markdown(report: ApplyReport, title: str = "gitops apply") -> str:
+    icon = _ICON.get(report.result, "")
+    parts = [
+        f"### {icon} {title}: {report.result}",
+        "",
+        f"`{report.source}` to `{report.cluster['host']}` (context `{report.cluster['context']}`): "
+        f"{_counts(report)}; {report.seconds:.1f}s, {report.requests} API requests, "
+        f"{report.retries} retries.",
+        "",
+        markdown_table(HEADERS, _rows(report)),
+    ]
+    failures = [o for o in report.objects if not o.ok]
+    if failures:
+        parts.append("**What went wrong**\n")
+        for o in failures:
+            text = f"- `{o.ref}`: {o.rollout_message or o.message or ''}"
+            text += "".join(f"; {e}" for e in o.errors)
+            if o.pods:
+                text += f" (pods: {'; '.join(o.pods)})"
+            if o.hint:
+                text += f"<br>**What to do:** {o.hint}"
+            parts.append(text)
+        parts.append("")
+    warnings = [w for o in report.objects for w in o.warnings]
+    if warnings:
+        parts += ["**Warnings**", "", *[f"- {w}" for w in warnings], ""]
+    if report.rollbacks:
+        rows = [
+            [
+                str(r.ref),
+                "yes" if r.performed else "no",
+                r.message,
+                r.rollout or "-",
+                ", ".join(r.deleted_pods),
+            ]
+            for r in report.rollbacks
+        ]
+        parts += [
+            "**Rollbacks**",
+            "",
+            markdown_table(("object", "performed", "what", "after", "pods deleted"), rows),
+        ]
+    failed_checks = [c for c in report.verify if not c.passed]
+    if failed_checks:
+        parts += [
+            "**Verification failed**",
+            "",
+            *[f"- `{c.ref}` {c.name}: {c.detail}" for c in failed_checks],
+            "",
+        ]
+    return "\n".join(parts) + "\n"
+
+
+def publish(report: ApplyReport) -> None:
+    run_ = runner.current()
+    data = report.to_json()
+    run_.set_output("result", report.result)
+    run_.set_output(
+        "changed", str(sum(1 for o in report.objects if o.action in APPLIED and o.action != "unchanged"))
+    )
+    run_.set_output("recreated", json.dumps([str(o.ref) for o in report.objects if o.action == "recreated"]))
+    run_.set_output("failed", json.dumps([str(o.ref) for o in report.objects if not o.ok]))
+    run_.set_output("report", json.dumps(data, separators=(",", ":")))
+    run_.summary(summary_markdown(report))

@@ -1,0 +1,242 @@
+"""``gitops deploy``: gate -> apply -> verify for one environment (what the root action.yml runs).
+
+The gate (:func:`gitops.core.gate.evaluate`) decides for the environment and then for each
+service in deploy-control.yaml. A blocked environment applies nothing and exits 0 (a decision,
+not an error) with the reason. Blocked services are left out of the apply (their objects carry
+``app.kubernetes.io/name: <service>``) and named; the others are applied with the
+environment's ``rollout_timeout_seconds`` and each service's ``rollback_on_failure``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gitops import runner
+from gitops.apply import ApplyReport, ApplySettings, RollbackSetting
+from gitops.commands import apply as apply_command
+from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, seconds, strict_bool
+from gitops.commands.apply import add_apply_args, execute, load_input
+from gitops.errors import EXIT_DEPLOY_FAILED, EXIT_OK
+from gitops.report import emit, markdown_table, text_table
+
+DESCRIPTION = """\
+Deploy one environment end to end: evaluate the deploy gate (infra/deploy-control.yaml) for
+the environment and each of its services, then apply the overlay with the environment's
+rollout timeout and each service's rollback_on_failure, wait, roll back on failure, verify.
+
+Blocked environment: nothing is applied, exit 0, the reason is printed (and is the `reason`
+output). Some services blocked: the others are applied, the skipped ones are named.
+"""
+
+EPILOG = f"""\
+examples:
+  # deploy dev by hand, kubeconfig content in $KUBECONFIG_DATA
+  gitops deploy --environment dev --event workflow_dispatch --kubeconfig-env KUBECONFIG_DATA
+
+  # what would a prod deploy do now (gate + server-side dry run)?
+  gitops deploy --environment prod --kubeconfig ~/.kube/prod --dry-run
+
+  # emergency fix during a freeze (the policy must allow overrides)
+  gitops deploy --environment prod --override --reason "INC-42" --actor alice --kubeconfig-env KC
+
+defaults: --overlay infra/k8s/hetzner/<environment>, --control infra/deploy-control.yaml,
+--event $GITHUB_EVENT_NAME (else workflow_dispatch), --ref $GITHUB_REF, --actor $GITHUB_ACTOR.
+{KUBECONFIG_HELP}
+exit codes: 0 deployed, or blocked by the gate (nothing applied); 1 bad input; 2 the deploy
+failed (including after a rollback).
+"""
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
+) -> None:
+    p = sub.add_parser(
+        verb,
+        parents=[common],
+        help="gate + apply + verify one environment (the root action)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    group = p.add_argument_group("environment and gate")
+    group.add_argument("--environment", "--env", dest="environment", required=True, metavar="ENV")
+    group.add_argument(
+        "--overlay",
+        default="",
+        metavar="DIR",
+        help="overlay to deploy (default: infra/k8s/hetzner/<environment>)",
+    )
+    group.add_argument(
+        "--control", default="", metavar="FILE", help="policy file (default: infra/deploy-control.yaml)"
+    )
+    group.add_argument(
+        "--event", default="", metavar="NAME", help="triggering event (default: $GITHUB_EVENT_NAME)"
+    )
+    group.add_argument(
+        "--ref", default="", metavar="REF", help="branch being deployed (default: $GITHUB_REF)"
+    )
+    group.add_argument("--at", default="", metavar="ISO8601", help="decide for this instant (default: now)")
+    group.add_argument(
+        "--override", nargs="?", const="true", default="", metavar="true|false", help="emergency override"
+    )
+    group.add_argument("--reason", default="", metavar="TEXT", help="why the override is needed")
+    group.add_argument("--actor", default="", metavar="LOGIN", help="who asks (default: $GITHUB_ACTOR)")
+    group.add_argument(
+        "--triggered-by",
+        default="",
+        metavar="NAME",
+        help="automation that dispatched this deploy, e.g. hetzner-k8s (default: $GITOPS_TRIGGERED_BY)",
+    )
+    inputs = p.add_argument_group("input")
+    inputs.add_argument("--secret-map", default="", metavar="FILE", help="see gitops render --help")
+    inputs.add_argument("--placeholder", default="", metavar="TEXT", help="default: StrongBase64Password")
+    add_kube_args(p)
+    add_apply_args(p, deploy=True)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitops.commands.gate import automatic_from, flag
+    from gitops.core import gate
+    from gitops.core.policy import Override
+    from gitops.policy import DEFAULT_PATH, load_policy, parse_instant
+
+    run_ = runner.current()
+    environment = args.environment.strip()
+    control = Path(args.control.strip() or DEFAULT_PATH)
+    policy = load_policy(control)
+    event = args.event.strip() or run_.env("GITHUB_EVENT_NAME") or "workflow_dispatch"
+    ref = args.ref.strip() or run_.env("GITHUB_REF") or None
+    at = parse_instant(args.at) if args.at.strip() else datetime.now(UTC)
+    override = None
+    if flag(args.override.strip(), "--override"):
+        override = Override(
+            actor=args.actor.strip() or run_.env("GITHUB_ACTOR") or None, reason=args.reason.strip() or None
+        )
+    automatic = automatic_from(args.triggered_by.strip() or run_.env("GITOPS_TRIGGERED_BY"))
+
+    def decide(service: str | None) -> gate.Decision:
+        return gate.evaluate(
+            policy,
+            environment=environment,
+            service=service,
+            event=event,
+            ref=ref,
+            at=at,
+            override=override,
+            automatic=automatic,
+        )
+
+    env_decision = decide(None)
+    data: dict[str, Any] = {"environment": environment, "gate": env_decision.to_json()}
+    if not env_decision.allowed:
+        return _blocked(args, data, env_decision, f"environment {environment}")
+    services = {name: decide(name) for name in gate.environment_of(policy, environment).services}
+    blocked = sorted(name for name, d in services.items() if not d.allowed)
+    data["services"] = {
+        name: {
+            "allowed": d.allowed,
+            "rollback_on_failure": d.rollback_on_failure,
+            "reason": None if d.allowed else _reason(d),
+        }
+        for name, d in services.items()
+    }
+    if services and len(blocked) == len(services):
+        return _blocked(args, data, services[blocked[0]], f"every service of {environment}")
+    for name in blocked:
+        run_.notice(
+            f"{name} is skipped: {_reason(services[name])}", title=f"Deploy gate: {environment}/{name}"
+        )
+    overlay = args.overlay.strip() or f"infra/k8s/hetzner/{environment}"
+    objects, source = load_input(overlay, "", placeholder=args.placeholder, secret_map=args.secret_map)
+    settings = ApplySettings(
+        field_manager=args.field_manager.strip() or "gitops",
+        namespace=args.namespace.strip() or None,
+        rollout_timeout=float(env_decision.rollout_timeout_seconds),
+        rollback=RollbackSetting(
+            env_decision.rollback_on_failure, {name: d.rollback_on_failure for name, d in services.items()}
+        ),
+        dry_run=strict_bool(args.dry_run, "--dry-run"),
+        skip_services=tuple(blocked),
+        strict_skip=False,
+        progress_interval=seconds(args.progress_interval, "--progress-interval", 10.0),
+    )
+    report = execute(args, objects, source, settings)
+    if report is None:
+        return EXIT_DEPLOY_FAILED
+    data.update(
+        {
+            "allowed": True,
+            "applied": not settings.dry_run,
+            "reason": None,
+            "skipped_services": blocked,
+            "result": report.result,
+            "exit_code": report.exit_code,
+            "apply": report.to_json(),
+        }
+    )
+    apply_command.publish(report)
+    run_.set_output("allowed", "true")
+    run_.set_output("skipped-services", json.dumps(blocked))
+    run_.set_output("reason", "")
+    run_.set_output("deploy", json.dumps(data, separators=(",", ":")))
+    emit(args.format, data, lambda: _human(data, report))
+    return report.exit_code
+
+
+def _reason(decision: Any) -> str:
+    check = decision.blocked_by
+    return f"{check.name}: {check.detail}" if check else "blocked"
+
+
+def _blocked(args: argparse.Namespace, data: dict[str, Any], decision: Any, what: str) -> int:
+    run_ = runner.current()
+    reason = _reason(decision)
+    data.update(
+        {
+            "allowed": False,
+            "applied": False,
+            "reason": reason,
+            "skipped_services": sorted(data.get("services", {})),
+            "result": "blocked",
+            "exit_code": EXIT_OK,
+            "apply": None,
+        }
+    )
+    run_.notice(f"{what} is not deployed: {reason}", title="Deploy gate: blocked")
+    next_at = data["gate"].get("next_allowed_at")
+    run_.set_output("allowed", "false")
+    run_.set_output("result", "blocked")
+    run_.set_output("reason", reason)
+    run_.set_output("skipped-services", json.dumps(data["skipped_services"]))
+    run_.set_output("deploy", json.dumps(data, separators=(",", ":")))
+    rows = [[c["name"], "yes" if c["passed"] else "no", c["detail"]] for c in data["gate"]["checks"]]
+    run_.summary(
+        f"### :no_entry: gitops deploy {data['environment']}: blocked, nothing applied\n\n{reason}"
+        + (f"\n\nNext allowed: {next_at}" if next_at else "")
+        + "\n\n"
+        + markdown_table(("check", "passed", "detail"), rows)
+    )
+    emit(
+        args.format,
+        data,
+        lambda: (
+            f"{what}: BLOCKED, nothing applied: {reason}"
+            + (f"\nnext allowed: {next_at}" if next_at else "")
+            + "\n\n"
+            + text_table(("check", "passed", "detail"), rows)
+        ),
+    )
+    return EXIT_OK
+
+
+def _human(data: dict[str, Any], report: ApplyReport) -> str:
+    head = f"deploy {data['environment']}: {report.result}"
+    if data["skipped_services"]:
+        reasons = "; ".join(f"{s}: {data['services'][s]['reason']}" for s in data["skipped_services"])
+        head += f" (skipped by the gate: {reasons})"
+    return head + "\n" + apply_command.human(report)
