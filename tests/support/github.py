@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,12 +102,19 @@ def calls(rsps: responses.RequestsMock, method: str | None = None, contains: str
     ]
 
 
+# A YAML line that carries no data ("users:", "- cluster:", "apiVersion: v1"): ordinary words that
+# would make the scan fail on innocent text such as "cluster hetzner-dev-cluster: created".
+_STRUCTURE = re.compile(r"^-?\s*[A-Za-z0-9_.-]+:\s*(\{\})?$|^apiVersion: v1$|^kind: Config$")
+
+
 def secret_pieces(*values: str) -> list[str]:
-    """Every non-blank line of each secret value (stripped), and the values themselves."""
+    """Every line of each secret value that carries data (stripped), and the values themselves."""
     pieces: set[str] = set()
     for value in values:
         pieces.add(value)
-        pieces.update(line.strip() for line in value.splitlines() if line.strip())
+        pieces.update(
+            line.strip() for line in value.splitlines() if line.strip() and not _STRUCTURE.match(line.strip())
+        )
     return sorted(pieces, key=len, reverse=True)
 
 
