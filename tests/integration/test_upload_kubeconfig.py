@@ -312,7 +312,8 @@ def test_403_with_the_workflow_token_says_it_can_never_write_secrets(
     )
     result = upload(cli, kubeconfig)
     assert result.code == 1
-    assert "GITHUB_TOKEN: it can never do this" in result.stderr
+    assert "This looks like the workflow's GITHUB_TOKEN" in result.stderr
+    assert "GITHUB_TOKEN can never do this, whatever `permissions:` grant" in result.stderr
     assert "secrets=write; environments=write" in result.stderr
     assert "Resource not accessible by integration" in result.stderr
     assert_no_leak(all_text(result, gha_env), KUBECONFIG, WORKFLOW_TOKEN)

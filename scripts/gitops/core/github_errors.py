@@ -151,9 +151,14 @@ def explain(
         if accepted:
             lines.append(f"GitHub says this call needs the permissions: {accepted}.")
         if token.maybe_workflow_token and needs.workflow_token is None:
+            who = (
+                "This looks like the workflow's GITHUB_TOKEN (a ghs_ token in $GITHUB_TOKEN)"
+                if token.source == "GITHUB_TOKEN"
+                else "If this is the workflow's GITHUB_TOKEN (a ghs_ token is that or a GitHub App token)"
+            )
             lines.append(
-                "If this is the workflow's GITHUB_TOKEN: it can never do this, whatever `permissions:` "
-                "grant. Use a fine-grained personal access token or a GitHub App installation token."
+                f"{who}: GITHUB_TOKEN can never do this, whatever `permissions:` grant. Use a fine-grained "
+                "personal access token or a GitHub App installation token."
             )
         if token.kind == CLASSIC_PAT:
             have = f" (it has: {scopes or 'no scopes'})" if scopes is not None else ""
