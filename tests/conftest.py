@@ -21,6 +21,9 @@ import pytest
 from gitops import runner
 from tests.support.actions import GhaEnv
 
+# Shared fixtures that live next to the code they support: `git_repo` builds real commits.
+pytest_plugins = ["tests.support.git_repo"]
+
 
 @pytest.fixture(autouse=True)
 def _outside_actions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -33,6 +33,21 @@ VERBS: dict[str, str] = {
     "cluster": "cluster",
 }
 
+# One line per verb for `gitops --help`, so listing verbs imports none of them.
+SUMMARIES: dict[str, str] = {
+    "plan": "every environment x affected? x gate decision, from git + policy (no cluster, no GitHub)",
+    "changes": "changed files between two commits or from an event -> environments and clusters",
+    "gate": "evaluate infra/deploy-control.yaml for one environment (and service) now",
+    "render": "kustomize build + in-memory secret substitution; --check lists needed secrets",
+    "validate": "deploy-control.yaml schema and parity; every overlay builds and passes schema validation",
+    "apply": "staged server-side apply, immutable-field recreate, rollout wait, rollback, verify",
+    "cluster-ready": "wait until nodes are Ready and the CSI driver and StorageClass exist",
+    "deploy": "gate + apply + verify for one environment",
+    "upload-kubeconfig": "sealed-box encrypt a kubeconfig and store it as a GitHub environment secret",
+    "dispatch": "start a workflow_dispatch run with inputs; optionally wait for its conclusion",
+    "cluster": "create or update the environment's cluster with the pinned hetzner-k3s",
+}
+
 DESCRIPTION = """\
 GitOps deploy suite: take Kubernetes infrastructure from Git to running clusters, safely.
 
@@ -60,7 +75,20 @@ def _load(module: str) -> ModuleType:
     return importlib.import_module(f"gitops.commands.{module}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def requested_verb(argv: Sequence[str]) -> str | None:
+    """The verb on the command line, if any (no global option takes a value)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in VERBS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Build the parser, importing only the module of the verb being run.
+
+    Other verbs get a placeholder sub-parser with their one-line summary, so `gitops --help`
+    lists them all and a start-up never pays for kubernetes/github imports it does not use.
+    """
     parser = ArgumentParser(
         prog="gitops",
         description=DESCRIPTION,
@@ -76,21 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format on stdout (default: json inside GitHub Actions, table elsewhere)",
     )
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    wanted = requested_verb(argv)
     for verb, module in VERBS.items():
-        try:
-            mod = _load(module)
-        except ModuleNotFoundError as exc:  # a verb not built yet must not break the others
-            if exc.name != f"gitops.commands.{module}":
-                raise
-            continue
-        mod.add_parser(sub, verb, common)
+        if verb == wanted:
+            _load(module).add_parser(sub, verb, common)
+        else:
+            sub.add_parser(verb, help=SUMMARIES.get(verb, ""))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     run = runner.current()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     if args.format is None:
         from gitops.report import default_format
 
@@ -99,12 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except ConfigurationError as exc:
-        run.error(
-            _problem_text(exc),
-            file=exc.file,
-            line=exc.line,
-            title=exc.title,
-        )
+        _report_configuration_error(exc)
         if exc.hint:
             run.log(f"How to fix: {exc.hint}")
         run.summary(_summary_markdown(exc))
@@ -119,10 +141,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL_ERROR
 
 
-def _problem_text(exc: ConfigurationError) -> str:
-    lines = [f"{exc.key}: {exc.message}" if exc.key else exc.message]
-    lines.extend(f"- {p}" for p in exc.problems)
-    return "\n".join(lines)
+def _report_configuration_error(exc: ConfigurationError) -> None:
+    """In Actions, one annotation per located problem, so a PR shows each bad line where it is;
+    in a terminal, one block listing every problem as ``file:line key: message``."""
+    run = runner.current()
+    headline = f"{exc.key}: {exc.message}" if exc.key else exc.message
+    if not exc.problems or not run.in_actions:
+        lines = [headline, *(f"- {p}" for p in exc.problems)]
+        run.error("\n".join(lines), file=exc.file, line=exc.line, title=exc.title)
+        return
+    run.log(f"{exc.title}: {headline}")
+    for problem in exc.problems:
+        text = f"{problem.key}: {problem.message}" if problem.key else problem.message
+        run.error(text, file=problem.file or exc.file, line=problem.line, title=exc.title)
 
 
 def _summary_markdown(exc: ConfigurationError) -> str:

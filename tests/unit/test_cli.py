@@ -58,12 +58,13 @@ def test_configuration_error_in_actions_is_exit_1_with_file_line_annotation_and_
     result = cli(["fake"])
     assert result.code == EXIT_USER_ERROR
     assert result.stdout == ""
-    (annotation,) = [line for line in result.stderr.splitlines() if line.startswith("::error")]
-    assert annotation.startswith(
-        "::error title=Overlay not found,file=infra/k8s/x/y/kustomization.yaml,line=7::"
-    )
-    assert "resources: the overlay has no kustomization.yaml%0A- a.yaml:2: first finding" in annotation
-    assert "- b.yaml:9 spec.x: second finding" in annotation
+    annotations = [line for line in result.stderr.splitlines() if line.startswith("::error")]
+    # one annotation per located problem, each at its own file and line, so a PR marks every bad line
+    assert annotations == [
+        "::error title=Overlay not found,file=a.yaml,line=2::first finding",
+        "::error title=Overlay not found,file=b.yaml,line=9::spec.x: second finding",
+    ]
+    assert "Overlay not found: resources: the overlay has no kustomization.yaml" in result.stderr
     summary = gha_env.summary()
     assert "### :x: Overlay not found" in summary
     assert "Where: `infra/k8s/x/y/kustomization.yaml:7` `resources`" in summary
@@ -123,21 +124,34 @@ def test_format_defaults_to_json_in_actions_and_table_elsewhere(
     assert seen == ["json", "table"]
 
 
-def test_a_verb_module_not_written_yet_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_the_requested_verb_is_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded: list[str] = []
     present = fake_verb(lambda args: 0)
 
     def load(name: str) -> ModuleType:
-        if name == "missing":
-            raise ModuleNotFoundError(
-                "No module named 'gitops.commands.missing'", name="gitops.commands.missing"
-            )
+        loaded.append(name)
         return present
 
-    monkeypatch.setattr(cli_module, "VERBS", {"missing": "missing", "fake": "fake"})
+    monkeypatch.setattr(cli_module, "VERBS", {"other": "other", "fake": "fake"})
     monkeypatch.setattr(cli_module, "_load", load)
-    parser = cli_module.build_parser()
+    parser = cli_module.build_parser(["fake", "--format", "json"])
     choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    assert list(choices) == ["fake"]
+    assert list(choices) == ["other", "fake"]
+    assert loaded == ["fake"]
+    loaded.clear()
+    cli_module.build_parser(["--help"])
+    assert loaded == []
+
+
+def test_help_lists_every_verb_with_its_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli_module.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for verb, summary in cli_module.SUMMARIES.items():
+        assert verb in out
+        assert summary.split()[0] in out
+    assert set(cli_module.SUMMARIES) == set(cli_module.VERBS)
 
 
 def test_a_broken_import_inside_a_verb_is_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,19 +161,23 @@ def test_a_broken_import_inside_a_verb_is_not_hidden(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(cli_module, "VERBS", {"fake": "fake"})
     monkeypatch.setattr(cli_module, "_load", load)
     with pytest.raises(ModuleNotFoundError, match="nonexistent_dependency"):
-        cli_module.build_parser()
+        cli_module.build_parser(["fake"])
 
 
-def test_every_real_verb_module_follows_the_protocol() -> None:
-    for module in cli_module.VERBS.values():
-        try:
-            mod = importlib.import_module(f"gitops.commands.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"gitops.commands.{module}":
-                continue
-            raise
-        assert callable(getattr(mod, "add_parser", None)), module
-        assert callable(getattr(mod, "run", None)), module
+@pytest.mark.parametrize("verb", list(cli_module.VERBS))
+def test_every_verb_exists_and_its_help_teaches_with_examples(
+    verb: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mod = importlib.import_module(f"gitops.commands.{cli_module.VERBS[verb]}")
+    assert callable(getattr(mod, "add_parser", None))
+    assert callable(getattr(mod, "run", None))
+    with pytest.raises(SystemExit) as exc:
+        cli_module.main([verb, "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert f"usage: gitops {verb}" in text
+    assert "--format" in text
+    assert "example" in text.lower(), f"`gitops {verb} --help` should show an example"
 
 
 def test_usage_mistakes_exit_1_not_argparses_2(capsys: pytest.CaptureFixture[str]) -> None:
