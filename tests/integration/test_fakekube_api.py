@@ -1,0 +1,268 @@
+"""The fake API server against the real ``kubernetes`` Python client: CRUD, server-side apply, deletes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from tests.fakekube import FakeKube
+
+pytest_plugins = ["tests.fakekube.plugin"]
+pytestmark = pytest.mark.integration
+
+
+def statefulset(
+    name: str = "postgres",
+    *,
+    image: str = "postgis/postgis:18-3.6",
+    storage: str = "10Gi",
+    retention: str | None = None,
+) -> dict[str, Any]:
+    labels = {"app.kubernetes.io/name": name}
+    spec: dict[str, Any] = {
+        "serviceName": name,
+        "replicas": 1,
+        "selector": {"matchLabels": labels},
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {"containers": [{"name": name, "image": image, "ports": [{"containerPort": 5432}]}]},
+        },
+        "volumeClaimTemplates": [
+            {
+                "metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}},
+            }
+        ],
+    }
+    if retention:
+        spec["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": retention, "whenScaled": "Retain"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": "default", "labels": labels},
+        "spec": spec,
+    }
+
+
+def dynamic(fake: FakeKube) -> Any:
+    from kubernetes import config, dynamic
+
+    assert fake.kubeconfig_path is not None
+    return dynamic.DynamicClient(config.new_client_from_config(str(fake.kubeconfig_path)))
+
+
+def api_error(call: Any) -> tuple[int, dict[str, Any]]:
+    from kubernetes.client.exceptions import ApiException
+
+    with pytest.raises(ApiException) as info:
+        call()
+    return info.value.status, json.loads(info.value.body)
+
+
+def test_server_side_apply_creates_then_is_a_no_op_with_unchanged_resource_version(
+    fake_kube: FakeKube,
+) -> None:
+    client = dynamic(fake_kube)
+    cms = client.resources.get(api_version="v1", kind="ConfigMap")
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"a": "1"}}
+
+    created = cms.server_side_apply(body, name="settings", namespace="default", field_manager="gitops")
+    again = cms.server_side_apply(body, name="settings", namespace="default", field_manager="gitops")
+
+    assert again.metadata.resourceVersion == created.metadata.resourceVersion
+    entries = [(m.manager, m.operation) for m in again.metadata.managedFields]
+    assert entries == [("gitops", "Apply")]
+    assert again.metadata.managedFields[0].fieldsV1.to_dict() == {"f:data": {"f:a": {}}}
+    history = fake_kube.history(kind="ConfigMap", name="settings")
+    assert [h["action"] for h in history] == ["created"]
+
+
+def test_apply_removes_fields_the_manager_stopped_applying_and_updates_changed_ones(
+    fake_kube: FakeKube,
+) -> None:
+    client = dynamic(fake_kube)
+    cms = client.resources.get(api_version="v1", kind="ConfigMap")
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1", "b": "2"}}
+    first = cms.server_side_apply(body, name="c", namespace="default", field_manager="gitops")
+    body["data"] = {"a": "changed"}
+
+    second = cms.server_side_apply(body, name="c", namespace="default", field_manager="gitops")
+
+    assert second.data.to_dict() == {"a": "changed"}
+    assert int(second.metadata.resourceVersion) > int(first.metadata.resourceVersion)
+
+
+def test_conflicting_apply_is_409_with_field_manager_conflict_causes_unless_forced(
+    fake_kube: FakeKube,
+) -> None:
+    client = dynamic(fake_kube)
+    sts = client.resources.get(api_version="apps/v1", kind="StatefulSet")
+    sts.server_side_apply(statefulset(), name="postgres", namespace="default", field_manager="helm")
+    changed = statefulset(image="postgis/postgis:18-3.6-alpine")
+
+    status, body = api_error(
+        lambda: sts.server_side_apply(changed, name="postgres", namespace="default", field_manager="gitops")
+    )
+
+    assert status == 409
+    assert body["reason"] == "Conflict"
+    path = '.spec.template.spec.containers[name="postgres"].image'
+    assert body["message"] == f'Apply failed with 1 conflict: conflict with "helm": {path}'
+    assert body["details"]["causes"] == [
+        {
+            "reason": "FieldManagerConflict",
+            "message": 'conflict with "helm"',
+            "field": '.spec.template.spec.containers[name="postgres"].image',
+        }
+    ]
+    forced = sts.server_side_apply(
+        changed, name="postgres", namespace="default", field_manager="gitops", force_conflicts=True
+    )
+    assert forced.spec.template.spec.containers[0].image == "postgis/postgis:18-3.6-alpine"
+    owners = {m.manager: m.fieldsV1.to_dict() for m in forced.metadata.managedFields}
+    helm_containers = owners["helm"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    assert "f:image" not in helm_containers['k:{"name":"postgres"}']
+
+
+def test_applying_the_same_value_as_another_manager_shares_ownership_without_conflict(
+    fake_kube: FakeKube,
+) -> None:
+    client = dynamic(fake_kube)
+    sts = client.resources.get(api_version="apps/v1", kind="StatefulSet")
+    sts.server_side_apply(statefulset(), name="postgres", namespace="default", field_manager="helm")
+
+    shared = sts.server_side_apply(
+        statefulset(), name="postgres", namespace="default", field_manager="gitops"
+    )
+
+    assert {m.manager for m in shared.metadata.managedFields} >= {"helm", "gitops"}
+
+
+def test_orphan_delete_keeps_pods_and_pvcs_and_a_recreated_statefulset_adopts_them(
+    fake_kube: FakeKube,
+) -> None:
+    client = dynamic(fake_kube)
+    sts = client.resources.get(api_version="apps/v1", kind="StatefulSet")
+    sts.server_side_apply(statefulset(), name="postgres", namespace="default", field_manager="gitops")
+    pod = fake_kube.wait_for(lambda: _ready_pod(fake_kube, "postgres-0"))
+    pvc = fake_kube.get("v1", "PersistentVolumeClaim", "default", "data-postgres-0")
+    assert pvc is not None
+    assert "ownerReferences" not in pvc["metadata"]  # whenDeleted: Retain -> no owner
+
+    deleting = sts.delete(name="postgres", namespace="default", body={"propagationPolicy": "Orphan"})
+    assert deleting.metadata.finalizers == ["orphan"]
+    assert deleting.metadata.deletionTimestamp
+    fake_kube.wait_for(lambda: fake_kube.get("apps/v1", "StatefulSet", "default", "postgres") is None)
+    orphan = fake_kube.get("v1", "Pod", "default", "postgres-0")
+    assert orphan is not None
+    assert orphan["metadata"]["uid"] == pod["metadata"]["uid"]
+    assert "ownerReferences" not in orphan["metadata"]
+
+    bigger = statefulset(storage="20Gi")
+    sts.server_side_apply(bigger, name="postgres", namespace="default", field_manager="gitops")
+    new_uid = fake_kube.get("apps/v1", "StatefulSet", "default", "postgres")["metadata"]["uid"]  # type: ignore[index]
+    adopted = fake_kube.wait_for(
+        lambda: _owned_by(fake_kube.get("v1", "Pod", "default", "postgres-0"), new_uid)
+    )
+    assert adopted["metadata"]["uid"] == pod["metadata"]["uid"]
+    pod_deletes = [d for d in fake_kube.delete_events if d["kind"] == "Pod"]
+    assert pod_deletes == []
+    assert [d["propagationPolicy"] for d in fake_kube.delete_events] == ["Orphan"]
+
+
+def test_background_delete_removes_pods_but_never_retained_pvcs(fake_kube: FakeKube) -> None:
+    client = dynamic(fake_kube)
+    sts = client.resources.get(api_version="apps/v1", kind="StatefulSet")
+    sts.server_side_apply(statefulset(), name="postgres", namespace="default", field_manager="gitops")
+    fake_kube.wait_for(lambda: _ready_pod(fake_kube, "postgres-0"))
+
+    sts.delete(name="postgres", namespace="default", body={"propagationPolicy": "Background"})
+
+    fake_kube.wait_for(lambda: fake_kube.get("v1", "Pod", "default", "postgres-0") is None)
+    assert fake_kube.get("v1", "PersistentVolumeClaim", "default", "data-postgres-0") is not None
+
+
+def test_pvcs_are_owned_by_the_statefulset_only_when_retention_says_delete(fake_kube: FakeKube) -> None:
+    client = dynamic(fake_kube)
+    sts = client.resources.get(api_version="apps/v1", kind="StatefulSet")
+    sts.server_side_apply(
+        statefulset(retention="Delete"), name="postgres", namespace="default", field_manager="g"
+    )
+    uid = fake_kube.wait_for(lambda: fake_kube.get("apps/v1", "StatefulSet", "default", "postgres"))[
+        "metadata"
+    ]["uid"]
+
+    pvc = fake_kube.wait_for(
+        lambda: _owned_by(fake_kube.get("v1", "PersistentVolumeClaim", "default", "data-postgres-0"), uid)
+    )
+    assert pvc["metadata"]["ownerReferences"][0]["kind"] == "StatefulSet"
+    sts.delete(name="postgres", namespace="default", body={"propagationPolicy": "Foreground"})
+    fake_kube.wait_for(
+        lambda: fake_kube.get("v1", "PersistentVolumeClaim", "default", "data-postgres-0") is None
+    )
+
+
+def test_dry_run_persists_nothing(fake_kube: FakeKube) -> None:
+    client = dynamic(fake_kube)
+    sts = client.resources.get(api_version="apps/v1", kind="StatefulSet")
+    before = fake_kube.store.rv
+
+    created = sts.server_side_apply(
+        statefulset(), name="postgres", namespace="default", field_manager="g", dry_run="All"
+    )
+
+    assert created.metadata.name == "postgres"
+    assert fake_kube.get("apps/v1", "StatefulSet", "default", "postgres") is None
+    assert fake_kube.store.rv == before
+    assert fake_kube.history(kind="StatefulSet") == []
+
+
+def test_statefulset_storage_change_is_422_forbidden_like_the_real_apiserver(fake_kube: FakeKube) -> None:
+    client = dynamic(fake_kube)
+    sts = client.resources.get(api_version="apps/v1", kind="StatefulSet")
+    sts.server_side_apply(statefulset(), name="postgres", namespace="default", field_manager="gitops")
+
+    status, body = api_error(
+        lambda: sts.server_side_apply(
+            statefulset(storage="20Gi"), name="postgres", namespace="default", field_manager="gitops"
+        )
+    )
+
+    forbidden = (
+        "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
+        "'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and "
+        "'minReadySeconds' are forbidden"
+    )
+    assert status == 422
+    assert body == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f'StatefulSet.apps "postgres" is invalid: spec: {forbidden}',
+        "reason": "Invalid",
+        "details": {
+            "name": "postgres",
+            "group": "apps",
+            "kind": "StatefulSet",
+            "causes": [{"reason": "FieldValueForbidden", "message": forbidden, "field": "spec"}],
+        },
+        "code": 422,
+    }
+
+
+def _ready_pod(fake: FakeKube, name: str) -> dict[str, Any] | None:
+    pod = fake.get("v1", "Pod", "default", name)
+    if pod is None:
+        return None
+    ready = [c for c in pod["status"].get("conditions", []) if c["type"] == "Ready" and c["status"] == "True"]
+    return pod if ready else None
+
+
+def _owned_by(obj: dict[str, Any] | None, uid: str) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    refs = obj["metadata"].get("ownerReferences") or []
+    return copy.deepcopy(obj) if any(r["uid"] == uid for r in refs) else None
