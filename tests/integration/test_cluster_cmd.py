@@ -173,6 +173,7 @@ def test_runs_create_with_the_token_only_as_hcloud_token_and_keys_in_private_fil
     assert config["kubeconfig_path"] == str(kubeconfig)
     assert config["networking"]["ssh"]["private_key_path"].startswith(str(Path(config_copy).parent))
     assert "hetzner_token" not in config
+    assert HCLOUD not in json.dumps(config)  # the token is never written into the copy
     for key in ("cluster_name", "k3s_version", "masters_pool", "worker_node_pools", "addons"):
         assert config[key] == committed[key]
 
