@@ -377,6 +377,39 @@ def test_missing_secrets_are_named(
     assert not cluster.record.exists()
 
 
+def test_without_key_secrets_the_configs_own_key_files_are_used(
+    cluster: Cluster, cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    for name, content in (
+        ("hetzner_k3s_ed25519", cluster.private_key),
+        ("hetzner_k3s_ed25519.pub", cluster.public_key),
+    ):
+        (home / ".ssh" / name).write_text(content, encoding="utf-8")
+        (home / ".ssh" / name).chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("HETZNER_SSH_PRIVATE_KEY")
+    monkeypatch.delenv("HETZNER_SSH_PUBLIC_KEY")
+    result = cli(
+        [
+            "cluster",
+            "--environment",
+            "dev",
+            "--hetzner-k3s",
+            "hetzner-k3s",
+            "--kubeconfig-path",
+            str(tmp_path / "kc"),
+        ]
+    )
+    assert result.code == 0, result.stderr
+    ssh = cluster.recorded()["config"]["networking"]["ssh"]
+    assert ssh["private_key_path"] == str(
+        home / ".ssh" / "hetzner_k3s_ed25519"
+    )  # absolute: the child's HOME is private
+    assert cluster.recorded()["private_key"] == cluster.private_key
+
+
 def test_the_hetzner_token_variable_is_accepted_too(
     cluster: Cluster, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -215,26 +215,6 @@ class GitHub:
                 needs=needs,
             )
 
-    def paginate(
-        self, path: str, key: str, *, operation: str, needs: Needs, params: Mapping[str, str] | None = None
-    ) -> list[dict[str, Any]]:
-        """Every item of a list endpoint (``{"total_count": N, key: [...]}``); 100 a page, 10 pages max."""
-        items: list[dict[str, Any]] = []
-        for page in range(1, 11):
-            response = self.request(
-                "GET",
-                path,
-                operation=operation,
-                needs=needs,
-                params={**(params or {}), "per_page": "100", "page": str(page)},
-            )
-            batch = response.body.get(key, []) if isinstance(response.body, Mapping) else []
-            items.extend(b for b in batch if isinstance(b, dict))
-            total = response.body.get("total_count") if isinstance(response.body, Mapping) else None
-            if len(batch) < 100 or (isinstance(total, int) and len(items) >= total):
-                break
-        return items
-
     def require_app_permissions(self, *requirements: tuple[str, ...], operation: str) -> None:
         """Fail before any change when a minted App token lacks write access.
 

@@ -319,7 +319,11 @@ def run(args: argparse.Namespace) -> int:
             public_key = hetzner.write_private(ssh / "id_hetzner.pub", secrets.public_key)
             key_paths: tuple[str | None, str | None] = (str(private_key), str(public_key))
         else:
-            key_paths = (None, None)
+            # The config's own key files (a laptop): absolute, because the child's HOME is private.
+            key_paths = (
+                str(Path(configured_private).expanduser()),
+                str(Path(configured_public).expanduser()),
+            )
         prepared = hk.prepare_config(
             document,
             source=str(config_path),
