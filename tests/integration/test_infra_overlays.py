@@ -15,6 +15,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 from tests.support.infra import BASE, HETZNER, OVERLAYS, PLACEHOLDER, SERVICES, container, find, render
 
 pytestmark = pytest.mark.integration
@@ -361,3 +362,44 @@ def test_hetzner_overlays_are_the_ones_with_cluster_configs() -> None:
     assert sorted(
         p.parent.parent.name for p in (BASE.parent / "hetzner").glob("*/cluster/cluster-config.yaml")
     ) == sorted(HETZNER)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_service_port_reaches_a_named_container_port(env: str) -> None:
+    objects = render(env)
+    for service in (o for o in objects if o["kind"] == "Service"):
+        sts = find(objects, "StatefulSet", service["spec"]["selector"]["app.kubernetes.io/name"])
+        named = {
+            p["name"]: p["containerPort"] for c in pod_spec(sts)["containers"] for p in c.get("ports", [])
+        }
+        for port in service["spec"]["ports"]:
+            assert named.get(port["targetPort"]) == port["port"], (service["metadata"]["name"], port)
+    assert find(objects, "StatefulSet", "postgres")["spec"]["serviceName"] == "postgres-headless"
+
+
+def test_jaeger_config_listens_where_the_pod_expects_and_stores_on_the_volume() -> None:
+    objects = render("dev")
+    sts = find(objects, "StatefulSet", "jaeger")
+    jaeger = container(sts, "jaeger")
+    config = yaml.safe_load(find(objects, "ConfigMap", "jaeger-config")["data"]["config.yaml"])
+    ports = {p["name"]: p["containerPort"] for p in jaeger["ports"]}
+    receivers = config["receivers"]["otlp"]["protocols"]
+    assert receivers["grpc"]["endpoint"] == f"0.0.0.0:{ports['otlp-grpc']}"
+    assert receivers["http"]["endpoint"] == f"0.0.0.0:{ports['otlp-http']}"
+    assert config["extensions"]["jaeger_query"]["http"]["endpoint"] == f"0.0.0.0:{ports['ui']}"
+    assert config["extensions"]["healthcheckv2"]["http"]["endpoint"] == f"0.0.0.0:{ports['health']}"
+    assert jaeger["readinessProbe"]["httpGet"] == {"path": "/status", "port": "health"}
+    # Every pipeline component is defined, and the store the pipeline writes is the one queried.
+    pipeline = config["service"]["pipelines"]["traces"]
+    for kind in ("receivers", "processors", "exporters"):
+        assert set(pipeline[kind]) <= set(config[kind]), kind
+    assert set(config["service"]["extensions"]) <= set(config["extensions"])
+    store = config["exporters"]["jaeger_storage_exporter"]["trace_storage"]
+    assert config["extensions"]["jaeger_query"]["storage"]["traces"] == store
+    badger = config["extensions"]["jaeger_storage"]["backends"][store]["badger"]
+    data_mount = next(m["mountPath"] for m in jaeger["volumeMounts"] if m["name"] == "data")
+    assert badger["ephemeral"] is False
+    for directory in badger["directories"].values():
+        assert directory.startswith(data_mount + "/"), "Badger must write to the persistent volume"
+    assert jaeger["args"] == ["--config", "/etc/jaeger/config.yaml"]
+    assert next(m["mountPath"] for m in jaeger["volumeMounts"] if m["name"] == "config") == "/etc/jaeger"

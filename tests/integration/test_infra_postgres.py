@@ -82,6 +82,7 @@ def initialised(pg_cluster_factory: Callable[[], PgCluster]) -> Iterator[Initial
     cluster.start(SERVER_SETTINGS)
     [script] = [p for p in initdb_dir.iterdir() if p.suffix == ".sh"]
     yield Initialised(cluster, script, env, done.stdout + done.stderr)
+    cluster.destroy()
 
 
 def run_script(init: Initialised, env: dict[str, str]) -> tuple[int, str]:

@@ -142,6 +142,7 @@ def valkey(
     args = [expand(a, resolved) for a in main["args"][1:]]
     server = redis_server_factory(config, args, port)
     yield Valkey(server, acl_file, done.stdout + done.stderr, statefulset)
+    server.stop()
 
 
 def test_acl_file_holds_hashes_only(valkey: Valkey) -> None:
