@@ -410,6 +410,16 @@ def test_without_key_secrets_the_configs_own_key_files_are_used(
     assert cluster.recorded()["private_key"] == cluster.private_key
 
 
+def test_gitops_hetzner_k3s_names_the_binary_job_wide(
+    cluster: Cluster, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITOPS_HETZNER_K3S", str(cluster.standin))
+    monkeypatch.setenv("GITOPS_INPUT_HETZNER_K3S", "")  # what the action passes for an empty input
+    result = cli(["cluster", "--environment", "dev"])
+    assert result.code == 0, result.stderr
+    assert cluster.recorded()["argv"][0] == "create"
+
+
 def test_the_hetzner_token_variable_is_accepted_too(
     cluster: Cluster, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -80,9 +80,10 @@ def add_parser(sub: Any, verb: str, common: argparse.ArgumentParser) -> None:
         "--hetzner-k3s",
         dest="binary",
         metavar="PATH",
-        default=env_default("hetzner-k3s"),
+        default=env_default("hetzner-k3s") or os.environ.get("GITOPS_HETZNER_K3S") or None,
         help="use this hetzner-k3s (a path, or a name looked up on PATH) instead of downloading the pinned "
-        "release; verified only when --sha256 is given",
+        "release; verified only when --sha256 is given (default: $GITOPS_HETZNER_K3S, a job-wide override "
+        "like GITOPS_KUBECTL; empty: the pinned release)",
     )
     p.add_argument(
         "--version",
