@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -87,6 +88,7 @@ def build_template(dest: Path, root: Path = ROOT) -> Path:
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target)
+    _work_around_known_bugs(dest)
     git(dest, "init", "-q", "-b", "main")
     # The checkout stub fetches single commits by SHA, as actions/checkout does.
     git(dest, "config", "uploadpack.allowAnySHA1InWant", "true")
@@ -95,6 +97,27 @@ def build_template(dest: Path, root: Path = ROOT) -> Path:
     git(dest, "branch", "dev")
     git(dest, "branch", "test")
     return dest
+
+
+# Lines of folded description text (not `key: value` lines) that contain an expression.
+_DESCRIPTION_EXPRESSION = re.compile(r"^(?!\s*-?\s*[A-Za-z0-9_-]+:(\s|$)).*\$\{\{", re.M)
+APPLIED_WORKAROUNDS: list[str] = []
+
+
+def _work_around_known_bugs(dest: Path) -> None:
+    """TEMPORARY, and only in the throwaway copy: act refuses to load an action whose
+    description text contains ``${{`` ("expressions are not allowed here"), and so does
+    actionlint (tests/integration/test_workflow_lint.py reports it against the real file).
+    Here the ``$`` is separated from ``{{`` in such description lines so the scenarios can run;
+    nothing that executes changes. Remove once the action files are fixed."""
+    for path in [*sorted(dest.glob("actions/*/action.yml")), dest / "action.yml"]:
+        if not path.exists():
+            continue
+        text = path.read_text(encoding="utf-8")
+        fixed = _DESCRIPTION_EXPRESSION.sub(lambda m: m.group(0).replace("${{", "$ {{"), text)
+        if fixed != text:
+            path.write_text(fixed, encoding="utf-8")
+            APPLIED_WORKAROUNDS.append(f"{path.relative_to(dest)}: expression in description text")
 
 
 @dataclass
@@ -276,15 +299,17 @@ class ActResult:
             if r.get("jobID") == job and "stepResult" in r
         ]
 
-    def text(self, last: int | None = None) -> str:
-        """act's log as a person would read it (job prefix + message)."""
+    def text(self, last: int | None = None, width: int = 400) -> str:
+        """act's log as a person would read it (job prefix + message; long lines cut to `width`)."""
         lines = []
         for r in self.records:
             if r.get("level") == "debug":
                 continue
             prefix = f"[{r['job']}] " if "job" in r else ""
-            lines.append(prefix + str(r.get("msg", "")).rstrip("\n"))
-        return "\n".join(lines[-last:] if last else lines)
+            line = prefix + str(r.get("msg", "")).rstrip("\n")
+            lines.append(line if len(line) <= width else line[:width] + " ...")
+        shown = lines[-last:] if last else lines
+        return "\n".join(shown) + f"\njobs: {self.job_results()}"
 
     # what the steps wrote
     def snapshots(self, job: str | None = None) -> list[Snapshot]:
@@ -422,13 +447,16 @@ class Leak:
 
 
 def needles(name: str, value: str) -> Iterator[tuple[str, str, bytes]]:
-    """Forms of a secret worth searching for: the value, its base64, and each long line of it."""
+    """Forms of a secret worth searching for: the value, its base64, and each line of it that
+    is secret on its own (>= 16 characters, not PEM armour like ``-----BEGIN ...``, not a
+    ``key: value`` line whose value may be public, such as a kubeconfig's ``server:``; give the
+    credentials inside structured values as separate entries, e.g. the kubeconfig's token)."""
     yield name, "plain", value.encode()
     yield name, "base64", base64.b64encode(value.encode())
     lines = [ln.strip() for ln in value.splitlines()]
     if len(lines) > 1:
         for number, line in enumerate(lines, start=1):
-            if len(line) >= 16:
+            if len(line) >= 16 and not line.startswith("-----") and ": " not in line:
                 yield name, f"line {number}", line.encode()
 
 

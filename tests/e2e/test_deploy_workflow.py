@@ -1,0 +1,315 @@
+"""deploy-k8s-resources.yml run for real with act against the fake Kubernetes API server.
+
+Each scenario commits to its own clone of the project, runs ONE act invocation of the real
+workflow (plus deploy-environment.yml, which it calls), and then checks three things: what the
+cluster received, what the job summaries say, and that no secret value is anywhere act or the
+steps left output (see harness.scan_for_secrets).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from tests.e2e.conftest import ActRunner
+from tests.e2e.harness import ROOT, ActResult, ScenarioRepo, dispatch_event, push_event
+from tests.fakekube.fake import FakeKube
+from tests.support.actions import parse_output_file
+
+pytestmark = pytest.mark.e2e
+
+WORKFLOW = "deploy-k8s-resources.yml"
+CONTROL = "infra/deploy-control.yaml"
+BASE_KUSTOMIZATION = "infra/k8s/base/kustomization.yaml"
+PROD_POSTGRES_PATCH = "infra/k8s/hetzner/prod/patches/statefulsets/postgres.statefulset.yaml"
+SERVICES = ("postgres", "redis", "jaeger")
+
+
+@pytest.fixture
+def kube() -> Iterator[FakeKube]:
+    with FakeKube(nodes=3) as fake:
+        yield fake
+
+
+@pytest.fixture
+def kubeconfig(kube: FakeKube) -> str:
+    return yaml.safe_dump(kube.kubeconfig(context="hetzner"), sort_keys=False)
+
+
+@pytest.fixture
+def deploy_secrets(app_secrets: dict[str, str], kubeconfig: str) -> dict[str, str]:
+    return {**app_secrets, "KUBECONFIG": kubeconfig}
+
+
+@pytest.fixture
+def no_leaks(no_leaks: Callable[..., None], kube: FakeKube, kubeconfig: str) -> Callable[..., None]:
+    """Also scan for the kubeconfig and the cluster token inside it."""
+
+    def check(result: ActResult, also: Sequence[Path] = ()) -> None:
+        no_leaks(result, extra={"KUBECONFIG": kubeconfig, "KUBECONFIG token": kube.token}, also=also)
+
+    return check
+
+
+@dataclass
+class Deploy:
+    """Everything one deploy scenario needs: its repository, act, the cluster and the secrets."""
+
+    repo: ScenarioRepo
+    act: ActRunner
+    kube: FakeKube
+    secrets: dict[str, str]
+    app_secrets: dict[str, str]
+    no_leaks: Callable[..., None]
+
+    def run(self, event_name: str, event: dict[str, Any], actor: str = "platform-dev") -> ActResult:
+        return self.act(
+            event_name=event_name, event=event, workflow=WORKFLOW, secrets=self.secrets, actor=actor
+        )
+
+    def push(self, branch: str, before: str, after: str) -> ActResult:
+        return self.run("push", push_event(self.repo, branch, before, after))
+
+    def dispatch(self, ref: str, environment: str, *, override: bool = False, reason: str = "") -> ActResult:
+        inputs = {
+            "environment": environment,
+            "emergency_override": "true" if override else "false",
+            "override_reason": reason,
+            "triggered_by": "",
+        }
+        return self.run("workflow_dispatch", dispatch_event(ref, inputs), actor="platform-oncall")
+
+
+@pytest.fixture
+def deploy(  # noqa: PLR0917 - pytest passes fixtures by name
+    scenario: ScenarioRepo,
+    act: ActRunner,
+    kube: FakeKube,
+    deploy_secrets: dict[str, str],
+    app_secrets: dict[str, str],
+    no_leaks: Callable[..., None],
+) -> Deploy:
+    return Deploy(scenario, act, kube, deploy_secrets, app_secrets, no_leaks)
+
+
+def set_policy(repo: ScenarioRepo, edit: Callable[[dict[str, Any]], None]) -> str:
+    """deploy-control.yaml with `edit` applied to its parsed form (comments are not kept)."""
+    policy = yaml.safe_load(repo.read(CONTROL))
+    edit(policy)
+    return yaml.safe_dump(policy, sort_keys=False)
+
+
+def touch_base(repo: ScenarioRepo, note: str) -> str:
+    return repo.read(BASE_KUSTOMIZATION) + f"# {note}\n"
+
+
+def statefulsets(kube: FakeKube) -> dict[str, dict[str, Any]]:
+    return {s["metadata"]["name"]: s for s in kube.list_objects("apps/v1", "StatefulSet", "default")}
+
+
+def written_environments(kube: FakeKube) -> set[str]:
+    """The `environment` label of every object the deploy created in the namespace."""
+    labels = set()
+    for kind, api in (("StatefulSet", "apps/v1"), ("Service", "v1"), ("ConfigMap", "v1"), ("Secret", "v1")):
+        for obj in kube.list_objects(api, kind, "default"):
+            env = (obj["metadata"].get("labels") or {}).get("environment")
+            if env:
+                labels.add(env)
+    return labels
+
+
+def kube_writes(kube: FakeKube) -> list[dict[str, Any]]:
+    return [r for r in kube.requests() if r["method"] in ("POST", "PUT", "PATCH", "DELETE")]
+
+
+def assert_secret_values_applied(kube: FakeKube, app_secrets: dict[str, str]) -> None:
+    """The cluster holds the real values: substitution happened (in memory) before the apply."""
+    found: dict[str, str] = {}
+    for secret in kube.list_objects("v1", "Secret", "default"):
+        for key, value in (secret.get("data") or {}).items():
+            found[key] = base64.b64decode(value).decode("utf-8")
+    for name, value in app_secrets.items():
+        assert found.get(name) == value, f"Secret key {name} was not substituted"
+    assert "StrongBase64Password" not in found.values()
+
+
+def gate_summaries(result: ActResult) -> str:
+    return result.summaries("gate")
+
+
+def test_push_to_dev_changing_base_deploys_dev_only(deploy: Deploy) -> None:
+    repo, kube = deploy.repo, deploy.kube
+    before, after = repo.commit("dev", {BASE_KUSTOMIZATION: touch_base(repo, "tune base")}, "Base change")
+    result = deploy.push("dev", before, after)
+    assert result.returncode == 0, result.text(last=80)
+    assert result.job_result("changes") == "success"
+    # base/ affects every environment; each one is gated, only dev is deployed
+    gates = gate_summaries(result)
+    for env in ("dev", "test", "prod"):
+        assert env in gates, f"no gate summary for {env}:\n{gates}"
+    assert "branch" in gates.lower(), gates  # test and prod: a push to dev is not their branch
+    assert [r for j, _, r in result.job_results() if j == "deploy"] == ["success"], result.job_results()
+    assert set(statefulsets(kube)) == set(SERVICES)
+    assert written_environments(kube) == {"dev"}
+    assert_secret_values_applied(kube, deploy.app_secrets)
+    deploy.no_leaks(result, also=[repo.path])
+
+
+def test_push_to_dev_with_auto_deploy_off_deploys_nothing_and_says_why(deploy: Deploy) -> None:
+    repo, kube = deploy.repo, deploy.kube
+
+    def dev_auto_off(policy: dict[str, Any]) -> None:
+        policy["environments"]["dev"]["auto_deploy"] = False
+
+    repo.commit("dev", {CONTROL: set_policy(repo, dev_auto_off)}, "Pause automatic dev deploys")
+    before, after = repo.commit("dev", {BASE_KUSTOMIZATION: touch_base(repo, "tune base")}, "Base change")
+    kube.reset_logs()
+    result = deploy.push("dev", before, after)
+    assert result.returncode == 0, result.text(last=80)
+    assert [r for j, _, r in result.job_results() if j == "deploy"] == [], "no deploy job may start"
+    assert kube.requests() == [], "nothing may even talk to the cluster"
+    assert statefulsets(kube) == {}
+    summary = gate_summaries(result)
+    assert "environments.dev.auto_deploy is false" in summary, summary
+    deploy.no_leaks(result, also=[repo.path])
+
+
+def test_push_changing_only_the_prod_overlay_on_main_is_gated(deploy: Deploy) -> None:
+    repo, kube = deploy.repo, deploy.kube
+    patch = repo.replace(PROD_POSTGRES_PATCH, "storage: 50Gi", "storage: 60Gi")
+    before, after = repo.commit("main", {PROD_POSTGRES_PATCH: patch}, "Grow prod PostgreSQL storage")
+    kube.reset_logs()
+    result = deploy.push("main", before, after)
+    assert result.returncode == 0, result.text(last=80)
+    assert any('["prod"]' in out for out in result.outputs("changes")), result.outputs("changes")
+    assert [r for j, _, r in result.job_results() if j == "gate"] == ["success"], "one gate: prod only"
+    assert [r for j, _, r in result.job_results() if j == "deploy"] == []
+    assert kube.requests() == []
+    summary = gate_summaries(result)
+    assert "environments.prod.auto_deploy is false" in summary, summary
+    deploy.no_leaks(result, also=[repo.path])
+
+
+def _deny_now(policy: dict[str, Any]) -> None:
+    """prod: no weekly windows, one deny period around today (the test must not depend on the clock)."""
+    today = datetime.now(UTC).date()
+    windows = policy["environments"]["prod"]["deployment_windows"]
+    windows.update(
+        enabled=True,
+        timezone="UTC",
+        allow=[],
+        deny=[
+            {
+                "start": (today - timedelta(days=1)).isoformat(),
+                "end": (today + timedelta(days=1)).isoformat(),
+                "reason": "E2E freeze: database migration",
+            }
+        ],
+    )
+    windows["emergency_override"].update(enabled=True, require_reason=True, actors=[])
+
+
+def test_manual_dispatch_in_a_deny_window_is_refused_and_an_override_deploys_and_is_recorded(
+    deploy: Deploy,
+) -> None:
+    repo, kube = deploy.repo, deploy.kube
+    repo.commit("main", {CONTROL: set_policy(repo, _deny_now)}, "Freeze prod")
+    kube.reset_logs()
+    refused = deploy.dispatch("main", "prod")
+    assert refused.returncode == 0, refused.text(last=80)
+    assert [r for j, _, r in refused.job_results() if j == "deploy"] == []
+    assert kube.requests() == []
+    summary = gate_summaries(refused)
+    assert "E2E freeze: database migration" in summary, summary
+    deploy.no_leaks(refused, also=[repo.path])
+
+    overridden = deploy.dispatch("main", "prod", override=True, reason="INC-4711 restore replication")
+    assert overridden.returncode == 0, overridden.text(last=120)
+    assert [r for j, _, r in overridden.job_results() if j == "deploy"] == ["success"]
+    assert written_environments(kube) == {"prod"}
+    assert_secret_values_applied(kube, deploy.app_secrets)
+    # recorded in the gate's summary, and in the deploy step's report (its gate ran again)
+    recorded = gate_summaries(overridden)
+    assert "INC-4711 restore replication" in recorded, recorded
+    assert "platform-oncall" in recorded, recorded
+    decisions = [
+        json.loads(out["deploy"])["gate"]
+        for out in map(parse_output_file, overridden.outputs("deploy"))
+        if "deploy" in out
+    ]
+    assert decisions, overridden.outputs("deploy")
+    assert decisions[0]["override"]["actor"] == "platform-oncall"
+    assert decisions[0]["override"]["reason"] == "INC-4711 restore replication"
+    deploy.no_leaks(overridden, also=[repo.path])
+
+
+def _no_windows(policy: dict[str, Any]) -> None:
+    policy["environments"]["prod"]["deployment_windows"]["enabled"] = False
+
+
+def seed_with_cli(deploy: Deploy, tmp: Path) -> None:
+    """Deploy prod as the repository is now with `gitops apply` directly: the state before the scenario."""
+    kubeconfig = deploy.kube.write_kubeconfig(tmp / "seed-kubeconfig")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITOPS_"))
+    } | deploy.app_secrets
+    env.pop("KUBECONFIG", None)
+    command = [str(ROOT / ".venv" / "bin" / "gitops"), "apply", "--overlay", "infra/k8s/hetzner/prod"]
+    command += ["--kubeconfig", str(kubeconfig), "--format", "json", "--timeout", "120"]
+    done = subprocess.run(
+        command, cwd=deploy.repo.path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    kubeconfig.unlink()
+
+
+def test_immutable_storage_growth_recreates_only_postgres_through_the_workflow(
+    deploy: Deploy, tmp_path: Path
+) -> None:
+    """The seed's scenario: prod PostgreSQL storage 10Gi -> 20Gi, deployed by a manual dispatch."""
+    repo, kube = deploy.repo, deploy.kube
+    seeded = repo.replace(PROD_POSTGRES_PATCH, "storage: 50Gi", "storage: 10Gi")
+    repo.commit("main", {CONTROL: set_policy(repo, _no_windows), PROD_POSTGRES_PATCH: seeded}, "prod at 10Gi")
+    seed_with_cli(deploy, tmp_path)
+    kube.wait_for(lambda: kube.list_objects("v1", "PersistentVolumeClaim", "default"), timeout=30)
+    before = {name: s["metadata"]["uid"] for name, s in statefulsets(kube).items()}
+    pods_before = {
+        p["metadata"]["name"]: p["metadata"]["uid"] for p in kube.list_objects("v1", "Pod", "default")
+    }
+    kube.reset_logs()
+
+    grown = repo.replace(PROD_POSTGRES_PATCH, "storage: 10Gi", "storage: 20Gi")
+    repo.commit("main", {PROD_POSTGRES_PATCH: grown}, "prod PostgreSQL 20Gi")
+    result = deploy.dispatch("main", "prod")
+    assert result.returncode == 0, result.text(last=120)
+    assert [r for j, _, r in result.job_results() if j == "deploy"] == ["success"]
+
+    after = {name: s["metadata"]["uid"] for name, s in statefulsets(kube).items()}
+    assert after["postgres"] != before["postgres"], "postgres must have been re-created"
+    assert (after["redis"], after["jaeger"]) == (before["redis"], before["jaeger"]), "only postgres changes"
+    ours = [d for d in kube.delete_events if d.get("actor") not in ("controller", "garbage-collector", "gc")]
+    assert [(d["kind"], d["name"]) for d in ours] == [("StatefulSet", "postgres")], kube.delete_events
+    assert ours[0].get("propagationPolicy") == "Orphan"
+    pvcs = [
+        p
+        for p in kube.list_objects("v1", "PersistentVolumeClaim", "default")
+        if "postgres" in p["metadata"]["name"]
+    ]
+    assert pvcs, "postgres PVCs must survive"
+    assert {p["spec"]["resources"]["requests"]["storage"] for p in pvcs} == {"20Gi"}, pvcs
+    for name, uid in pods_before.items():
+        if name.startswith("postgres"):
+            pod = kube.get("v1", "Pod", "default", name)
+            assert pod is not None, f"{name} was deleted"
+            assert pod["metadata"]["uid"] == uid, f"{name} was deleted and re-created"
+    assert "recreat" in result.summaries("deploy").lower()
+    deploy.no_leaks(result, also=[repo.path])
