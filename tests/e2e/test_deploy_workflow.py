@@ -21,7 +21,15 @@ from typing import Any
 import pytest
 import yaml
 from tests.e2e.conftest import ActRunner
-from tests.e2e.harness import ROOT, ActResult, ScenarioRepo, dispatch_event, push_event
+from tests.e2e.harness import (
+    ROOT,
+    ActResult,
+    ScenarioRepo,
+    dispatch_event,
+    git,
+    pull_request_event,
+    push_event,
+)
 from tests.fakekube.fake import FakeKube
 from tests.support.actions import parse_output_file
 
@@ -312,4 +320,45 @@ def test_immutable_storage_growth_recreates_only_postgres_through_the_workflow(
             assert pod is not None, f"{name} was deleted"
             assert pod["metadata"]["uid"] == uid, f"{name} was deleted and re-created"
     assert "recreat" in result.summaries("deploy").lower()
+    deploy.no_leaks(result, also=[repo.path])
+
+
+def test_pull_request_validates_and_touches_nothing(deploy: Deploy, tmp_path: Path) -> None:
+    """A PR run validates (policy, overlays, needed secrets, workflow lint) and never reaches a
+    cluster, a secret or GitHub, even though this act run is handed every secret there is."""
+    from tests.fakegithub import ALL_GRANTS, FakeGitHub
+
+    repo, kube = deploy.repo, deploy.kube
+    git(repo.path, "checkout", "-q", "-b", "feature/bigger-dev-volumes", "dev")
+    patch_path = "infra/k8s/hetzner/dev/patches/statefulsets/postgres.statefulset.yaml"
+    text = repo.read(patch_path)
+    repo.commit("feature/bigger-dev-volumes", {patch_path: text + "# reviewed sizing\n"}, "Dev sizing")
+    kube.reset_logs()
+    with FakeGitHub(repo_dir=repo.path, tokens={"unused": ("pat", ALL_GRANTS)}) as github:
+        result = deploy.act(
+            event_name="pull_request",
+            event=pull_request_event(repo, "dev", "feature/bigger-dev-volumes"),
+            workflow=WORKFLOW,
+            secrets=deploy.secrets,
+            env={"GITHUB_API_URL": github.url},
+        )
+        assert github.requests == []
+    assert result.returncode == 0, result.text(last=80)
+    assert [(job, res) for job, _, res in result.job_results()] == [("validate", "success")]
+    steps = dict(result.step_results("validate"))
+    for step in (
+        "Which environments this pull request would deploy",
+        "Validate deploy-control.yaml and every overlay (Kubernetes 1.37 schemas, strict)",
+        "Secrets each environment needs (names only; no value is read)",
+        "Lint workflows and actions (actionlint + shellcheck, zizmor)",
+    ):
+        assert steps.get(step) == "success", steps
+    needed = [
+        json.loads(o["needed-secrets"])
+        for o in map(parse_output_file, result.outputs())
+        if "needed-secrets" in o
+    ]
+    assert needed and set(needed[0]) == set(deploy.app_secrets), needed
+    assert kube.requests() == [], "a pull request must never reach a cluster"
+    assert statefulsets(kube) == {}
     deploy.no_leaks(result, also=[repo.path])
