@@ -43,6 +43,10 @@ class FakeHTTPServer(ThreadingHTTPServer):
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         sock = request
+        # One segment per answer and no Nagle delay: otherwise every response waits ~40 ms for the
+        # client's delayed ACK (headers and body would be two small writes).
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls is not None:
             try:
                 sock.settimeout(10)
@@ -130,17 +134,21 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
+        self._finish(data)
+
+    def _finish(self, data: bytes) -> None:
+        """End the headers and write them together with the body in a single send."""
+        buffer: list[bytes] = self._headers_buffer  # type: ignore[attr-defined]  # set by send_response
+        buffer.append(b"\r\n")
+        buffer.append(data)
+        self.flush_headers()
 
     def _send_text(self, code: int, text: str) -> None:
         data = text.encode()
         self.send_response(code)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._finish(data)
 
     def _send_error(self, exc: ApiError) -> None:
         body = exc.status()
