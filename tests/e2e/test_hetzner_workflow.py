@@ -1,0 +1,177 @@
+"""hetzner-k8s.yml run for real with act: cluster config change -> cluster gate -> hetzner-k3s
+(a stand-in on PATH) -> cluster ready (the fake Kubernetes API) -> kubeconfig uploaded as the
+environment's KUBECONFIG secret (the fake GitHub API decrypts it) -> deploy-k8s-resources.yml
+dispatched with the right inputs. The recorded dispatch is then run with act as GitHub would run
+it, with the uploaded secret, and deploys dev onto the new cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from tests.e2e.conftest import ActRunner
+from tests.e2e.harness import ScenarioRepo, dispatch_event, push_event
+from tests.fakegithub import FakeGitHub
+from tests.fakekube.fake import FakeKube
+
+pytestmark = pytest.mark.e2e
+
+DEV_CLUSTER_CONFIG = "infra/k8s/hetzner/dev/cluster/cluster-config.yaml"
+
+# hetzner-k3s stand-in: records what it was given (hashes, never values), prints the token and a
+# key line (the log must redact them), writes the kubeconfig of the fake cluster where the
+# config says. Paths are baked in: gitops hands hetzner-k3s a filtered environment.
+STANDIN = """\
+#!{python}
+import hashlib, json, os, stat, sys
+import yaml
+
+argv = sys.argv[1:]
+config_path = argv[argv.index("--config") + 1]
+config = yaml.safe_load(open(config_path))
+ssh = config["networking"]["ssh"]
+private = open(ssh["private_key_path"]).read()
+record = {{
+    "argv": argv,
+    "cluster_name": config["cluster_name"],
+    "token_sha256": hashlib.sha256(os.environ.get("HCLOUD_TOKEN", "").encode()).hexdigest(),
+    "private_key_sha256": hashlib.sha256(private.encode()).hexdigest(),
+    "private_key_mode": oct(stat.S_IMODE(os.stat(ssh["private_key_path"]).st_mode)),
+    "kubeconfig_path": config["kubeconfig_path"],
+    "env_names": sorted(os.environ),
+}}
+with open({record!r}, "a") as out:
+    out.write(json.dumps(record) + "\\n")
+print("[Configuration] Validating configuration... using token " + os.environ.get("HCLOUD_TOKEN", ""))
+print("[SSH] key " + private.splitlines()[1])
+with open(config["kubeconfig_path"], "w") as out:
+    out.write(open({kubeconfig!r}).read())
+os.chmod(config["kubeconfig_path"], 0o600)
+print("[Control plane] kubeconfig file generated as " + config["kubeconfig_path"])
+"""
+
+
+@pytest.fixture
+def kube() -> Iterator[FakeKube]:
+    with FakeKube(nodes=3) as fake:
+        yield fake
+
+
+@pytest.fixture
+def standin(tmp_path: Path, kube: FakeKube) -> tuple[Path, Path]:
+    """(bin dir with hetzner-k3s and helm, record file)."""
+    bin_dir = tmp_path / "standin-bin"
+    bin_dir.mkdir()
+    kubeconfig = kube.write_kubeconfig(tmp_path / "standin-kubeconfig", context="hetzner-dev-cluster")
+    record = tmp_path / "standin-record.jsonl"
+    tool = bin_dir / "hetzner-k3s"
+    tool.write_text(STANDIN.format(python=sys.executable, record=str(record), kubeconfig=str(kubeconfig)))
+    tool.chmod(0o755)
+    helm = bin_dir / "helm"
+    helm.write_text("#!/bin/sh\necho 'version.BuildInfo{Version:\"v3.19.0\"}'\n")
+    helm.chmod(0o755)
+    return bin_dir, record
+
+
+def test_cluster_config_change_creates_uploads_and_dispatches_then_the_dispatch_deploys(  # noqa: PLR0917 - fixtures
+    scenario: ScenarioRepo,
+    act: ActRunner,
+    kube: FakeKube,
+    standin: tuple[Path, Path],
+    app_secrets: dict[str, str],
+    tokens: dict[str, str],
+    no_leaks: Callable[..., None],
+) -> None:
+    bin_dir, record = standin
+    config = scenario.replace(DEV_CLUSTER_CONFIG, "instance_count: 2", "instance_count: 3")
+    before, after = scenario.commit("dev", {DEV_CLUSTER_CONFIG: config}, "Third dev worker")
+    cluster_secrets = {
+        "HETZNER_TOKEN": tokens["HETZNER_TOKEN"],
+        "HETZNER_SSH_PRIVATE_KEY": tokens["HETZNER_SSH_PRIVATE_KEY"],
+        "HETZNER_SSH_PUBLIC_KEY": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e e2e@example.com",
+        "INFRA_DEPLOY_TOKEN": tokens["INFRA_DEPLOY_TOKEN"],
+        "GITHUB_TOKEN": tokens["GITHUB_TOKEN"],
+    }
+    github = FakeGitHub(
+        "acme/platform",
+        repo_dir=scenario.path,
+        tokens={
+            tokens["INFRA_DEPLOY_TOKEN"]: ("pat", {"secrets", "environments"}),
+            tokens["GITHUB_TOKEN"]: ("github_token", {"actions", "contents"}),
+        },
+    )
+    with github:
+        result = act(
+            event_name="push",
+            event=push_event(scenario, "dev", before, after),
+            workflow="hetzner-k8s.yml",
+            secrets=cluster_secrets,
+            env={"GITHUB_API_URL": github.url, "GITOPS_HETZNER_K3S": "hetzner-k3s"},
+            extra_path=[bin_dir],
+        )
+    assert result.returncode == 0, result.text(last=100)
+    assert [(j, r) for j, _, r in result.job_results()] == [
+        ("changes", "success"),
+        ("gate", "success"),
+        ("cluster", "success"),
+    ], result.job_results()
+
+    # hetzner-k3s ran once, for dev, with the token and the key from the secrets (0600 file)
+    runs = [json.loads(line) for line in record.read_text().splitlines()]
+    assert len(runs) == 1
+    assert runs[0]["argv"][0] == "create"
+    assert runs[0]["cluster_name"] == "hetzner-dev-cluster"
+    assert runs[0]["token_sha256"] == hashlib.sha256(tokens["HETZNER_TOKEN"].encode()).hexdigest()
+    assert (
+        runs[0]["private_key_sha256"]
+        == hashlib.sha256(tokens["HETZNER_SSH_PRIVATE_KEY"].encode()).hexdigest()
+    )
+    assert runs[0]["private_key_mode"] == "0o600"
+    assert not {"INFRA_DEPLOY_TOKEN", "GH_TOKEN", "GITHUB_TOKEN"} & set(runs[0]["env_names"])
+
+    # the kubeconfig was uploaded as dev's KUBECONFIG with the PAT, and decrypts to what was made
+    uploaded = github.decrypt_secret("dev", "KUBECONFIG")
+    assert yaml.safe_load(uploaded) == kube.kubeconfig(context="hetzner-dev-cluster")
+    assert {r.token for r in github.calls("PUT", r"/secrets/KUBECONFIG$")} == {"pat"}
+    assert github.secrets["prod"] == {} and github.secrets["test"] == {}
+
+    # deploy-k8s-resources.yml dispatched on dev, as the automation, with GITHUB_TOKEN
+    assert len(github.dispatches) == 1
+    dispatched = github.dispatches[0]
+    assert dispatched.workflow_path == ".github/workflows/deploy-k8s-resources.yml"
+    assert dispatched.ref in ("dev", "refs/heads/dev")
+    assert dispatched.inputs == {"environment": "dev", "triggered_by": "hetzner-k8s"}
+    assert dispatched.actor == "github_token"
+    assert dispatched.head_sha == after
+
+    # the cluster was checked for readiness before the upload
+    ready_checks = kube.requests(path=r"/api/v1/nodes|storageclasses|csidrivers")
+    assert ready_checks, "cluster-ready never asked the cluster"
+
+    kube_secrets = {"KUBECONFIG": uploaded, "KUBECONFIG token": kube.token}
+    no_leaks(result, extra=kube_secrets, also=[scenario.path])
+
+    # GitHub would now start the dispatched run: do exactly that, with the uploaded secret.
+    kube.reset_logs()
+    deploy_run = act(
+        event_name="workflow_dispatch",
+        event=dispatch_event(dispatched.ref, {k: str(v) for k, v in dispatched.inputs.items()}),
+        workflow="deploy-k8s-resources.yml",
+        secrets={**app_secrets, "KUBECONFIG": uploaded},
+    )
+    assert deploy_run.returncode == 0, deploy_run.text(last=100)
+    assert [r for j, _, r in deploy_run.job_results() if j == "deploy"] == ["success"]
+    # triggered_by: hetzner-k8s makes it automatic: the push rules were checked and passed
+    assert "automatic" in deploy_run.summaries("gate").lower()
+    assert {s["metadata"]["name"] for s in kube.list_objects("apps/v1", "StatefulSet", "default")} == {
+        "postgres",
+        "redis",
+        "jaeger",
+    }
+    no_leaks(deploy_run, extra=kube_secrets, also=[scenario.path])
