@@ -20,6 +20,7 @@ Every message names the object, says what the server said and what to do.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -571,12 +572,10 @@ class Engine:
                     "or migrate the data first",
                 )
         # 1. Would the re-create be accepted? A merely invalid manifest must never cost the live object.
-        try:
-            self.kube.create(res, desired, field_manager=self.settings.field_manager, dry_run=True)
-        except KubeError as err:
-            if not (err.status == 409 and err.reason == "AlreadyExists"):
-                self._fail(result, err, "a dry run of the re-create was rejected, so nothing was deleted: ")
-                return None
+        rejected = self._dry_run_create(res, desired)
+        if rejected is not None:
+            self._fail(result, rejected, "a dry run of the re-create was rejected, so nothing was deleted: ")
+            return None
         # 2. What the old object owns, and a copy to restore from.
         dependents_res, dependents = self._dependents(ref, live)
         backup = drift.strip_server_fields(live)
@@ -614,6 +613,34 @@ class Engine:
             self._verify_adoption(result, dependents_res, live, desired, dependents)
         if kind == ("apps", "StatefulSet"):
             self._grow_volumes(result, res)
+        return None
+
+    def _dry_run_create(self, res: ApiResource, desired: Mapping[str, Any]) -> KubeError | None:
+        """None when the API server would accept ``desired`` as a new object, else its answer.
+
+        The kube-apiserver validates a create before it looks for an existing object, so a
+        ``409 AlreadyExists`` to a dry-run create of the live name means "valid". A server (or
+        proxy) that checks existence first would hide validation errors behind that 409, so we
+        then ask again under a generated name of the same length: only that answer decides.
+        """
+        manager = self.settings.field_manager
+        try:
+            self.kube.create(res, desired, field_manager=manager, dry_run=True)
+            return None
+        except KubeError as err:
+            if not (err.status == 409 and err.reason == "AlreadyExists"):
+                return err
+        probe = copy.deepcopy(dict(desired))
+        meta = probe.setdefault("metadata", {})
+        name = str(meta.pop("name"))
+        meta["generateName"] = name[:-5] if len(name) > 5 else name
+        try:
+            self.kube.create(res, probe, field_manager=manager, dry_run=True)
+        except KubeError as err:
+            fields = {str(c.get("field")) for c in (err.body.get("details") or {}).get("causes") or []}
+            if err.status == 422 and fields and fields <= {"metadata.name", "metadata.generateName"}:
+                return None  # only the stand-in name was refused
+            return err
         return None
 
     def _dependents(

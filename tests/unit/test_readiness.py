@@ -175,7 +175,8 @@ def pod(
     if exit_code is not None:
         cs["lastState"] = {"terminated": {"exitCode": exit_code, "reason": "Error"}}
     key = "initContainerStatuses" if init else "containerStatuses"
-    return {"metadata": {"name": "postgres-0"}, "status": {key: [cs]}}
+    labels = {"controller-revision-hash": "r2"}
+    return {"metadata": {"name": "postgres-0", "labels": labels}, "status": {key: [cs]}}
 
 
 @pytest.mark.parametrize(
@@ -276,3 +277,17 @@ def test_pod_summary_for_timeout_reports() -> None:
     assert pod_summary(crashing) == "postgres-0: Running, 0/1 ready (postgres: CrashLoopBackOff)"
     pending = {"metadata": {"name": "redis-0", "deletionTimestamp": "x"}, "status": {"phase": "Pending"}}
     assert pod_summary(pending) == "redis-0: Pending (terminating)"
+
+
+def test_only_pods_of_the_current_revision_fail_a_statefulset_fast() -> None:
+    old = pod("CrashLoopBackOff")
+    old["metadata"]["labels"] = {"controller-revision-hash": "r1"}
+    assert assess(sts(ready=0, current="r1", update="r2"), [old]).state is State.PROGRESSING
+    old["metadata"]["labels"]["controller-revision-hash"] = "r2"
+    assert assess(sts(ready=0, current="r1", update="r2"), [old]).state is State.FAILED
+
+
+def test_terminating_pods_never_fail_a_rollout() -> None:
+    leaving = pod("CrashLoopBackOff")
+    leaving["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    assert assess(sts(ready=0), [leaving]).state is State.PROGRESSING

@@ -669,8 +669,16 @@ class Kube:
         query = [("fieldManager", field_manager)]
         if dry_run:
             query.append(("dryRun", "All"))
-        namespace = (obj.get("metadata") or {}).get("namespace")
-        return self.request("POST", res.path(namespace), query=query, body=dict(obj)) or {}
+        meta = obj.get("metadata") or {}
+        try:
+            return self.request("POST", res.path(meta.get("namespace")), query=query, body=dict(obj)) or {}
+        except KubeError as err:
+            # A retried POST whose first answer was lost finds its own object: that is success.
+            if not dry_run and err.status == 409 and err.reason == "AlreadyExists" and err.attempts > 1:
+                existing = self.get(res, meta.get("namespace"), meta["name"])
+                if existing is not None:
+                    return existing
+            raise
 
     def delete(
         self,

@@ -121,6 +121,27 @@ def pod_failure(pod: Mapping[str, Any], reasons: frozenset[str] = FAIL_FAST_REAS
     return None
 
 
+def current_pods(obj: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The pods whose state says something about the CURRENT rollout of ``obj``.
+
+    Terminating pods are on their way out. For a StatefulSet whose controller has observed the
+    current generation, only pods of its ``updateRevision`` count: right after a rollback the
+    crash-looping pod of the abandoned revision may still be listed, and it must not fail the
+    rollout that replaces it.
+    """
+    live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
+    if obj.get("kind") != "StatefulSet" or _observed(obj) is not None:
+        return live
+    revision = (obj.get("status") or {}).get("updateRevision")
+    if not revision:
+        return live
+    return [
+        p
+        for p in live
+        if ((p.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash") == revision
+    ]
+
+
 def assess(obj: Mapping[str, Any], pods: Sequence[Mapping[str, Any]] = ()) -> Readiness:
     """The rollout state of ``obj``; ``pods`` are the pods its selector selects (for fail-fast)."""
     kind = obj.get("kind")
@@ -140,7 +161,7 @@ def assess(obj: Mapping[str, Any], pods: Sequence[Mapping[str, Any]] = ()) -> Re
         return _ready("applied")
     if result.state is State.PROGRESSING:
         reasons = _JOB_FAIL_FAST if kind == "Job" else FAIL_FAST_REASONS
-        for pod in pods:
+        for pod in current_pods(obj, pods):
             failure = pod_failure(pod, reasons)
             if failure:
                 return _failed(failure)
