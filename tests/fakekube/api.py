@@ -280,21 +280,41 @@ class Api:
 
     def _on_update(self, res: Resource, old: dict[str, Any], new: dict[str, Any]) -> None:
         if res.kind == "Service":
-            old_spec = old.get("spec") or {}
-            spec = new.setdefault("spec", {})
-            if spec.get("type") != "ExternalName" and old_spec.get("clusterIP"):
-                if not spec.get("clusterIP"):
-                    spec["clusterIP"] = old_spec["clusterIP"]
-                if not spec.get("clusterIPs"):
-                    spec["clusterIPs"] = old_spec.get("clusterIPs") or [spec["clusterIP"]]
-                for key in ("ipFamilies", "ipFamilyPolicy"):
-                    if key not in spec and key in old_spec:
-                        spec[key] = old_spec[key]
+            self._service_update(old.get("spec") or {}, new.setdefault("spec", {}))
         elif res.kind == "Job":
             old_spec = old.get("spec") or {}
             spec = new.setdefault("spec", {})
             if "selector" not in spec and "selector" in old_spec:
                 spec["selector"] = old_spec["selector"]
+
+    def _service_update(self, old_spec: dict[str, Any], spec: dict[str, Any]) -> None:
+        """normalizeClusterIPs + patchAllocatedValues of the Service REST storage, and NodePort allocation."""
+        old_ip, new_ip = old_spec.get("clusterIP"), spec.get("clusterIP")
+        same_ips = spec.get("clusterIPs") == old_spec.get("clusterIPs")
+        if old_ip != new_ip and same_ips:
+            if not new_ip:
+                spec.pop("clusterIPs", None)
+            else:
+                spec["clusterIPs"] = [new_ip, *(spec.get("clusterIPs") or [])[1:]]
+        if spec.get("type") != "ExternalName" and old_spec.get("type") != "ExternalName" and old_ip:
+            if not spec.get("clusterIP"):
+                spec["clusterIP"] = old_ip
+            if not spec.get("clusterIPs"):
+                spec["clusterIPs"] = old_spec.get("clusterIPs") or [spec["clusterIP"]]
+            for key in ("ipFamilies", "ipFamilyPolicy"):
+                if key not in spec and key in old_spec:
+                    spec[key] = old_spec[key]
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            old_ports = {
+                (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+                for p in old_spec.get("ports") or []
+            }
+            for port in spec.get("ports") or []:
+                if not port.get("nodePort"):
+                    port["nodePort"] = old_ports.get((port.get("port"), port.get("protocol", "TCP"))) or (
+                        self._allocate_node_port()
+                    )
+            spec.setdefault("externalTrafficPolicy", "Cluster")
 
     def _default(self, res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
         return defaults.apply_defaults(obj, res.kind)
@@ -733,6 +753,11 @@ class Api:
         with self.store.lock:
             key = self.key(res, req.namespace, req.name)
             live = self.store.get(key)
+            wanted_rv = meta.get("resourceVersion")
+            if wanted_rv and (live is None or live["metadata"]["resourceVersion"] != wanted_rv):
+                if live is None:
+                    raise errors.not_found(res, req.name)
+                raise errors.conflict(res, req.name)
             if live is None:
                 if req.subresource:
                     raise errors.not_found(res, req.name)
@@ -846,6 +871,9 @@ class Api:
                     "actor": actor or f"client:{self._manager(req)}",
                 }
             )
+            accepted = (
+                options.get("orphanDependents") is False or req.query.get("orphanDependents") == "false"
+            )
             result = self.delete_object(
                 req.res,
                 obj,
@@ -854,7 +882,8 @@ class Api:
                 dry_run=dry_run,
                 actor=actor or f"client:{user_agent_manager(req.user_agent)}",
             )
-        return Response(200, result, warnings)
+        code = 202 if accepted and (result.get("metadata") or {}).get("deletionTimestamp") else 200
+        return Response(code, result, warnings)
 
     def delete_object(
         self,

@@ -659,9 +659,12 @@ class Controllers:
             if match:
                 by_ord[int(match.group(1))] = pod
         self._sync_claim_owners(sts, by_ord)
+        # As StatefulSetControl.updateStatefulSet counts: terminating pods are replicas but neither current
+        # nor updated.
         ready = [p for p in pods if pod_ready(p)]
-        updated = [p for p in pods if _labels(p).get("controller-revision-hash") == update_name]
-        current = [p for p in pods if _labels(p).get("controller-revision-hash") == current_name]
+        alive = [p for p in pods if not is_terminating(p)]
+        updated = [p for p in alive if _labels(p).get("controller-revision-hash") == update_name]
+        current = [p for p in alive if _labels(p).get("controller-revision-hash") == current_name]
         new_status: dict[str, Any] = {
             "observedGeneration": meta.get("generation", 1),
             "replicas": len(pods),

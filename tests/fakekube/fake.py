@@ -150,6 +150,7 @@ class FakeKube:
         self._last_save = 0.0
         self._crd_names: set[tuple[str, str]] = set()
         self.kubeconfig_path: Path | None = None
+        self.crd_openapi: dict[str, Any] = {}
         loaded = False
         if self.state_file is not None and self.state_file.exists():
             self.store.load(json.loads(self.state_file.read_text(encoding="utf-8")))
@@ -650,7 +651,7 @@ class FakeKube:
         raise errors.method_not_allowed()
 
     def openapi(self, path: str, query: dict[str, str]) -> dict[str, Any] | None:
-        return openapi.document(self.registry, path)
+        return openapi.document(self.registry, path, self.crd_openapi)
 
     def table(self, req: Request, body: dict[str, Any], verb: str) -> dict[str, Any]:
         return tables.table(req, body, verb)
@@ -737,16 +738,17 @@ class FakeKube:
                     True,
                     True,
                 )
-                wanted[(res.api_version, res.kind)] = (
-                    res,
-                    (version.get("schema") or {}).get("openAPIV3Schema"),
-                )
+                open_api = (version.get("schema") or {}).get("openAPIV3Schema")
+                wanted[(res.api_version, res.kind)] = (res, open_api)
+                if open_api:
+                    self.crd_openapi[f"{res.api_version}/{res.kind}"] = open_api
         for key in list(self._crd_names):
             if key not in wanted:
                 res_old = self.registry.by_kind(*key)
                 if res_old is not None:
                     self.registry.remove(res_old)
                 self.api.custom_schemas.pop(key, None)
+                self.crd_openapi.pop(f"{key[0]}/{key[1]}", None)
                 self._crd_names.discard(key)
         for key, (res, open_api) in wanted.items():
             if self.registry.by_kind(*key) != res:

@@ -290,7 +290,7 @@ class Handler(BaseHTTPRequestHandler):
             payload = fake.table(req, response.body, verb)
         headers = {}
         if response.warnings:
-            headers["Warning"] = ", ".join(f'299 - "{w}"' for w in response.warnings)
+            headers["Warning"] = ", ".join(_warning(w) for w in response.warnings)
         return response.code, payload, headers, "application/json"
 
     def _request(self, method: str, path: str, query: dict[str, str], body: bytes) -> Request:
@@ -435,6 +435,11 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             store.unsubscribe(watcher)
+
+
+def _warning(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{escaped}"'
 
 
 def _translate(event: WatchEvent, matches: Any) -> tuple[str, dict[str, Any]] | None:
