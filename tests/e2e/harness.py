@@ -401,6 +401,10 @@ def run_act(
         "--action-cache-path",
         str(run_dir / "act-cache"),
         "--no-cache-server",
+        # One job at a time: act 0.2.89 can crash ("concurrent map writes" in getWorkflowSecrets)
+        # when matrix legs of a reusable workflow start together; 2 cores gain little anyway.
+        "--concurrent-jobs",
+        "1",
         "--defaultbranch",
         "main",
         "--actor",
