@@ -77,3 +77,26 @@ class Wire:
         meta = obj.get("metadata") or {}
         namespace = meta.get("namespace", "default") if res.namespaced else None
         return f"{res.base_path(namespace)}/{meta['name']}"
+
+
+def watch_events(
+    wire: Wire, path: str, query: dict[str, str], *, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Open a watch (``watch=true`` is added), read events until the stream ends or ``limit`` arrived."""
+    conn = wire.connection()
+    try:
+        headers = {"Accept": "application/json", "Authorization": f"Bearer {wire.token}"}
+        conn.request("GET", path + "?" + urlencode({**query, "watch": "true"}), headers=headers)
+        response = conn.getresponse()
+        if response.status != 200:
+            raise AssertionError(f"watch answered {response.status}: {response.read()!r}")
+        events: list[dict[str, Any]] = []
+        while limit is None or len(events) < limit:
+            line = response.readline()
+            if not line:
+                break
+            if line.strip():
+                events.append(json.loads(line))
+        return events
+    finally:
+        conn.close()
