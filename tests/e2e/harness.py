@@ -27,6 +27,12 @@ How a run is set up (each choice says why):
   ``$GITHUB_PATH`` (act truncates them per step) and hard-link copies of ``$GITHUB_WORKSPACE``
   and ``$RUNNER_TEMP`` (act deletes both when the job ends). ``TMPDIR`` is a per-run directory.
   Together these are what :func:`scan_for_secrets` reads.
+* ``--concurrent-jobs 1``: act 0.2.89 can crash ("concurrent map writes") when matrix legs of a
+  reusable workflow start at the same moment; on 2 cores running jobs one by one costs nothing.
+* The steps see the host's environment minus the dev venv, GitHub/runner/kube variables and
+  tokens (:func:`act_environment`); a scenario adds stand-ins to ``PATH`` with ``extra_path``
+  (e.g. hetzner-k3s, selected by ``--env GITOPS_HETZNER_K3S=hetzner-k3s``).
+* The fake Kubernetes and GitHub API servers run in the test process (threads) on 127.0.0.1.
 """
 
 from __future__ import annotations
