@@ -143,7 +143,7 @@ class FakeKube:
         self.faults_injected = 0
         self._rng = random.Random(self.knobs.fault_seed)
         self._rng_lock = threading.Lock()
-        self._watch_epoch = 0
+        self.watch_epoch = 0
         self._server: FakeHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -528,7 +528,7 @@ class FakeKube:
 
     def drop_watches(self) -> None:
         """Cut every open watch stream (the socket is closed without the final chunk)."""
-        self._watch_epoch += 1
+        self.watch_epoch += 1
         self.store.close_watchers()
 
     def step(self) -> int:
@@ -628,9 +628,6 @@ class FakeKube:
                 {"Retry-After": str(self.knobs.retry_after)},
             )
         raise errors.internal_error("etcdserver: request timed out (injected by fakekube)")
-
-    def drop_watch_now(self, path: str) -> bool:
-        return False
 
     def dispatch(self, req: Request, verb: str) -> Response:
         actor = None

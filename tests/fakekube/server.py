@@ -364,6 +364,7 @@ class Handler(BaseHTTPRequestHandler):
         deadline = time.monotonic() + timeout
         namespace = req.namespace if res.namespaced else None
         watcher = Watcher(res.group, res.kind, namespace, matches)
+        epoch = fake.watch_epoch
         store = fake.store
         initial: list[tuple[str, dict[str, Any]]] = []
         gone: ApiError | None = None
@@ -424,10 +425,10 @@ class Handler(BaseHTTPRequestHandler):
                     translated = _translate(event, matches)
                     if translated:
                         self._write_chunk(self._event_bytes(*translated))
+                if closed and fake.watch_epoch != epoch:
+                    raise Dropped
                 if closed or time.monotonic() >= deadline:
                     break
-                if fake.drop_watch_now(path):
-                    raise Dropped
             self._write_chunk(b"")
         except Dropped:
             self._drop()
