@@ -259,15 +259,19 @@ def execute(
     try:
         return Engine(kube, settings).run(objects, source)
     except KubeError as err:
+        if err.status in (401, 403):
+            raise ConfigurationError(
+                f"the API server at {kube.host} refused the kubeconfig's credentials: {err.describe()}",
+                title="Kubernetes credentials rejected",
+                hint="refresh the kubeconfig (an expired token or certificate?), or grant its user "
+                "get/list/watch/create/patch/delete on the kinds you apply",
+            ) from None
         run_ = runner.current()
         run_.error(
             f"cannot talk to the API server at {kube.host}: {err.describe()}",
             title="Kubernetes API unreachable",
         )
-        if err.status in (401, 403):
-            run_.log("How to fix: the kubeconfig's credentials were rejected; refresh the kubeconfig secret")
-        else:
-            run_.log("How to fix: check that the cluster is up and reachable from here; nothing was applied")
+        run_.log("How to fix: check that the cluster is up and reachable from here; nothing was applied")
         run_.summary(f"### :x: gitops apply: API server unreachable\n\n{err.describe()}\n")
         return None
     finally:
