@@ -1,0 +1,147 @@
+"""``gitops cluster-ready`` against the fake API server: nodes, the CSI driver, the StorageClass."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.fakekube import FakeKube
+from tests.support.actions import GhaEnv
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def make_fake(tmp_path: Path) -> Iterator[Callable[..., tuple[FakeKube, Path]]]:
+    fakes: list[FakeKube] = []
+
+    def make(**kwargs: Any) -> tuple[FakeKube, Path]:
+        fake = FakeKube(**kwargs).start()
+        fakes.append(fake)
+        return fake, fake.write_kubeconfig(tmp_path / f"kc-{len(fakes)}.yaml")
+
+    yield make
+    for fake in fakes:
+        fake.stop()
+        assert not fake.bugs
+
+
+def ready(cli: Callable[[list[str]], Any], kubeconfig: Path, *args: str) -> Any:
+    return cli(
+        ["cluster-ready", "--kubeconfig", str(kubeconfig), "--interval", "0.1", "--format", "json", *args]
+    )
+
+
+def checks(stdout: str) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in json.loads(stdout)["checks"]}
+
+
+def test_a_ready_hetzner_cluster(
+    cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]], gha_env: GhaEnv
+) -> None:
+    _fake, kubeconfig = make_fake(nodes=3)
+    result = ready(cli, kubeconfig, "--min-nodes", "3")
+    assert result.code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["ready"] is True
+    assert checks(result.stdout)["nodes"]["detail"] == "3/3 Ready (need at least 3)"
+    assert checks(result.stdout)["csi-driver"]["detail"] == "CSIDriver csi.hetzner.cloud registered"
+    assert checks(result.stdout)["storage-class"]["detail"] == "StorageClass hcloud-volumes exists"
+    assert [n["ready"] for n in data["nodes"]] == [True, True, True]
+    outputs = gha_env.outputs()
+    assert outputs["ready"] == "true" and outputs["nodes-ready"] == "3"
+    assert json.loads(outputs["report"])["ready"] is True
+    assert "Cluster ready" in gha_env.summary()
+
+
+def test_waits_for_a_node_to_become_ready(
+    cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]]
+) -> None:
+    fake, kubeconfig = make_fake(nodes=0)
+    fake.seed_node("worker-1", ready=False)
+    timer = threading.Timer(0.8, fake.set_node_ready, args=("worker-1", True))
+    timer.start()
+    try:
+        result = ready(cli, kubeconfig, "--timeout", "30")
+    finally:
+        timer.cancel()
+    assert result.code == 0, result.output
+    assert "nodes: waiting: 0/1 Ready (need at least 1); not ready: worker-1 (NotReady:" in result.stderr
+    assert "nodes: ok: 1/1 Ready" in result.stderr
+
+
+def test_times_out_with_every_checks_state(
+    cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]], gha_env: GhaEnv
+) -> None:
+    _fake, kubeconfig = make_fake(nodes=1, csi_drivers=(), storage_classes=[])
+    result = ready(cli, kubeconfig, "--timeout", "1")
+    assert result.code == 2
+    state = checks(result.stdout)
+    assert state["nodes"]["passed"] is True
+    assert state["csi-driver"] == {
+        "name": "csi-driver",
+        "passed": False,
+        "detail": "CSIDriver csi.hetzner.cloud not registered yet",
+    }
+    assert state["storage-class"]["detail"] == "StorageClass hcloud-volumes does not exist yet"
+    assert (
+        "::error title=cluster not ready after 1s::csi-driver: CSIDriver csi.hetzner.cloud" in result.stderr
+    )
+    assert gha_env.outputs()["ready"] == "false"
+    assert "NOT ready after 1s" in gha_env.summary()
+
+
+def test_a_node_the_cloud_controller_has_not_initialized_is_not_ready(
+    cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]]
+) -> None:
+    fake, kubeconfig = make_fake(nodes=1)
+    node = fake.get("v1", "Node", None, "fakekube-node-1")
+    assert node is not None
+    node["spec"]["taints"] = [
+        {"key": "node.cloudprovider.kubernetes.io/uninitialized", "effect": "NoSchedule"}
+    ]
+    fake.put(node)
+    result = ready(cli, kubeconfig, "--timeout", "0.5")
+    assert result.code == 2
+    assert "not yet initialized by the cloud controller manager" in checks(result.stdout)["nodes"]["detail"]
+
+
+def test_other_providers_name_their_driver_and_class_or_skip_them(
+    cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]]
+) -> None:
+    _fake, kubeconfig = make_fake(csi_drivers=())
+    result = ready(cli, kubeconfig, "--csi-driver", "", "--storage-class", "local-path", "--timeout", "5")
+    assert result.code == 0, result.output
+    assert set(checks(result.stdout)) == {"api", "nodes", "storage-class"}
+
+
+def test_too_few_nodes(
+    cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]]
+) -> None:
+    _fake, kubeconfig = make_fake(nodes=1)
+    result = ready(cli, kubeconfig, "--min-nodes", "3", "--timeout", "0.5")
+    assert result.code == 2
+    assert checks(result.stdout)["nodes"]["detail"] == "1/1 Ready (need at least 3)"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        pytest.param(["--min-nodes", "three"], "--min-nodes must be a whole number", id="min-nodes"),
+        pytest.param(["--timeout", "-1"], "--timeout must be a positive number", id="timeout"),
+    ],
+)
+def test_bad_arguments(
+    cli: Callable[[list[str]], Any],
+    make_fake: Callable[..., tuple[FakeKube, Path]],
+    args: list[str],
+    fragment: str,
+) -> None:
+    _fake, kubeconfig = make_fake()
+    result = ready(cli, kubeconfig, *args)
+    assert result.code == 1
+    assert fragment in result.stderr
