@@ -41,7 +41,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kubeconfig", type=Path, help="write a kubeconfig for this server here")
     p.add_argument("--context", default="fakekube", help="context/cluster/user name in the kubeconfig")
     p.add_argument("--token", help="bearer token (default: random)")
-    p.add_argument("--plain-http", action="store_true", help="serve HTTP instead of HTTPS")
+    p.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="serve HTTP instead of HTTPS (auth is then off: kubectl sends no bearer token over plain HTTP)",
+    )
     p.add_argument("--no-auth", action="store_true", help="accept requests without the bearer token")
     p.add_argument("--seed-nodes", type=int, default=1, help="number of Ready nodes to create (default 1)")
     p.add_argument("--no-storage-classes", action="store_true", help="do not seed hcloud-volumes/local-path")
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         tls=not args.plain_http,
         token=args.token,
-        auth=not args.no_auth,
+        auth=False if args.no_auth else None,
         nodes=args.seed_nodes,
         storage_classes=[] if args.no_storage_classes else None,
         csi_drivers=drivers,

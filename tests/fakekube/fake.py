@@ -116,7 +116,7 @@ class FakeKube:
         port: int = 0,
         tls: bool = True,
         token: str | None = None,
-        auth: bool = True,
+        auth: bool | None = None,
         nodes: int | Iterable[str] = 1,
         storage_classes: Iterable[dict[str, Any]] | None = None,
         csi_drivers: Iterable[str] = ("csi.hetzner.cloud",),
@@ -129,7 +129,8 @@ class FakeKube:
         self.port = port
         self.tls = tls
         self.token = token or secrets.token_urlsafe(24)
-        self.auth = auth
+        # kubectl 1.37 sends no bearer token over plain HTTP, so without TLS auth is off by default.
+        self.auth = tls if auth is None else auth
         self.state_file = Path(state_file) if state_file else None
         self.tick_interval = tick
         self.knobs = Knobs()
@@ -239,7 +240,7 @@ class FakeKube:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": context, "cluster": cluster}],
-            "users": [{"name": context, "user": {"token": self.token}}],
+            "users": [{"name": context, "user": {"token": self.token} if self.auth else {}}],
             "contexts": [
                 {"name": context, "context": {"cluster": context, "user": context, "namespace": namespace}}
             ],

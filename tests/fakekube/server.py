@@ -204,6 +204,7 @@ class Handler(BaseHTTPRequestHandler):
             "content_type": self.headers.get("Content-Type", ""),
             "accept": self.headers.get("Accept", ""),
             "user_agent": self.headers.get("User-Agent", ""),
+            "authorization": bool(self.headers.get("Authorization")),
             "status": None,
             "fault": None,
         }
