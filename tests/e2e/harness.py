@@ -370,6 +370,7 @@ def run_act(
     tool_cache: Path,
     secrets: Mapping[str, str] = {},
     env: Mapping[str, str] = {},
+    variables: Mapping[str, str] = {},
     job: str | None = None,
     actor: str = "platform-dev",
     extra_path: Sequence[Path] = (),
@@ -431,6 +432,8 @@ def run_act(
         argv += ["--env", f"{key}={value}"]
     for key, value in secrets.items():
         argv += ["-s", f"{key}={value}"]
+    for key, value in variables.items():
+        argv += ["--var", f"{key}={value}"]
     done = subprocess.run(
         argv,
         cwd=repo.path,

@@ -11,13 +11,15 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from tests.e2e.conftest import ActRunner
-from tests.e2e.harness import ScenarioRepo, dispatch_event, push_event
-from tests.fakegithub import FakeGitHub
+from tests.e2e.harness import ActResult, ScenarioRepo, dispatch_event, push_event
+from tests.fakegithub import FakeGitHub, GitHubApp
 from tests.fakekube.fake import FakeKube
 
 pytestmark = pytest.mark.e2e
@@ -79,39 +81,35 @@ def standin(tmp_path: Path, kube: FakeKube) -> tuple[Path, Path]:
     return bin_dir, record
 
 
-def test_cluster_config_change_creates_uploads_and_dispatches_then_the_dispatch_deploys(  # noqa: PLR0917 - fixtures
+@dataclass
+class ClusterRun:
+    result: ActResult
+    github: FakeGitHub
+    uploaded: str
+    after: str
+    standin_runs: list[dict[str, Any]]
+
+
+def run_cluster_workflow(
     scenario: ScenarioRepo,
     act: ActRunner,
-    kube: FakeKube,
     standin: tuple[Path, Path],
-    app_secrets: dict[str, str],
-    tokens: dict[str, str],
-    no_leaks: Callable[..., None],
-) -> None:
+    *,
+    secrets: dict[str, str],
+    github: FakeGitHub,
+    variables: dict[str, str] | None = None,
+) -> ClusterRun:
+    """Push a dev cluster-config change and run hetzner-k8s.yml against the fakes."""
     bin_dir, record = standin
     config = scenario.replace(DEV_CLUSTER_CONFIG, "instance_count: 2", "instance_count: 3")
     before, after = scenario.commit("dev", {DEV_CLUSTER_CONFIG: config}, "Third dev worker")
-    cluster_secrets = {
-        "HETZNER_TOKEN": tokens["HETZNER_TOKEN"],
-        "HETZNER_SSH_PRIVATE_KEY": tokens["HETZNER_SSH_PRIVATE_KEY"],
-        "HETZNER_SSH_PUBLIC_KEY": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e e2e@example.com",
-        "INFRA_DEPLOY_TOKEN": tokens["INFRA_DEPLOY_TOKEN"],
-        "GITHUB_TOKEN": tokens["GITHUB_TOKEN"],
-    }
-    github = FakeGitHub(
-        "acme/platform",
-        repo_dir=scenario.path,
-        tokens={
-            tokens["INFRA_DEPLOY_TOKEN"]: ("pat", {"secrets", "environments"}),
-            tokens["GITHUB_TOKEN"]: ("github_token", {"actions", "contents"}),
-        },
-    )
     with github:
         result = act(
             event_name="push",
             event=push_event(scenario, "dev", before, after),
             workflow="hetzner-k8s.yml",
-            secrets=cluster_secrets,
+            secrets=secrets,
+            variables=variables or {},
             env={"GITHUB_API_URL": github.url, "GITOPS_HETZNER_K3S": "hetzner-k3s"},
             extra_path=[bin_dir],
         )
@@ -121,25 +119,62 @@ def test_cluster_config_change_creates_uploads_and_dispatches_then_the_dispatch_
         ("gate", "success"),
         ("cluster", "success"),
     ], result.job_results()
+    runs = [json.loads(line) for line in record.read_text().splitlines()]
+    return ClusterRun(result, github, github.decrypt_secret("dev", "KUBECONFIG"), after, runs)
+
+
+def cluster_secrets(tokens: dict[str, str]) -> dict[str, str]:
+    return {
+        "HETZNER_TOKEN": tokens["HETZNER_TOKEN"],
+        "HETZNER_SSH_PRIVATE_KEY": tokens["HETZNER_SSH_PRIVATE_KEY"],
+        "HETZNER_SSH_PUBLIC_KEY": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e e2e@example.com",
+        "GITHUB_TOKEN": tokens["GITHUB_TOKEN"],
+    }
+
+
+def test_cluster_config_change_creates_uploads_and_dispatches_then_the_dispatch_deploys(  # noqa: PLR0917 - fixtures
+    scenario: ScenarioRepo,
+    act: ActRunner,
+    kube: FakeKube,
+    standin: tuple[Path, Path],
+    app_secrets: dict[str, str],
+    tokens: dict[str, str],
+    no_leaks: Callable[..., None],
+) -> None:
+    github = FakeGitHub(
+        "acme/platform",
+        repo_dir=scenario.path,
+        tokens={
+            tokens["INFRA_DEPLOY_TOKEN"]: ("pat", {"secrets", "environments"}),
+            tokens["GITHUB_TOKEN"]: ("github_token", {"actions", "contents"}),
+        },
+    )
+    run = run_cluster_workflow(
+        scenario,
+        act,
+        standin,
+        secrets={**cluster_secrets(tokens), "INFRA_DEPLOY_TOKEN": tokens["INFRA_DEPLOY_TOKEN"]},
+        github=github,
+    )
 
     # hetzner-k3s ran once, for dev, with the token and the key from the secrets (0600 file)
-    runs = [json.loads(line) for line in record.read_text().splitlines()]
-    assert len(runs) == 1
-    assert runs[0]["argv"][0] == "create"
-    assert runs[0]["cluster_name"] == "hetzner-dev-cluster"
-    assert runs[0]["token_sha256"] == hashlib.sha256(tokens["HETZNER_TOKEN"].encode()).hexdigest()
-    assert (
-        runs[0]["private_key_sha256"]
-        == hashlib.sha256(tokens["HETZNER_SSH_PRIVATE_KEY"].encode()).hexdigest()
-    )
-    assert runs[0]["private_key_mode"] == "0o600"
-    assert not {"INFRA_DEPLOY_TOKEN", "GH_TOKEN", "GITHUB_TOKEN"} & set(runs[0]["env_names"])
+    assert len(run.standin_runs) == 1
+    standin_run = run.standin_runs[0]
+    assert standin_run["argv"][0] == "create"
+    assert standin_run["cluster_name"] == "hetzner-dev-cluster"
+    assert standin_run["token_sha256"] == hashlib.sha256(tokens["HETZNER_TOKEN"].encode()).hexdigest()
+    key_sha = hashlib.sha256(tokens["HETZNER_SSH_PRIVATE_KEY"].encode()).hexdigest()
+    assert standin_run["private_key_sha256"] == key_sha
+    assert standin_run["private_key_mode"] == "0o600"
+    assert not {"INFRA_DEPLOY_TOKEN", "GH_TOKEN", "GITHUB_TOKEN"} & set(standin_run["env_names"])
 
-    # the kubeconfig was uploaded as dev's KUBECONFIG with the PAT, and decrypts to what was made
-    uploaded = github.decrypt_secret("dev", "KUBECONFIG")
-    assert yaml.safe_load(uploaded) == kube.kubeconfig(context="hetzner-dev-cluster")
+    # the cluster was checked for readiness, then its kubeconfig uploaded as dev's KUBECONFIG
+    # with the PAT; the fake GitHub decrypts it with dev's private key
+    assert kube.requests(path=r"/api/v1/nodes"), "cluster-ready never asked the cluster"
+    assert yaml.safe_load(run.uploaded) == kube.kubeconfig(context="hetzner-dev-cluster")
     assert {r.token for r in github.calls("PUT", r"/secrets/KUBECONFIG$")} == {"pat"}
-    assert github.secrets["prod"] == {} and github.secrets["test"] == {}
+    assert github.secrets["prod"] == {}
+    assert github.secrets["test"] == {}
 
     # deploy-k8s-resources.yml dispatched on dev, as the automation, with GITHUB_TOKEN
     assert len(github.dispatches) == 1
@@ -148,14 +183,10 @@ def test_cluster_config_change_creates_uploads_and_dispatches_then_the_dispatch_
     assert dispatched.ref in ("dev", "refs/heads/dev")
     assert dispatched.inputs == {"environment": "dev", "triggered_by": "hetzner-k8s"}
     assert dispatched.actor == "github_token"
-    assert dispatched.head_sha == after
+    assert dispatched.head_sha == run.after
 
-    # the cluster was checked for readiness before the upload
-    ready_checks = kube.requests(path=r"/api/v1/nodes|storageclasses|csidrivers")
-    assert ready_checks, "cluster-ready never asked the cluster"
-
-    kube_secrets = {"KUBECONFIG": uploaded, "KUBECONFIG token": kube.token}
-    no_leaks(result, extra=kube_secrets, also=[scenario.path])
+    kube_secrets = {"KUBECONFIG": run.uploaded, "KUBECONFIG token": kube.token}
+    no_leaks(run.result, extra=kube_secrets, also=[scenario.path])
 
     # GitHub would now start the dispatched run: do exactly that, with the uploaded secret.
     kube.reset_logs()
@@ -163,15 +194,62 @@ def test_cluster_config_change_creates_uploads_and_dispatches_then_the_dispatch_
         event_name="workflow_dispatch",
         event=dispatch_event(dispatched.ref, {k: str(v) for k, v in dispatched.inputs.items()}),
         workflow="deploy-k8s-resources.yml",
-        secrets={**app_secrets, "KUBECONFIG": uploaded},
+        secrets={**app_secrets, "KUBECONFIG": run.uploaded},
     )
     assert deploy_run.returncode == 0, deploy_run.text(last=100)
     assert [r for j, _, r in deploy_run.job_results() if j == "deploy"] == ["success"]
     # triggered_by: hetzner-k8s makes it automatic: the push rules were checked and passed
     assert "automatic" in deploy_run.summaries("gate").lower()
-    assert {s["metadata"]["name"] for s in kube.list_objects("apps/v1", "StatefulSet", "default")} == {
-        "postgres",
-        "redis",
-        "jaeger",
-    }
+    statefulsets = {s["metadata"]["name"] for s in kube.list_objects("apps/v1", "StatefulSet", "default")}
+    assert statefulsets == {"postgres", "redis", "jaeger"}
     no_leaks(deploy_run, extra=kube_secrets, also=[scenario.path])
+
+
+def test_kubeconfig_upload_with_a_github_app_instead_of_a_pat(  # noqa: PLR0917 - fixtures
+    scenario: ScenarioRepo,
+    act: ActRunner,
+    kube: FakeKube,
+    standin: tuple[Path, Path],
+    tokens: dict[str, str],
+    no_leaks: Callable[..., None],
+) -> None:
+    """vars.INFRA_DEPLOY_APP_ID set: an installation token is minted from the App's key; no PAT."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    app = GitHubApp(
+        app_id=424242, public_key_pem=public_pem.decode(), grants=frozenset({"secrets", "environments"})
+    )
+    github = FakeGitHub(
+        "acme/platform",
+        repo_dir=scenario.path,
+        tokens={tokens["GITHUB_TOKEN"]: ("github_token", {"actions", "contents"})},
+        app=app,
+    )
+    run = run_cluster_workflow(
+        scenario,
+        act,
+        standin,
+        secrets={**cluster_secrets(tokens), "INFRA_DEPLOY_APP_PRIVATE_KEY": private_pem},
+        variables={"INFRA_DEPLOY_APP_ID": "424242"},
+        github=github,
+    )
+    assert yaml.safe_load(run.uploaded) == kube.kubeconfig(context="hetzner-dev-cluster")
+    assert {r.token for r in github.calls("PUT", r"/secrets/KUBECONFIG$")} == {"app-installation"}
+    assert len(app.minted) == 1
+    assert [d.actor for d in github.dispatches] == ["github_token"]
+    minted = {f"App installation token {i}": value for i, value in enumerate(app.minted)}
+    extra = {
+        "KUBECONFIG": run.uploaded,
+        "KUBECONFIG token": kube.token,
+        "App private key": private_pem,
+        **minted,
+    }
+    no_leaks(run.result, extra=extra, also=[scenario.path])
