@@ -63,8 +63,20 @@ def template_hash(template: Any, collision: int = 0) -> str:
 
 
 def revision_data(template: dict[str, Any]) -> dict[str, Any]:
-    """The ControllerRevision ``data`` of a StatefulSet/DaemonSet template (rollout undo patches with it)."""
-    return {"spec": {"template": {**copy.deepcopy(template), "$patch": "replace"}}}
+    """The ControllerRevision ``data`` of a StatefulSet/DaemonSet template (rollout undo patches with it).
+
+    Keys are sorted at every level, as Go's json.Marshal of the map the real controller builds: kubectl's
+    ``rollout undo`` compares these bytes with its own encoding of the live template to skip a no-op undo.
+    """
+    return _sorted({"spec": {"template": {**copy.deepcopy(template), "$patch": "replace"}}})
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
 
 
 def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from tests.fakekube import FakeKube
+from tests.fakekube import FakeKube, samples
+from tests.fakekube.wire import Wire
 
 pytest_plugins = ["tests.fakekube.plugin"]
 pytestmark = pytest.mark.integration
@@ -266,3 +267,67 @@ def _owned_by(obj: dict[str, Any] | None, uid: str) -> dict[str, Any] | None:
         return None
     refs = obj["metadata"].get("ownerReferences") or []
     return copy.deepcopy(obj) if any(r["uid"] == uid for r in refs) else None
+
+
+def test_generation_tracks_spec_changes_only_and_status_is_a_subresource(fake_kube: FakeKube) -> None:
+    wire = Wire(fake_kube)
+    path = "/apis/apps/v1/namespaces/default/deployments/web"
+    wire.apply(samples.deployment())
+    fake_kube.wait_for(lambda: (fake_kube.get("apps/v1", "Deployment", "default", "web") or {}).get("status"))
+    labelled = samples.deployment()
+    labelled["metadata"]["labels"] = {"team": "web"}
+
+    after_labels = wire.apply(labelled).body
+    status_only = wire.call(
+        "PATCH",
+        f"{path}/status",
+        {"status": {"replicas": 7}, "spec": {"replicas": 9}},
+        content_type="application/merge-patch+json",
+    ).body
+    main_status = wire.call(
+        "PATCH", path, {"status": {"replicas": 5}}, content_type="application/merge-patch+json"
+    ).body
+    after_spec = wire.apply({**labelled, "spec": {**labelled["spec"], "replicas": 2}}).body
+
+    assert after_labels["metadata"]["generation"] == 1
+    assert status_only["status"]["replicas"] == 7 and status_only["spec"]["replicas"] == 1
+    assert status_only["metadata"]["generation"] == 1
+    assert main_status["status"]["replicas"] != 5
+    assert after_spec["metadata"]["generation"] == 2
+    managers = {(m["manager"], m.get("subresource", "")) for m in status_only["metadata"]["managedFields"]}
+    assert ("gitops", "") in managers
+
+
+def test_delete_preconditions_and_foreground_finalizer(fake_kube: FakeKube) -> None:
+    wire = Wire(fake_kube)
+    path = "/apis/apps/v1/namespaces/default/statefulsets/postgres"
+    created = wire.apply(samples.statefulset()).body
+    fake_kube.wait_for(lambda: _ready_pod(fake_kube, "postgres-0"))
+
+    wrong = wire.call("DELETE", path, {"preconditions": {"uid": "not-the-uid"}})
+    foreground = wire.call(
+        "DELETE",
+        path,
+        {"propagationPolicy": "Foreground", "preconditions": {"uid": created["metadata"]["uid"]}},
+    )
+
+    assert wrong.status == 409 and wrong.body["reason"] == "Conflict"
+    assert "Precondition failed: UID in precondition: not-the-uid" in wrong.body["message"]
+    assert foreground.status == 200
+    assert foreground.body["metadata"]["finalizers"] == ["foregroundDeletion"]
+    assert foreground.body["metadata"]["deletionTimestamp"]
+    fake_kube.wait_for(lambda: fake_kube.get("apps/v1", "StatefulSet", "default", "postgres") is None)
+    assert fake_kube.get("v1", "Pod", "default", "postgres-0") is None
+    assert fake_kube.get("v1", "PersistentVolumeClaim", "default", "data-postgres-0") is not None
+
+
+def test_request_delay_knob_slows_matching_requests_only(fake_kube_factory: Any) -> None:
+    fake = fake_kube_factory(delay=0.2, delay_verbs=["list"])
+    wire = Wire(fake)
+
+    wire.call("GET", "/api/v1/namespaces/default/configmaps")
+    wire.call("GET", "/api/v1/namespaces/default/configmaps/none")
+
+    listed, got = fake.request_log[-2:]
+    assert listed["verb"] == "list" and listed["duration"] >= 0.2
+    assert got["verb"] == "get"

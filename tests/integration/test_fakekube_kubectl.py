@@ -137,6 +137,10 @@ def test_kubectl_rollout_undo_restores_the_previous_template(kube_target: KubeTa
     revisions = get(kube_target, "controllerrevisions")["items"]
     assert sorted(r["revision"] for r in revisions) == [2, 3]
     assert live["status"]["currentRevision"] == live["status"]["updateRevision"]
+    again = kube_target.kubectl("rollout", "undo", "statefulset/postgres", "--to-revision=3")
+    assert again.stdout.strip() == (
+        "statefulset.apps/postgres skipped rollback (current template already matches revision 3)"
+    )
 
 
 def test_kubectl_orphan_delete_keeps_pod_and_pvc_and_recreate_adopts(
