@@ -876,7 +876,6 @@ class Engine:
                     [(r.ref, self._resource(r.ref)) for r in rolled],
                     self.settings.rollout_timeout,
                     what="rollback",
-                    fail_fast=False,
                 )
             for record in records:
                 outcome = outcomes.get(record.ref)

@@ -82,9 +82,14 @@ class RolloutWaiter:
         timeout: float,
         *,
         what: str = "rollout",
-        fail_fast: bool = True,
+        stop_on_failure: bool = False,
     ) -> dict[ObjectRef, Outcome]:
-        """Block until every target is ready, one failed (with ``fail_fast``), or ``timeout`` expired."""
+        """Block until every target is ready or failed, or ``timeout`` expired.
+
+        A failure is reported the moment it is seen (a crash loop does not wait for the
+        timeout), and the others are still waited for, so every object gets a verdict and
+        every failed one can be rolled back. ``stop_on_failure`` ends the wait at the first one.
+        """
         run = runner.current()
         if not targets:
             return {}
@@ -112,7 +117,7 @@ class RolloutWaiter:
                 now = self.clock()
                 pending = [t for t in state.values() if not t.readiness.done]
                 failed = [t for t in state.values() if t.readiness.state is State.FAILED]
-                if not pending or (fail_fast and failed):
+                if not pending or (stop_on_failure and failed):
                     break
                 if now >= deadline:
                     break
