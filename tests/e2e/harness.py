@@ -40,7 +40,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -94,7 +93,6 @@ def build_template(dest: Path, root: Path = ROOT) -> Path:
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target)
-    _work_around_known_bugs(dest)
     git(dest, "init", "-q", "-b", "main")
     # The checkout stub fetches single commits by SHA, as actions/checkout does.
     git(dest, "config", "uploadpack.allowAnySHA1InWant", "true")
@@ -103,27 +101,6 @@ def build_template(dest: Path, root: Path = ROOT) -> Path:
     git(dest, "branch", "dev")
     git(dest, "branch", "test")
     return dest
-
-
-# Lines of folded description text (not `key: value` lines) that contain an expression.
-_DESCRIPTION_EXPRESSION = re.compile(r"^(?!\s*-?\s*[A-Za-z0-9_-]+:(\s|$)).*\$\{\{", re.M)
-APPLIED_WORKAROUNDS: list[str] = []
-
-
-def _work_around_known_bugs(dest: Path) -> None:
-    """TEMPORARY, and only in the throwaway copy: act refuses to load an action whose
-    description text contains ``${{`` ("expressions are not allowed here"), and so does
-    actionlint (tests/integration/test_workflow_lint.py reports it against the real file).
-    Here the ``$`` is separated from ``{{`` in such description lines so the scenarios can run;
-    nothing that executes changes. Remove once the action files are fixed."""
-    for path in [*sorted(dest.glob("actions/*/action.yml")), dest / "action.yml"]:
-        if not path.exists():
-            continue
-        text = path.read_text(encoding="utf-8")
-        fixed = _DESCRIPTION_EXPRESSION.sub(lambda m: m.group(0).replace("${{", "$ {{"), text)
-        if fixed != text:
-            path.write_text(fixed, encoding="utf-8")
-            APPLIED_WORKAROUNDS.append(f"{path.relative_to(dest)}: expression in description text")
 
 
 @dataclass
