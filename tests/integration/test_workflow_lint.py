@@ -264,6 +264,17 @@ def test_action_inputs_outputs_documented_and_branded(path: Path) -> None:
     problems = []
     if not doc.get("description"):
         problems.append("no description")
+    # act refuses to load an action with an expression in any description ("expressions are
+    # not allowed here"); GitHub shows the text verbatim anyway, so describe it in words.
+    descriptions = {"action": doc.get("description", "")}
+    for section in ("inputs", "outputs"):
+        for name, spec in (doc.get(section) or {}).items():
+            descriptions[f"{section}.{name}"] = (spec or {}).get("description", "")
+    problems.extend(
+        f"{where}: description contains an expression (`${{{{`)"
+        for where, text in descriptions.items()
+        if "${{" in str(text)
+    )
     branding = doc.get("branding") or {}
     if not branding.get("icon") or not branding.get("color"):
         problems.append("branding needs icon and color")
