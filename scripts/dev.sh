@@ -5,6 +5,7 @@
 #                               hash-locked dev venv in .venv, with `gitops` on its PATH
 #   bash scripts/dev.sh test    setup, then ruff, mypy (strict) and the whole pytest suite
 #   bash scripts/dev.sh lint    ruff + mypy only
+#   bash scripts/dev.sh venv    only the hash-locked Python environment (no system packages)
 #
 # Test services (PostgreSQL, Redis, the fake Kubernetes and GitHub API servers) are started
 # by the tests themselves on 127.0.0.1 and stopped afterwards.
@@ -83,6 +84,7 @@ shift || true
 case "$cmd" in
   setup) setup ;;
   lint) python_env; lint ;;
+  venv) python_env ;;
   test) test_all "$@" ;;
-  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2 ;;
 esac
