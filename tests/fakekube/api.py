@@ -805,6 +805,47 @@ class Api:
             )
         return Response(code, obj)
 
+    def pod_subresource(self, req: Request) -> Response:
+        """POST pods/<name>/eviction (a graceful delete; PDBs are not consulted) and pods/<name>/binding."""
+        assert req.name is not None
+        body = decode_body(req.body) or {}
+        dry_run = self._dry_run(req) or bool((body.get("deleteOptions") or {}).get("dryRun"))
+        with self.store.lock:
+            pod = self.store.get(self.key(req.res, req.namespace, req.name))
+            if pod is None:
+                raise errors.not_found(req.res, req.name)
+            if req.subresource == "eviction":
+                self.store.delete_log.append(
+                    {
+                        "time": now_rfc3339(),
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "namespace": req.namespace,
+                        "name": req.name,
+                        "uid": pod["metadata"].get("uid"),
+                        "propagationPolicy": "Background",
+                        "dryRun": dry_run,
+                        "actor": f"client:{user_agent_manager(req.user_agent)} (eviction)",
+                    }
+                )
+                self.delete_object(
+                    req.res,
+                    pod,
+                    policy="Background",
+                    dry_run=dry_run,
+                    actor=f"client:{user_agent_manager(req.user_agent)}",
+                )
+            elif not dry_run:
+                target = (body.get("target") or {}).get("name")
+                if not target:
+                    raise errors.bad_request("binding target is required")
+                new = copy.deepcopy(pod)
+                new.setdefault("spec", {})["nodeName"] = target
+                self.store.put(new, actor="scheduler")
+        return Response(
+            201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+        )
+
     # --- delete --------------------------------------------------------------------------------
 
     def delete(self, req: Request, *, actor: str | None = None) -> Response:

@@ -68,7 +68,8 @@ def revision_data(template: dict[str, Any]) -> dict[str, Any]:
     Keys are sorted at every level, as Go's json.Marshal of the map the real controller builds: kubectl's
     ``rollout undo`` compares these bytes with its own encoding of the live template to skip a no-op undo.
     """
-    return _sorted({"spec": {"template": {**copy.deepcopy(template), "$patch": "replace"}}})
+    data: dict[str, Any] = _sorted({"spec": {"template": {**copy.deepcopy(template), "$patch": "replace"}}})
+    return data
 
 
 def _sorted(value: Any) -> Any:

@@ -632,6 +632,10 @@ class FakeKube:
 
     def dispatch(self, req: Request, verb: str) -> Response:
         actor = None
+        if req.subresource in ("eviction", "binding"):
+            if verb != "create":
+                raise errors.method_not_allowed()
+            return self.api.pod_subresource(req)
         if verb == "get":
             return self.api.get(req)
         if verb == "list":

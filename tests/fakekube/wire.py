@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 
 from tests.fakekube.fake import FakeKube
 
+USER_AGENT = "fakekube-wire/1.0"
+
 
 @dataclass
 class Answer:
@@ -49,7 +51,12 @@ class Wire:
         conn = self.connection()
         try:
             data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-            sent = {"Content-Type": content_type, "Accept": "application/json", **(headers or {})}
+            sent = {
+                "Content-Type": content_type,
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+                **(headers or {}),
+            }
             if self.token:
                 sent["Authorization"] = f"Bearer {self.token}"
             target = path + ("?" + urlencode(query) if query else "")
@@ -85,7 +92,11 @@ def watch_events(
     """Open a watch (``watch=true`` is added), read events until the stream ends or ``limit`` arrived."""
     conn = wire.connection()
     try:
-        headers = {"Accept": "application/json", "Authorization": f"Bearer {wire.token}"}
+        headers = {
+            "Accept": "application/json",
+            "Authorization": f"Bearer {wire.token}",
+            "User-Agent": USER_AGENT,
+        }
         conn.request("GET", path + "?" + urlencode({**query, "watch": "true"}), headers=headers)
         response = conn.getresponse()
         if response.status != 200:

@@ -331,3 +331,77 @@ def test_request_delay_knob_slows_matching_requests_only(fake_kube_factory: Any)
     listed, got = fake.request_log[-2:]
     assert listed["verb"] == "list" and listed["duration"] >= 0.2
     assert got["verb"] == "get"
+
+
+def test_strategic_merge_patch_merges_lists_by_their_keys(fake_kube: FakeKube) -> None:
+    wire = Wire(fake_kube)
+    sts = samples.statefulset()
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    sts["spec"]["template"]["spec"]["containers"].append({"name": "exporter", "image": "exporter:1"})
+    wire.apply(sts)
+    patch = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "postgres",
+                            "env": [{"name": "B", "$patch": "delete"}, {"name": "C", "value": "3"}],
+                        },
+                    ]
+                }
+            }
+        }
+    }
+
+    answer = wire.call(
+        "PATCH", wire.path_of(sts), patch, content_type="application/strategic-merge-patch+json"
+    )
+
+    containers = answer.body["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["postgres", "exporter"]
+    assert containers[0]["image"] == "postgis/postgis:18-3.6"
+    assert containers[0]["env"] == [{"name": "A", "value": "1"}, {"name": "C", "value": "3"}]
+    managers = {m["manager"]: m["operation"] for m in answer.body["metadata"]["managedFields"]}
+    assert (managers["gitops"], managers["fakekube-wire"]) == ("Apply", "Update")
+
+
+def test_reapplying_jobs_and_secrets_with_server_filled_fields_is_a_no_op(fake_kube: FakeKube) -> None:
+    wire = Wire(fake_kube)
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "creds", "namespace": "default"},
+        "stringData": {"PASSWORD": "hunter2"},
+    }
+    first = [wire.apply(samples.job()), wire.apply(secret), wire.apply(samples.service())]
+
+    again = [wire.apply(samples.job()), wire.apply(secret), wire.apply(samples.service())]
+
+    assert [a.status for a in first] == [201, 201, 201]
+    assert [a.status for a in again] == [200, 200, 200]
+    client_updates = [h for h in fake_kube.history(action="updated") if h["actor"].startswith("client:")]
+    assert client_updates == []
+    assert again[1].body["data"] == {"PASSWORD": "aHVudGVyMg=="} and "stringData" not in again[1].body
+
+
+def test_eviction_deletes_the_pod_gracefully(fake_kube: FakeKube) -> None:
+    wire = Wire(fake_kube)
+    wire.apply(samples.statefulset())
+    pod = fake_kube.wait_for(lambda: _ready_pod(fake_kube, "postgres-0"))
+
+    evicted = wire.call(
+        "POST",
+        "/api/v1/namespaces/default/pods/postgres-0/eviction",
+        {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "postgres-0"}},
+    )
+
+    assert evicted.status == 201 and evicted.body["status"] == "Success"
+    fake_kube.wait_for(
+        lambda: (
+            (fake_kube.get("v1", "Pod", "default", "postgres-0") or pod)["metadata"]["uid"]
+            != pod["metadata"]["uid"]
+        )
+    )
+    assert [d["actor"] for d in fake_kube.delete_events] == ["client:fakekube-wire (eviction)"]
