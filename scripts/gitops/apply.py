@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,7 @@ class ApplySettings:
     delete_timeout: float = 120.0
     adoption_timeout: float = 60.0
     poll_interval: float = 0.5
+    parallelism: int = 4  # objects of one stage applied at once (they do not depend on each other)
 
 
 @dataclass
@@ -403,7 +405,7 @@ class Engine:
                 continue
             with self.run_.group(f"Stage {stage.label}: {len(items)} object(s)"):
                 live = self._prefetch(items)
-                stage_results = [self._apply_one(item, live) for item in items]
+                stage_results = self._apply_stage(items, live)
                 results += stage_results
                 if all(r.ok for r in stage_results) and stage in (Stage.CRDS, Stage.NAMESPACES):
                     self._wait_established(stage_results)
@@ -467,8 +469,21 @@ class Engine:
         except KubeError as err:
             self._fail(result, err)
         result.seconds = self.clock() - start
-        self._log_result(result)
         return result
+
+    def _apply_stage(
+        self, items: Sequence[PlannedObject], live: Mapping[ObjectRef, dict[str, Any] | None]
+    ) -> list[ObjectResult]:
+        """Apply one stage's objects, a few at a time; results (and their log lines) in input order."""
+        workers = max(1, min(self.settings.parallelism, len(items)))
+        if workers == 1:
+            results = [self._apply_one(item, live) for item in items]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
+                results = list(pool.map(lambda item: self._apply_one(item, live), items))
+        for result in results:
+            self._log_result(result)
+        return results
 
     def _log_result(self, result: ObjectResult) -> None:
         line = f"{result.ref}: {result.action} ({result.seconds:.2f}s)"
@@ -954,12 +969,12 @@ class Engine:
 
     def _verify(self, results: Sequence[ObjectResult]) -> list[Check]:
         checks: list[Check] = []
-        for r in results:
-            if r.action not in APPLIED:
-                continue
+        applied = [r for r in results if r.action in APPLIED]
+        listed = self._prefetch([r.item for r in applied])  # one LIST per big kind, not a GET each
+        for r in applied:
             res = self._resource(r.ref)
             try:
-                live = self.kube.get(res, r.ref.namespace, r.ref.name)
+                live = listed[r.ref] if r.ref in listed else self.kube.get(res, r.ref.namespace, r.ref.name)
             except KubeError as err:
                 checks.append(Check(r.ref, "exists", False, err.describe()))
                 continue

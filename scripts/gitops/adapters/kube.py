@@ -456,6 +456,7 @@ class Kube:
         self._discovery_lock = threading.Lock()
         self.requests_sent = 0
         self.retries_done = 0
+        self._stats_lock = threading.Lock()
 
     @classmethod
     def connect(cls, source: KubeconfigSource, **kwargs: Any) -> Kube:
@@ -506,7 +507,8 @@ class Kube:
             body=body,
             auth_settings=["BearerToken"],
         )
-        self.requests_sent += 1
+        with self._stats_lock:
+            self.requests_sent += 1
         response = self._api.call_api(
             method_,
             url,
@@ -565,7 +567,8 @@ class Kube:
             except _api_exception() as exc:  # TLS failures come back as ApiException(status=0)
                 raise KubeError(method, path, None, str(getattr(exc, "reason", exc)), None, attempt) from None
             delay = delay_for(self.retry, decision, attempt, self._rand())
-            self.retries_done += 1
+            with self._stats_lock:
+                self.retries_done += 1
             runner.current().log(
                 f"  retrying {method} {path}: {decision.why} (attempt {attempt + 1}/{self.retry.attempts} "
                 f"in {delay:.1f}s)"
