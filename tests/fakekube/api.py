@@ -805,6 +805,27 @@ class Api:
             )
         return Response(code, obj)
 
+    def _check_disruption_budgets(self, pod: dict[str, Any]) -> None:
+        from tests.fakekube.selectors import label_selector_matches
+
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        for pdb in self.store.iter_type("policy", "PodDisruptionBudget", pod["metadata"].get("namespace")):
+            if not label_selector_matches((pdb.get("spec") or {}).get("selector"), labels):
+                continue
+            status = pdb.get("status") or {}
+            if int(status.get("disruptionsAllowed", 0)) <= 0:
+                cause = (
+                    f"The disruption budget {pdb['metadata']['name']} needs "
+                    f"{status.get('desiredHealthy', 0)} healthy pods and has "
+                    f"{status.get('currentHealthy', 0)} currently"
+                )
+                raise ApiError(
+                    429,
+                    "TooManyRequests",
+                    "Cannot evict pod as it would violate the pod's disruption budget.",
+                    {"causes": [{"reason": "DisruptionBudget", "message": cause}]},
+                )
+
     def pod_subresource(self, req: Request) -> Response:
         """POST pods/<name>/eviction (a graceful delete; PDBs are not consulted) and pods/<name>/binding."""
         assert req.name is not None
@@ -815,6 +836,7 @@ class Api:
             if pod is None:
                 raise errors.not_found(req.res, req.name)
             if req.subresource == "eviction":
+                self._check_disruption_budgets(pod)
                 self.store.delete_log.append(
                     {
                         "time": now_rfc3339(),

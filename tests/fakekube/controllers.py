@@ -155,6 +155,8 @@ class Controllers:
         self.deploy_progress: dict[str, float] = {}
         self.progress_keys: dict[str, tuple[Any, ...]] = {}
         self.changes = 0
+        self.event_names: dict[tuple[str, str, str], str] = {}
+        self.pod_modes: dict[str, str] = {}
         self._pod_ip = 10
         self._node_rr = 0
 
@@ -203,6 +205,8 @@ class Controllers:
 
     def delete(self, obj: dict[str, Any], *, actor: str, policy: str = "Background") -> None:
         res = self.res(obj["apiVersion"], obj["kind"])
+        if obj["kind"] == "Pod" and actor.startswith("controller:"):
+            self._child_event(obj, "delete")
         self.changes += 1
         self.store.delete_log.append(
             {
@@ -221,6 +225,75 @@ class Controllers:
 
     def objects(self, group: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         return list(self.store.iter_type(group, kind, namespace))
+
+    def event(
+        self, obj: dict[str, Any], reason: str, message: str, *, component: str, warning: bool = False
+    ) -> None:
+        """Record a core/v1 Event about ``obj`` (a repeat bumps ``count``), as the real components do."""
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") or "default"
+        key = (str(meta.get("uid")), reason, message)
+        now = now_rfc3339()
+        known = self.event_names.get(key)
+        current = self.store.peek(("", "Event", namespace, known)) if known else None
+        if current is not None:
+            new = copy.deepcopy(current)
+            new["count"] = int(current.get("count", 1)) + 1
+            new["lastTimestamp"] = now
+            self.save(new, current, actor=f"controller:{component}", manager=component)
+            return
+        name = f"{meta['name']}.{time.time_ns():x}"
+        self.event_names[key] = name
+        involved = {
+            "apiVersion": obj["apiVersion"],
+            "kind": obj["kind"],
+            "name": meta["name"],
+            "namespace": namespace,
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
+        }
+        self.save(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": name, "namespace": namespace},
+                "involvedObject": involved,
+                "reason": reason,
+                "message": message,
+                "source": {"component": component},
+                "firstTimestamp": now,
+                "lastTimestamp": now,
+                "count": 1,
+                "type": "Warning" if warning else "Normal",
+                "reportingComponent": component,
+                "reportingInstance": "",
+            },
+            None,
+            actor=f"controller:{component}",
+            manager=component,
+        )
+
+    def _owner_of(self, obj: dict[str, Any]) -> dict[str, Any] | None:
+        ref = controller_ref(obj)
+        return self.store.by_uid(str(ref.get("uid"))) if ref else None
+
+    def _child_event(self, child: dict[str, Any], verb: str) -> None:
+        """SuccessfulCreate/SuccessfulDelete on the controller that owns ``child``."""
+        owner = self._owner_of(child)
+        if owner is None:
+            return
+        name, kind = child["metadata"]["name"], owner["kind"]
+        component = {
+            "StatefulSet": "statefulset-controller",
+            "ReplicaSet": "replicaset-controller",
+            "DaemonSet": "daemonset-controller",
+            "Job": "job-controller",
+        }.get(kind, "controller")
+        if kind == "StatefulSet":
+            message = f"{verb} Pod {name} in StatefulSet {owner['metadata']['name']} successful"
+        else:
+            message = f"{verb.capitalize()}d pod: {name}"
+        self.event(owner, f"Successful{verb.capitalize()}", message, component=component)
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -242,6 +315,8 @@ class Controllers:
                 self.daemonset(ds)
             for job in self.objects("batch", "Job"):
                 self.job(job)
+            for pdb in self.objects("policy", "PodDisruptionBudget"):
+                self.disruption_budget(pdb)
             self.kubelet()
         return self.changes
 
@@ -467,6 +542,13 @@ class Controllers:
                     claim["spec"]["storageClassName"] = default_class
             defaults.pvc(claim)
             self.save(claim, None, actor="controller:statefulset")
+            self.event(
+                sts,
+                "SuccessfulCreate",
+                f"create Claim {claim_name} Pod {meta['name']}-{ordinal} in "
+                f"StatefulSet {meta['name']} success",
+                component="statefulset-controller",
+            )
 
     def _sync_claim_owners(self, sts: dict[str, Any], pods_by_ordinal: dict[int, dict[str, Any]]) -> None:
         meta, spec = sts["metadata"], sts.get("spec") or {}
@@ -828,7 +910,9 @@ class Controllers:
         if annotations:
             pod["metadata"]["annotations"] = dict(annotations)
         defaults.pod(pod)
-        return self.save(pod, None, actor=actor)
+        created = self.save(pod, None, actor=actor)
+        self._child_event(created, "create")
+        return created
 
     # --- Deployment / ReplicaSet ----------------------------------------------------------------
 
@@ -1036,8 +1120,18 @@ class Controllers:
 
     def _scale_rs(self, rs: dict[str, Any], replicas: int, actor: str) -> None:
         current = self.store.peek(key_of(rs)) or rs
-        if int((current.get("spec") or {}).get("replicas", 0)) == replicas:
+        before = int((current.get("spec") or {}).get("replicas", 0))
+        if before == replicas:
             return
+        owner = self._owner_of(current)
+        if owner is not None:
+            direction = "up" if replicas > before else "down"
+            self.event(
+                owner,
+                "ScalingReplicaSet",
+                f"Scaled {direction} replica set {current['metadata']['name']} from {before} to {replicas}",
+                component="deployment-controller",
+            )
         new = copy.deepcopy(current)
         new["spec"]["replicas"] = replicas
         new["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/desired-replicas"] = str(
@@ -1248,6 +1342,7 @@ class Controllers:
                 )
                 new_status["conditions"] = conditions
                 new_status["completionTime"] = now
+                self.event(job, "Completed", "Job completed", component="job-controller")
                 for pod in active:
                     self.delete(pod, actor=actor)
                 active = []
@@ -1275,6 +1370,13 @@ class Controllers:
                     now,
                 )
                 new_status["conditions"] = conditions
+                self.event(
+                    job,
+                    "BackoffLimitExceeded",
+                    "Job has reached the specified backoff limit",
+                    component="job-controller",
+                    warning=True,
+                )
                 for pod in active:
                     self.delete(pod, actor=actor)
                 active = []
@@ -1308,6 +1410,49 @@ class Controllers:
             new["status"] = new_status
             self.save(new, latest, actor=actor, subresource="status")
 
+    # --- PodDisruptionBudget ---------------------------------------------------------------
+
+    def disruption_budget(self, pdb: dict[str, Any]) -> None:
+        """Status as the disruption controller computes it (pods matching the selector, healthy = Ready)."""
+        meta, spec = pdb["metadata"], pdb.get("spec") or {}
+        pods = [
+            p
+            for p in self.objects("", "Pod", meta.get("namespace", "default"))
+            if not is_terminating(p) and label_selector_matches(spec.get("selector"), _labels(p))
+        ]
+        expected = len(pods)
+        healthy = len([p for p in pods if pod_ready(p)])
+        if "minAvailable" in spec:
+            desired = _resolve_percent(spec["minAvailable"], expected, round_up=True)
+        elif "maxUnavailable" in spec:
+            desired = max(0, expected - _resolve_percent(spec["maxUnavailable"], expected, round_up=True))
+        else:
+            desired = expected
+        allowed = max(0, healthy - desired)
+        now = now_rfc3339()
+        condition_new = {
+            "type": "DisruptionAllowed",
+            "status": "True" if allowed else "False",
+            "reason": "SufficientPods" if allowed else "InsufficientPods",
+            "message": "",
+            "observedGeneration": meta.get("generation", 1),
+        }
+        conditions = _set_condition(
+            list((pdb.get("status") or {}).get("conditions") or []), condition_new, now
+        )
+        status = {
+            "observedGeneration": meta.get("generation", 1),
+            "disruptionsAllowed": allowed,
+            "currentHealthy": healthy,
+            "desiredHealthy": desired,
+            "expectedPods": expected,
+            "conditions": conditions,
+        }
+        if _strip_times(status) != _strip_times(pdb.get("status") or {}):
+            new = copy.deepcopy(pdb)
+            new["status"] = status
+            self.save(new, pdb, actor="controller:disruption", subresource="status")
+
     # --- kubelet -------------------------------------------------------------------------------
 
     def kubelet(self) -> None:
@@ -1333,9 +1478,67 @@ class Controllers:
                     spec["nodeName"] = nodes[self._node_rr]["metadata"]["name"]
                 else:
                     spec["nodeName"] = "fakekube-node"
+            scheduled = not pod.get("spec", {}).get("nodeName")
             new["status"] = self._pod_status(new, now_mono - first)
             if _strip_times(new.get("status")) != _strip_times(pod.get("status")) or spec != pod.get("spec"):
-                self.save(new, pod, actor="kubelet", subresource="status", manager="kubelet")
+                saved = self.save(new, pod, actor="kubelet", subresource="status", manager="kubelet")
+                if scheduled:
+                    self.event(
+                        saved,
+                        "Scheduled",
+                        f"Successfully assigned {meta.get('namespace')}/{meta['name']} to {spec['nodeName']}",
+                        component="default-scheduler",
+                    )
+                self._kubelet_events(saved)
+
+    def _kubelet_events(self, pod: dict[str, Any]) -> None:
+        """Events the kubelet records when a pod's containers change state (once per transition)."""
+        uid = str(pod["metadata"].get("uid"))
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        mode = ",".join(
+            f"{c['name']}:{next(iter(c.get('state') or {'none': 0}))}:"
+            f"{((c.get('state') or {}).get('waiting') or {}).get('reason', '')}:{c.get('ready')}"
+            for c in statuses
+        )
+        if self.pod_modes.get(uid) == mode:
+            return
+        self.pod_modes[uid] = mode
+        name, namespace = pod["metadata"]["name"], pod["metadata"].get("namespace", "default")
+        for container in statuses:
+            state = container.get("state") or {}
+            reason = (state.get("waiting") or {}).get("reason")
+            image = container.get("image", "")
+            if reason == "CrashLoopBackOff":
+                self.event(
+                    pod,
+                    "BackOff",
+                    f"Back-off restarting failed container {container['name']} in pod "
+                    f"{name}_{namespace}({uid})",
+                    component="kubelet",
+                    warning=True,
+                )
+            elif reason == "ImagePullBackOff":
+                self.event(
+                    pod,
+                    "Failed",
+                    f'Failed to pull image "{image}": rpc error: code = NotFound desc = '
+                    f'failed to pull and unpack image "{image}": not found',
+                    component="kubelet",
+                    warning=True,
+                )
+                self.event(
+                    pod, "BackOff", f'Back-off pulling image "{image}"', component="kubelet", warning=True
+                )
+            elif "running" in state:
+                self.event(pod, "Started", f"Started container {container['name']}", component="kubelet")
+                if not container.get("ready"):
+                    self.event(
+                        pod,
+                        "Unhealthy",
+                        "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                        component="kubelet",
+                        warning=True,
+                    )
 
     def _pod_status(self, pod: dict[str, Any], age: float) -> dict[str, Any]:
         knobs = self.fake.knobs

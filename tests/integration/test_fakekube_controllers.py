@@ -322,3 +322,49 @@ def _waiting_reason(fake: FakeKube, name: str) -> str | None:
     pod = fake.get("v1", "Pod", "default", name) or {}
     statuses = (pod.get("status") or {}).get("containerStatuses") or [{}]
     return ((statuses[0].get("state") or {}).get("waiting") or {}).get("reason")
+
+
+def test_events_and_disruption_budgets_as_kubectl_shows_them(kube_target: KubeTarget) -> None:
+    fake = kube_target.fake
+    assert fake is not None
+    fake.set_knobs(crashloop=["image~broken"])
+    wire = Wire(fake)
+    wire.apply(s.statefulset())
+    wire.apply(
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {"name": "postgres", "namespace": "default"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "postgres"}}},
+        }
+    )
+    fake.wait_for(lambda: rolled_out(fake))
+    pdb = fake.wait_for(
+        lambda: (
+            (
+                (fake.get("policy/v1", "PodDisruptionBudget", "default", "postgres") or {}).get("status")
+                or {}
+            ).get("expectedPods")
+            == 1
+            and fake.get("policy/v1", "PodDisruptionBudget", "default", "postgres")
+        )
+    )
+
+    evicted = wire.call(
+        "POST",
+        "/api/v1/namespaces/default/pods/postgres-0/eviction",
+        {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "postgres-0"}},
+    )
+    wire.apply(with_image(s.statefulset(), "postgis/postgis:broken"))
+    fake.wait_for(lambda: _waiting_reason(fake, "postgres-0") == "CrashLoopBackOff")
+    events = json.loads(kube_target.kubectl("get", "events", "-o", "json").stdout)["items"]
+
+    assert pdb["status"]["disruptionsAllowed"] == 0 and pdb["status"]["currentHealthy"] == 1
+    assert evicted.status == 429 and evicted.causes[0]["reason"] == "DisruptionBudget"
+    reasons = {(e["involvedObject"]["kind"], e["reason"], e["type"]) for e in events}
+    assert ("StatefulSet", "SuccessfulCreate", "Normal") in reasons
+    assert ("StatefulSet", "SuccessfulDelete", "Normal") in reasons
+    assert ("Pod", "Scheduled", "Normal") in reasons
+    assert ("Pod", "BackOff", "Warning") in reasons
+    described = kube_target.kubectl("describe", "pod", "postgres-0").stdout
+    assert "Back-off restarting failed container postgres" in described
