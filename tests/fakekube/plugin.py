@@ -22,7 +22,7 @@ import pytest
 from tests.fakekube.fake import FakeKube
 from tests.fakekube.target import REAL_CLUSTER_ENV, KubeTarget, kubectl_path
 
-__all__ = ["KubeTarget", "fake_kube", "fake_kube_factory", "kube_target"]
+__all__ = ["KubeTarget", "fake_kube", "fake_kube_factory", "fake_kube_target", "kube_target"]
 
 
 @pytest.fixture
@@ -49,7 +49,14 @@ def fake_kube(fake_kube_factory: Callable[..., FakeKube]) -> FakeKube:
     return fake_kube_factory()
 
 
-def _kubectl_json(kubeconfig: Path, args: Sequence[str], cache_dir: Path) -> None:
+@pytest.fixture
+def fake_kube_target(fake_kube: FakeKube, tmp_path: Path) -> KubeTarget:
+    """A KubeTarget on a fresh fake even when GITOPS_TEST_KUBECONFIG is set (tests of fake-only features)."""
+    assert fake_kube.kubeconfig_path is not None
+    return KubeTarget(fake_kube.kubeconfig_path, "default", fake_kube, False, tmp_path / "kubectl-cache")
+
+
+def _kubectl(kubeconfig: Path, args: Sequence[str], cache_dir: Path) -> None:
     subprocess.run(
         [kubectl_path(), "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache_dir), *args],
         capture_output=True,
@@ -72,8 +79,8 @@ def kube_target(tmp_path: Path, fake_kube_factory: Callable[..., FakeKube]) -> I
     if not kubeconfig.is_file():
         pytest.fail(f"{REAL_CLUSTER_ENV}={real} is not a file")
     namespace = f"gitops-test-{secrets.token_hex(4)}"
-    _kubectl_json(kubeconfig, ["create", "namespace", namespace], cache_dir)
+    _kubectl(kubeconfig, ["create", "namespace", namespace], cache_dir)
     try:
         yield KubeTarget(kubeconfig, namespace, None, True, cache_dir)
     finally:
-        _kubectl_json(kubeconfig, ["delete", "namespace", namespace, "--wait=false"], cache_dir)
+        _kubectl(kubeconfig, ["delete", "namespace", namespace, "--wait=false"], cache_dir)

@@ -51,13 +51,18 @@ class KubeTarget:
     def kubectl(
         self, *args: str, check: bool = True, input: str | None = None, timeout: float = 60
     ) -> subprocess.CompletedProcess[str]:
-        """Run the real kubectl binary against the target (own discovery cache dir)."""
+        """Run the real kubectl against the target (own discovery cache dir, the target's namespace)."""
+        scoped = any(
+            a in ("-n", "--namespace", "-A", "--all-namespaces") or a.startswith("--namespace=") for a in args
+        )
+        namespace = [] if scoped else ["--namespace", self.namespace]
         command = [
             kubectl_path(),
             "--kubeconfig",
             str(self.kubeconfig),
             "--cache-dir",
             str(self.cache_dir),
+            *namespace,
             *args,
         ]
         result = subprocess.run(

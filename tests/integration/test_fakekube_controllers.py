@@ -73,7 +73,8 @@ def test_rolling_update_replaces_pods_from_the_highest_ordinal_and_keeps_pvcs(fa
     assert revision["metadata"]["labels"]["controller.kubernetes.io/hash"] in revision["metadata"]["name"]
 
 
-def test_partition_updates_only_the_ordinals_at_or_above_it(kube_target: KubeTarget) -> None:
+def test_partition_updates_only_the_ordinals_at_or_above_it(fake_kube_target: KubeTarget) -> None:
+    kube_target = fake_kube_target
     fake = kube_target.fake
     assert fake is not None
     wire = Wire(fake)
@@ -173,7 +174,8 @@ def test_scale_down_removes_the_highest_ordinals_and_keeps_their_pvcs(fake_kube:
     assert len(fake_kube.list_objects("v1", "PersistentVolumeClaim")) == 3
 
 
-def test_deployment_rollout_undo_and_progress_deadline(kube_target: KubeTarget) -> None:
+def test_deployment_rollout_undo_and_progress_deadline(fake_kube_target: KubeTarget) -> None:
+    kube_target = fake_kube_target
     fake = kube_target.fake
     assert fake is not None
     wire = Wire(fake)
@@ -251,7 +253,8 @@ def test_jobs_complete_or_fail(fake_kube_factory: Callable[..., FakeKube]) -> No
     assert deleted.headers["warning"].startswith('299 - "child pods are preserved by default')
 
 
-def test_custom_resource_definitions_serve_their_kind(kube_target: KubeTarget) -> None:
+def test_custom_resource_definitions_serve_their_kind(fake_kube_target: KubeTarget) -> None:
+    kube_target = fake_kube_target
     fake = kube_target.fake
     assert fake is not None
     wire = Wire(fake)
@@ -324,7 +327,8 @@ def _waiting_reason(fake: FakeKube, name: str) -> str | None:
     return ((statuses[0].get("state") or {}).get("waiting") or {}).get("reason")
 
 
-def test_events_and_disruption_budgets_as_kubectl_shows_them(kube_target: KubeTarget) -> None:
+def test_events_and_disruption_budgets_as_kubectl_shows_them(fake_kube_target: KubeTarget) -> None:
+    kube_target = fake_kube_target
     fake = kube_target.fake
     assert fake is not None
     fake.set_knobs(crashloop=["image~broken"])
