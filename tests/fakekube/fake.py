@@ -144,6 +144,7 @@ class FakeKube:
         self.faults_injected = 0
         self._rng = random.Random(self.knobs.fault_seed)
         self._rng_lock = threading.Lock()
+        self._log_lock = threading.Lock()
         self.watch_epoch = 0
         self._server: FakeHTTPServer | None = None
         self._threads: list[threading.Thread] = []
@@ -576,8 +577,9 @@ class FakeKube:
         return secrets.compare_digest(header.encode(), f"Bearer {self.token}".encode())
 
     def log_request(self, entry: dict[str, Any]) -> None:
-        entry["seq"] = len(self.request_log) + 1
-        self.request_log.append(entry)
+        with self._log_lock:
+            entry["seq"] = len(self.request_log) + 1
+            self.request_log.append(entry)
 
     def maybe_delay(self, verb: str, path: str) -> None:
         knobs = self.knobs
