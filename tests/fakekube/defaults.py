@@ -186,7 +186,8 @@ def pvc(obj: dict[str, Any]) -> None:
 
 
 def secret(obj: dict[str, Any]) -> None:
-    obj.setdefault("type", "Opaque")
+    if not obj.get("type"):
+        obj["type"] = "Opaque"
     string_data = obj.pop("stringData", None)
     if isinstance(string_data, dict):
         data = obj.setdefault("data", {})
@@ -200,8 +201,8 @@ def namespace(obj: dict[str, Any]) -> None:
     if name:
         obj.setdefault("metadata", {}).setdefault("labels", {})["kubernetes.io/metadata.name"] = name
     spec = obj.setdefault("spec", {})
-    if isinstance(spec, dict):
-        spec.setdefault("finalizers", ["kubernetes"])
+    if isinstance(spec, dict) and not spec.get("finalizers"):
+        spec["finalizers"] = ["kubernetes"]
     obj.setdefault("status", {}).setdefault("phase", "Active")
 
 

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakekube import discovery, errors
+from tests.fakekube import discovery, errors, protobuf
 from tests.fakekube.api import Request
 from tests.fakekube.errors import ApiError
 from tests.fakekube.store import Watcher, WatchEvent
@@ -284,6 +284,16 @@ class Handler(BaseHTTPRequestHandler):
                     raise errors.path_not_found()
                 return 200, doc, {}, "application/json"
         req = self._request(method, path, query, body)
+        sent_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if body and sent_type == "application/vnd.kubernetes.protobuf":
+            # kubectl's typed `create` generators send protobuf and never retry as JSON.
+            decoded = protobuf.decode(body) if body.startswith(protobuf.MAGIC) else None
+            if decoded is None:
+                raise errors.unsupported_media_type(sent_type, ["application/json", "application/yaml"])
+            req.body = json.dumps(decoded).encode()
+            req.content_type = "application/json"
+        elif body and sent_type == "application/cbor":
+            raise errors.unsupported_media_type(sent_type, ["application/json", "application/yaml"])
         table = "as=Table" in accept and verb in ("get", "list")
         response = fake.dispatch(req, verb)
         payload: Any = response.body

@@ -173,6 +173,7 @@ def test_kubectl_orphan_delete_keeps_pod_and_pvc_and_recreate_adopts(
 
 def test_kubectl_get_prints_tables_and_wait_sees_conditions(kube_target: KubeTarget, tmp_path: Path) -> None:
     kube_target.kubectl("apply", "--server-side", "-f", str(write(tmp_path, manifest())))
+    kube_target.kubectl("rollout", "status", "statefulset/postgres", "--timeout=20s")
 
     kube_target.kubectl("wait", "--for=condition=Ready", "pod/postgres-0", "--timeout=20s")
     table = kube_target.kubectl("get", "pods").stdout.splitlines()
@@ -181,3 +182,18 @@ def test_kubectl_get_prints_tables_and_wait_sees_conditions(kube_target: KubeTar
     assert table[1].split()[:4] == ["postgres-0", "1/1", "Running", "0"]
     nodes = kube_target.kubectl("get", "nodes").stdout.splitlines()
     assert nodes[1].split()[1] == "Ready"
+
+
+def test_kubectl_create_sends_protobuf_for_namespaces_configmaps_and_secrets(kube_target: KubeTarget) -> None:
+    kube_target.kubectl("create", "configmap", "settings", "--from-literal=mode=fast", "--save-config")
+    kube_target.kubectl("create", "secret", "generic", "creds", "--from-literal=PASSWORD=hunter2")
+
+    configmap = get(kube_target, "configmap/settings")
+    secret = get(kube_target, "secret/creds")
+
+    assert configmap["data"] == {"mode": "fast"}
+    assert "kubectl.kubernetes.io/last-applied-configuration" in configmap["metadata"]["annotations"]
+    assert (secret["type"], secret["data"]) == ("Opaque", {"PASSWORD": "aHVudGVyMg=="})
+    if kube_target.fake is not None:
+        kinds = {r["content_type"] for r in kube_target.fake.requests(method="POST")}
+        assert kinds == {"application/vnd.kubernetes.protobuf"}
