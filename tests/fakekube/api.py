@@ -611,11 +611,18 @@ class Api:
             if field_errors:
                 raise errors.invalid(res, meta["name"], field_errors)
         if managed:
-            meta["managedFields"] = copy.deepcopy(old_meta.get("managedFields", []))
+            # As FieldManager.Update: managedFields sent in an update are the new truth (kubectl's
+            # client-side -> server-side apply upgrade relies on it; `[{}]` clears them); absent or empty
+            # keeps the live ones.
+            sent = meta.get("managedFields")
+            base = old_meta.get("managedFields") or []
+            if req.subresource != "status" and isinstance(sent, list) and sent and sent != base:
+                base = [entry for entry in sent if isinstance(entry, dict) and entry]
+            meta["managedFields"] = copy.deepcopy(base)
             if not meta["managedFields"]:
                 meta.pop("managedFields")
             ssa.record_update(
-                old,
+                {**old, "metadata": {**old_meta, "managedFields": base}},
                 new,
                 node=self.schema_for(res),
                 manager=manager,

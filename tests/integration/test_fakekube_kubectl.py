@@ -197,3 +197,21 @@ def test_kubectl_create_sends_protobuf_for_namespaces_configmaps_and_secrets(kub
     if kube_target.fake is not None:
         kinds = {r["content_type"] for r in kube_target.fake.requests(method="POST")}
         assert kinds == {"application/vnd.kubernetes.protobuf"}
+
+
+def test_kubectl_upgrades_client_side_apply_ownership_to_server_side(
+    kube_target: KubeTarget, tmp_path: Path
+) -> None:
+    two = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1', b: '2'}\n"
+    one = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n"
+    kube_target.kubectl("apply", "-f", str(write(tmp_path, two)))
+
+    kube_target.kubectl("apply", "--server-side", "-f", str(write(tmp_path, one)))
+
+    live = get(kube_target, "configmap/settings")
+    assert live["data"] == {"a": "1"}
+    managers = json.loads(
+        kube_target.kubectl("get", "configmap/settings", "-o", "json", "--show-managed-fields").stdout
+    )["metadata"]["managedFields"]
+    assert ("kubectl", "Apply") in {(m["manager"], m["operation"]) for m in managers}
+    assert "kubectl-client-side-apply" not in {m["manager"] for m in managers}
