@@ -33,7 +33,7 @@ from tests.fakekube import defaults, ssa
 from tests.fakekube.api import random_suffix
 from tests.fakekube.resources import Resource
 from tests.fakekube.selectors import label_selector_matches, parse_label_selector, requirements_match
-from tests.fakekube.store import Key, key_of, now_rfc3339
+from tests.fakekube.store import key_of, now_rfc3339
 from tests.fakekube.validation import parse_quantity
 
 if TYPE_CHECKING:
@@ -1733,4 +1733,4 @@ def _same(new: dict[str, Any], old: dict[str, Any]) -> bool:
     return norm(new) == norm(old)
 
 
-__all__ = ["Controllers", "Key", "revision_data", "template_hash"]
+__all__ = ["Controllers", "revision_data", "template_hash"]

@@ -25,7 +25,7 @@ from tests.fakekube.errors import ApiError
 from tests.fakekube.resources import Registry, Resource
 from tests.fakekube.selectors import parse_label_selector, requirements_match
 from tests.fakekube.server import Dropped, FakeHTTPServer
-from tests.fakekube.store import Store, group_of
+from tests.fakekube.store import Store
 
 FAULT_KINDS = ("500", "503", "429", "504", "drop")
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
@@ -838,4 +838,4 @@ _KIND_ALIASES = {
     "pods": "pod",
 }
 
-__all__ = ["FakeKube", "Knobs", "group_of"]
+__all__ = ["FakeKube", "Knobs"]

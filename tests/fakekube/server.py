@@ -224,6 +224,10 @@ class Handler(BaseHTTPRequestHandler):
                 self._watch(path, query)
                 return
             code, payload, headers, content_type = self._route(method, path, query, body, verb)
+            if content_type == "text/plain":
+                status = code
+                self._send_text(code, str(payload))
+                return
             if fault:
                 entry["fault"] = f"{fault} (after processing)"
                 fake.raise_fault(fault)

@@ -88,7 +88,6 @@ class Store:
         self.history: list[dict[str, Any]] = []
         self.delete_log: list[dict[str, Any]] = []
         self.dirty = False
-        self.changed = threading.Condition(self.lock)
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -164,7 +163,6 @@ class Store:
         self.dirty = True
         for watcher in list(self.watchers):
             watcher.offer(event)
-        self.changed.notify_all()
 
     def _record(self, action: str, obj: dict[str, Any], actor: str, rv: int) -> None:
         meta = obj.get("metadata") or {}
