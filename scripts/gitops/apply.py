@@ -87,6 +87,7 @@ class ApplySettings:
     delete_timeout: float = 120.0
     adoption_timeout: float = 60.0
     poll_interval: float = 0.5
+    verify_timeout: float = 15.0  # how long verification waits for lagging status (PVC phase)
     parallelism: int = 4  # objects of one stage applied at once (they do not depend on each other)
 
 
@@ -1003,7 +1004,16 @@ class Engine:
         templates = claim_templates(live)
         if not templates or replicas == 0:
             return []
-        pvcs = {p["metadata"]["name"]: p for p in self.kube.list(PVC, ref.namespace).items}
+        names = [f"{tpl}-{ref.name}-{o}" for tpl in templates for o in range(start, start + replicas)]
+        # Ready pods have mounted their claims, so a claim not Bound yet is a status lagging
+        # behind: look again for a little while (bounded) before calling it a failure.
+        deadline = self.clock() + self.settings.verify_timeout
+        while True:
+            pvcs = {p["metadata"]["name"]: p for p in self.kube.list(PVC, ref.namespace).items}
+            bound = all(((pvcs.get(n) or {}).get("status") or {}).get("phase") == "Bound" for n in names)
+            if bound or self.clock() >= deadline:
+                break
+            self.sleep(self.settings.poll_interval)
         checks = []
         for tpl, wanted in templates.items():
             for ordinal in range(start, start + replicas):

@@ -26,6 +26,8 @@ from gitops.core.readiness import Readiness, State, assess, pod_summary, selects
 
 _POD_KINDS = frozenset({"StatefulSet", "Deployment", "DaemonSet", "Job"})
 _POD = ApiResource("", "v1", "Pod", "pods", True, ("list", "watch"))
+_RS = ApiResource("apps", "v1", "ReplicaSet", "replicasets", True, ("list", "watch"))
+Cache = dict[tuple[str, str], dict[str, dict[str, Any]]]  # ("pod"|"rs", namespace) -> uid -> object
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,11 @@ def _pods_of(obj: Mapping[str, Any] | None, pods: Mapping[str, Mapping[str, Any]
     return [p for p in pods.values() if selects(selector, (p.get("metadata") or {}).get("labels"))]
 
 
+def _watches(kind: str, target_kind: str) -> bool:
+    """Does an event of the pod ("pod") or ReplicaSet ("rs") watch concern a target of this kind?"""
+    return (kind == "pod" and target_kind in _POD_KINDS) or (kind == "rs" and target_kind == "Deployment")
+
+
 class RolloutWaiter:
     def __init__(
         self,
@@ -96,7 +103,7 @@ class RolloutWaiter:
         start = self.clock()
         deadline = start + timeout
         state = {ref: _Target(ref, res) for ref, res in targets}
-        pods: dict[str, dict[str, dict[str, Any]]] = {}
+        caches: Cache = {}
         events: queue.Queue[tuple[str, tuple[ApiResource, str | None], WatchEvent | Exception]] = (
             queue.Queue()
         )
@@ -109,6 +116,10 @@ class RolloutWaiter:
         )
         threads = [self._start(events, stop, "obj", res, ns) for res, ns in keys]
         threads += [self._start(events, stop, "pod", _POD, ns) for ns in pod_namespaces]
+        rs_namespaces = sorted(
+            {t.ref.namespace for t in state.values() if t.ref.kind == "Deployment" and t.ref.namespace}
+        )
+        threads += [self._start(events, stop, "rs", _RS, ns) for ns in rs_namespaces]
         names = ", ".join(str(r) for r, _ in targets)
         run.log(f"waiting up to {timeout:.0f}s for the {what} of {names}")
         next_progress = start + self.progress_interval
@@ -131,12 +142,12 @@ class RolloutWaiter:
                 if isinstance(item, Exception):
                     self._watch_failed(state, key, kind, item)
                     continue
-                touched = self._absorb(state, pods, kind, key, item)
+                touched = self._absorb(state, caches, kind, key, item)
                 for target in touched:
-                    self._reassess(target, pods.get(target.ref.namespace or "", {}), start)
+                    self._reassess(target, caches, start)
         finally:
             stop.set()
-        return self._outcomes(state, pods, start, timeout)
+        return self._outcomes(state, caches, start, timeout)
 
     # -- threads ---------------------------------------------------------------------------
 
@@ -166,25 +177,25 @@ class RolloutWaiter:
     def _absorb(
         self,
         state: dict[ObjectRef, _Target],
-        pods: dict[str, dict[str, dict[str, Any]]],
+        caches: Cache,
         kind: str,
         key: tuple[ApiResource, str | None],
         event: WatchEvent,
     ) -> list[_Target]:
         res, namespace = key
-        if kind == "pod":
-            ns_pods = pods.setdefault(namespace or "", {})
+        if kind in ("pod", "rs"):
+            cache = caches.setdefault((kind, namespace or ""), {})
             if event.type == "RELISTED":
-                ns_pods.clear()
+                cache.clear()
                 for item in event.object.get("items") or []:
-                    ns_pods[str(item["metadata"].get("uid") or item["metadata"]["name"])] = item
+                    cache[str(item["metadata"].get("uid") or item["metadata"]["name"])] = item
             else:
                 uid = str(event.object["metadata"].get("uid") or event.object["metadata"]["name"])
                 if event.type == "DELETED":
-                    ns_pods.pop(uid, None)
+                    cache.pop(uid, None)
                 else:
-                    ns_pods[uid] = event.object
-            return [t for t in state.values() if t.ref.namespace == namespace and t.ref.kind in _POD_KINDS]
+                    cache[uid] = event.object
+            return [t for t in state.values() if t.ref.namespace == namespace and _watches(kind, t.ref.kind)]
         mine = {t.ref.name: t for t in state.values() if t.res == res and t.ref.namespace == namespace}
         if event.type == "RELISTED":
             listed = {i["metadata"]["name"]: i for i in event.object.get("items") or []}
@@ -201,7 +212,7 @@ class RolloutWaiter:
             found.obj, found.deleted = event.object, False
         return [found]
 
-    def _reassess(self, target: _Target, pods: Mapping[str, dict[str, Any]], start: float) -> None:
+    def _reassess(self, target: _Target, caches: Cache, start: float) -> None:
         if target.readiness.state is State.FAILED:
             return  # a verdict; a ready object, by contrast, may regress (a pod crashes) and is re-assessed
         if target.obj is None and not target.deleted:
@@ -209,7 +220,9 @@ class RolloutWaiter:
         if target.deleted or target.obj is None:
             new = Readiness(State.PROGRESSING, "does not exist (yet)")
         else:
-            new = assess(target.obj, _pods_of(target.obj, pods))
+            namespace = target.ref.namespace or ""
+            pods = _pods_of(target.obj, caches.get(("pod", namespace), {}))
+            new = assess(target.obj, pods, list(caches.get(("rs", namespace), {}).values()))
         if new != target.readiness:
             if new.message != target.readiness.message or new.state is not target.readiness.state:
                 runner.current().log(f"  {target.ref}: {new.state.value}: {new.message}")
@@ -227,7 +240,8 @@ class RolloutWaiter:
         affected = [
             t
             for t in state.values()
-            if t.ref.namespace == namespace and ((kind == "pod" and t.ref.kind in _POD_KINDS) or t.res == res)
+            if t.ref.namespace == namespace
+            and (_watches(kind, t.ref.kind) or (kind == "obj" and t.res == res))
         ]
         for target in affected:
             target.readiness = Readiness(State.FAILED, f"cannot watch {res.plural}: {text}{hint}")
@@ -240,14 +254,15 @@ class RolloutWaiter:
     def _outcomes(
         self,
         state: Mapping[ObjectRef, _Target],
-        pods: Mapping[str, Mapping[str, dict[str, Any]]],
+        caches: Cache,
         start: float,
         timeout: float,
     ) -> dict[ObjectRef, Outcome]:
         result: dict[ObjectRef, Outcome] = {}
         elapsed = self.clock() - start
         for ref, target in state.items():
-            its_pods = tuple(pod_summary(p) for p in _pods_of(target.obj, pods.get(ref.namespace or "", {})))
+            selected = _pods_of(target.obj, caches.get(("pod", ref.namespace or ""), {}))
+            its_pods = tuple(pod_summary(p) for p in selected)
             if target.readiness.state is State.READY:
                 result[ref] = Outcome("ready", target.readiness.message, target.done_at or elapsed, its_pods)
             elif target.readiness.state is State.FAILED:

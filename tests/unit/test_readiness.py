@@ -291,3 +291,33 @@ def test_terminating_pods_never_fail_a_rollout() -> None:
     leaving = pod("CrashLoopBackOff")
     leaving["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     assert assess(sts(ready=0), [leaving]).state is State.PROGRESSING
+
+
+def test_only_pods_of_a_deployments_current_replicaset_fail_it_fast() -> None:
+    def owned(uid: str) -> list[dict[str, Any]]:
+        return [{"uid": uid, "controller": True}]
+
+    def template(image: str, hashed: str | None = None) -> dict[str, Any]:
+        labels = {"app": "web", **({"pod-template-hash": hashed} if hashed else {})}
+        return {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "web", "image": image}]}}
+
+    deploy = {
+        "kind": "Deployment",
+        "metadata": {"uid": "d", "generation": 2},
+        "spec": {"replicas": 1, "template": template("web:1")},
+        "status": {"observedGeneration": 2, "updatedReplicas": 0},
+    }
+    old_rs = {
+        "metadata": {"uid": "rs-old", "ownerReferences": owned("d")},
+        "spec": {"template": template("web:2", "b")},
+    }
+    new_rs = {
+        "metadata": {"uid": "rs-new", "ownerReferences": owned("d")},
+        "spec": {"template": template("web:1", "a")},
+    }
+    stuck = pod("ImagePullBackOff")
+    stuck["metadata"]["ownerReferences"] = owned("rs-old")
+    assert assess(deploy, [stuck], [old_rs, new_rs]).state is State.PROGRESSING  # the abandoned template
+    stuck["metadata"]["ownerReferences"] = owned("rs-new")
+    assert assess(deploy, [stuck], [old_rs, new_rs]).state is State.FAILED
+    assert assess(deploy, [stuck], []).state is State.PROGRESSING  # ReplicaSets not known yet

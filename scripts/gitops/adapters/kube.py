@@ -786,6 +786,10 @@ class Kube:
                             version = str(meta_version)
                         if etype == "BOOKMARK":
                             continue
+                        if obj.get("kind", res.kind) != res.kind or (
+                            namespace and (obj.get("metadata") or {}).get("namespace", namespace) != namespace
+                        ):
+                            continue  # not what we watch (a proxy or a fake mixing streams): never trust it
                         obj.setdefault("apiVersion", res.api_version)
                         obj.setdefault("kind", res.kind)
                         yield WatchEvent(etype, obj)

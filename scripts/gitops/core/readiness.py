@@ -20,6 +20,7 @@ from typing import Any
 FAIL_FAST_REASONS = frozenset(
     {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError"}
 )
+POD_TEMPLATE_HASH = "pod-template-hash"
 # A Job retries crashing pods by design (backoffLimit); its Failed condition is the verdict.
 _JOB_FAIL_FAST = FAIL_FAST_REASONS - {"CrashLoopBackOff"}
 
@@ -121,29 +122,81 @@ def pod_failure(pod: Mapping[str, Any], reasons: frozenset[str] = FAIL_FAST_REAS
     return None
 
 
-def current_pods(obj: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _normalize_template(template: Any) -> Any:
+    """A pod template for comparison: without ``$patch`` directives, the pod-template-hash label, empties."""
+    if isinstance(template, Mapping):
+        result = {k: _normalize_template(v) for k, v in template.items() if k != "$patch"}
+        labels = (result.get("metadata") or {}).get("labels")
+        if isinstance(labels, dict):
+            labels.pop(POD_TEMPLATE_HASH, None)
+        return _drop_empty(result)
+    if isinstance(template, list):
+        return [_normalize_template(v) for v in template]
+    return template
+
+
+def _drop_empty(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_empty(v) for k, v in value.items() if v not in (None, {}, [])}
+    return value
+
+
+def templates_equal(a: Any, b: Any) -> bool:
+    """Equal pod templates, as the controllers compare them (``EqualIgnoreHash``)."""
+    return bool(_normalize_template(a) == _normalize_template(b))
+
+
+def _controller(obj: Mapping[str, Any]) -> str | None:
+    for owner in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if owner.get("controller"):
+            return str(owner.get("uid"))
+    return None
+
+
+def current_pods(
+    obj: Mapping[str, Any],
+    pods: Sequence[Mapping[str, Any]],
+    replicasets: Sequence[Mapping[str, Any]] = (),
+) -> list[Mapping[str, Any]]:
     """The pods whose state says something about the CURRENT rollout of ``obj``.
 
-    Terminating pods are on their way out. For a StatefulSet whose controller has observed the
-    current generation, only pods of its ``updateRevision`` count: right after a rollback the
-    crash-looping pod of the abandoned revision may still be listed, and it must not fail the
-    rollout that replaces it.
+    Terminating pods are on their way out. Right after a rollback the crash-looping pods of the
+    abandoned revision are still listed for a while, and they must not fail the rollout that
+    replaces them, so: for a StatefulSet whose controller has observed the current generation,
+    only pods of its ``updateRevision``; for a Deployment, only pods of its current ReplicaSet
+    (the one it controls whose pod template equals its own, ignoring ``pod-template-hash``, as
+    the deployment controller finds it), and none while that ReplicaSet is not known yet.
     """
     live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
-    if obj.get("kind") != "StatefulSet" or _observed(obj) is not None:
+    kind = obj.get("kind")
+    if kind == "Deployment":
+        uid = (obj.get("metadata") or {}).get("uid")
+        template = (obj.get("spec") or {}).get("template")
+        current = {
+            (rs.get("metadata") or {}).get("uid")
+            for rs in replicasets
+            if _controller(rs) == uid and templates_equal((rs.get("spec") or {}).get("template"), template)
+        }
+        return [p for p in live if _controller(p) in current]
+    if kind != "StatefulSet" or _observed(obj) is not None:
         return live
-    revision = (obj.get("status") or {}).get("updateRevision")
-    if not revision:
+    update = (obj.get("status") or {}).get("updateRevision")
+    if not update:
         return live
     return [
         p
         for p in live
-        if ((p.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash") == revision
+        if ((p.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash") == update
     ]
 
 
-def assess(obj: Mapping[str, Any], pods: Sequence[Mapping[str, Any]] = ()) -> Readiness:
-    """The rollout state of ``obj``; ``pods`` are the pods its selector selects (for fail-fast)."""
+def assess(
+    obj: Mapping[str, Any],
+    pods: Sequence[Mapping[str, Any]] = (),
+    replicasets: Sequence[Mapping[str, Any]] = (),
+) -> Readiness:
+    """The rollout state of ``obj``; ``pods`` are the pods its selector selects (for fail-fast),
+    ``replicasets`` those of its namespace (to tell a Deployment's current pods from old ones)."""
     kind = obj.get("kind")
     if kind == "StatefulSet":
         result = _statefulset(obj)
@@ -161,7 +214,7 @@ def assess(obj: Mapping[str, Any], pods: Sequence[Mapping[str, Any]] = ()) -> Re
         return _ready("applied")
     if result.state is State.PROGRESSING:
         reasons = _JOB_FAIL_FAST if kind == "Job" else FAIL_FAST_REASONS
-        for pod in current_pods(obj, pods):
+        for pod in current_pods(obj, pods, replicasets):
             failure = pod_failure(pod, reasons)
             if failure:
                 return _failed(failure)

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops.core.immutable import controller_uid
-from gitops.core.readiness import selects
+from gitops.core.readiness import POD_TEMPLATE_HASH, selects, templates_equal
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
-POD_TEMPLATE_HASH = "pod-template-hash"
 
 
 @dataclass(frozen=True)
@@ -45,29 +44,6 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _normalize_template(template: Any) -> Any:
-    """A template for comparison: without ``$patch`` directives and the pod-template-hash label."""
-    if isinstance(template, Mapping):
-        result = {k: _normalize_template(v) for k, v in template.items() if k != "$patch"}
-        labels = (result.get("metadata") or {}).get("labels")
-        if isinstance(labels, dict):
-            labels.pop(POD_TEMPLATE_HASH, None)
-        return _drop_empty(result)
-    if isinstance(template, list):
-        return [_normalize_template(v) for v in template]
-    return template
-
-
-def _drop_empty(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_empty(v) for k, v in value.items() if v not in (None, {}, [])}
-    return value
-
-
-def templates_equal(a: Any, b: Any) -> bool:
-    return bool(_normalize_template(a) == _normalize_template(b))
 
 
 def statefulset_rollback(sts: Mapping[str, Any], revisions: Sequence[Mapping[str, Any]]) -> RollbackPlan:
