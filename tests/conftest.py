@@ -21,8 +21,10 @@ import pytest
 from gitops import runner
 from tests.support.actions import GhaEnv
 
-# Shared fixtures that live next to the code they support: `git_repo` builds real commits.
-pytest_plugins = ["tests.support.git_repo"]
+# Shared fixtures that live next to the code they support: `git_repo` builds real commits,
+# `fake_kube`/`kube_target` start the wire-level fake Kubernetes API server (or use the real
+# cluster named by GITOPS_TEST_KUBECONFIG).
+pytest_plugins = ["tests.support.git_repo", "tests.fakekube.plugin"]
 
 
 @pytest.fixture(autouse=True)

@@ -84,3 +84,15 @@ def kube_target(tmp_path: Path, fake_kube_factory: Callable[..., FakeKube]) -> I
         yield KubeTarget(kubeconfig, namespace, None, True, cache_dir)
     finally:
         _kubectl(kubeconfig, ["delete", "namespace", namespace, "--wait=false"], cache_dir)
+
+
+KUBE_FIXTURES = frozenset({"kube_target", "fake_kube", "fake_kube_factory", "fake_kube_target"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that talks to an API server `kube`, so `pytest -m kube` selects them
+    (the CI job with a real kind cluster runs exactly those; the ones that need the fake's knobs
+    use `fake_kube*` and say so in their own assertions)."""
+    for item in items:
+        if KUBE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.kube)

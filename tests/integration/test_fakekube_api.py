@@ -10,7 +10,6 @@ import pytest
 from tests.fakekube import FakeKube, samples
 from tests.fakekube.wire import Wire
 
-pytest_plugins = ["tests.fakekube.plugin"]
 pytestmark = pytest.mark.integration
 
 

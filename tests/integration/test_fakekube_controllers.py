@@ -13,7 +13,6 @@ from tests.fakekube import samples as s
 from tests.fakekube.target import KubeTarget
 from tests.fakekube.wire import Wire
 
-pytest_plugins = ["tests.fakekube.plugin"]
 pytestmark = pytest.mark.integration
 
 

@@ -12,7 +12,6 @@ import yaml
 from tests.fakekube import FakeKube
 from tests.fakekube.target import KubeTarget
 
-pytest_plugins = ["tests.fakekube.plugin"]
 pytestmark = pytest.mark.integration
 
 

@@ -10,7 +10,6 @@ from tests.fakekube import samples as s
 from tests.fakekube.ssa import from_fields_v1, path_string, to_fields_v1
 from tests.fakekube.wire import Wire
 
-pytest_plugins = ["tests.fakekube.plugin"]
 pytestmark = pytest.mark.integration
 
 

@@ -10,7 +10,6 @@ from tests.fakekube import FakeKube
 from tests.fakekube import samples as s
 from tests.fakekube.wire import Wire
 
-pytest_plugins = ["tests.fakekube.plugin"]
 pytestmark = pytest.mark.integration
 
 STS_FORBIDDEN = (

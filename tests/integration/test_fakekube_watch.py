@@ -11,7 +11,6 @@ from tests.fakekube import FakeKube
 from tests.fakekube import samples as s
 from tests.fakekube.wire import Wire, watch_events
 
-pytest_plugins = ["tests.fakekube.plugin"]
 pytestmark = pytest.mark.integration
 
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
