@@ -215,7 +215,8 @@ def test_a_rejected_dry_run_of_the_recreate_deletes_nothing(
 ) -> None:
     fake = cluster.need_fake()
     assert apply([statefulset()]).code == 0
-    fake.set_knobs(fault_rate=1.0, fault_kinds=["500"], fault_verbs=["create"])  # every POST fails
+    # every POST fails (429 with Retry-After: 0, so the bounded retries take no time)
+    fake.set_knobs(fault_rate=1.0, fault_kinds=["429"], retry_after=0, fault_verbs=["create"])
     result = apply([statefulset(storage="20Gi")])
     assert result.code == 2
     obj = by_name(report_of(result.stdout))["StatefulSet/db"]
