@@ -147,6 +147,7 @@ class RolloutWaiter:
                     self._reassess(target, caches, start)
         finally:
             stop.set()
+            self.kube.interrupt(stop)
         return self._outcomes(state, caches, start, timeout)
 
     # -- threads ---------------------------------------------------------------------------

@@ -85,6 +85,7 @@ def test_the_wait_survives_dropped_watches_and_an_expired_resource_version(clust
     def wait() -> None:
         outcome.update({"result": RolloutWaiter(kube, progress_interval=60).wait([(ref, res)], 30)[ref]})
 
+    assert not [t for t in threading.enumerate() if t.name.startswith("watch-")]
     thread = threading.Thread(target=wait)
     thread.start()
     try:
@@ -100,6 +101,8 @@ def test_the_wait_survives_dropped_watches_and_an_expired_resource_version(clust
         kube.close()
     assert outcome["result"].state == "ready", outcome
     assert len(fake.requests(verb="list", path="/statefulsets")) >= 2  # relisted after the 410
+    # the watch threads do not linger on their open streams once the wait is over
+    fake.wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("watch-")], timeout=5)
 
 
 def test_a_failed_deployment_rolls_back_through_its_replicaset_history(

@@ -457,6 +457,7 @@ class Kube:
         self.requests_sent = 0
         self.retries_done = 0
         self._stats_lock = threading.Lock()
+        self._streams: dict[int, set[Any]] = {}
 
     @classmethod
     def connect(cls, source: KubeconfigSource, **kwargs: Any) -> Kube:
@@ -603,6 +604,24 @@ class Kube:
         resources = self._group_version(api_version)
         return None if resources is None else resources.get(kind)
 
+    def _track(self, stop: threading.Event, response: Any) -> None:
+        with self._stats_lock:
+            self._streams.setdefault(id(stop), set()).add(response)
+        if stop.is_set():
+            self.interrupt(stop)
+
+    def _untrack(self, stop: threading.Event, response: Any) -> None:
+        with self._stats_lock:
+            self._streams.get(id(stop), set()).discard(response)
+
+    def interrupt(self, stop: threading.Event) -> None:
+        """Unblock every watch stream started with ``stop`` (call after setting it)."""
+        with self._stats_lock:
+            responses = list(self._streams.pop(id(stop), set()))
+        for response in responses:
+            with contextlib.suppress(Exception):
+                response.shutdown()
+
     def forget_discovery(self, api_version: str | None = None) -> None:
         """Drop cached discovery (after CRDs were established, new kinds appear)."""
         with self._discovery_lock:
@@ -729,14 +748,16 @@ class Kube:
         *,
         stop: threading.Event,
         field_selector: str | None = None,
-        server_timeout: int = 60,
-        read_timeout: float = 15.0,
+        server_timeout: int = 50,
+        read_timeout: float = 65.0,
     ) -> Iterator[WatchEvent]:
         """LIST, then WATCH from its resourceVersion, reconnecting until ``stop`` is set.
 
         After every (re)list a ``RELISTED`` event carries ``{"items": [...]}`` so the caller can
         recompute its state from scratch; ``410 Gone`` (an expired resourceVersion) relists.
-        Transport failures and 429/5xx reconnect with backoff; the caller bounds the wait.
+        The server ends a quiet stream after ``server_timeout`` (we reconnect at once); transport
+        failures and 429/5xx reconnect with backoff; the caller bounds the wait. Set ``stop`` and
+        call :meth:`interrupt` to end a stream that is waiting for data.
         """
         import urllib3
 
@@ -757,6 +778,7 @@ class Kube:
                 if field_selector:
                     query.append(("fieldSelector", field_selector))
                 response = self._open("GET", res.path(namespace), query=query, read_timeout=read_timeout)
+                self._track(stop, response)
                 try:
                     if response.status == 410:
                         version = None
@@ -797,6 +819,7 @@ class Kube:
                     # A watch body is never read to its end when we stop: close the connection
                     # instead of returning it to the pool, where the next request would read
                     # the rest of this stream.
+                    self._untrack(stop, response)
                     with contextlib.suppress(Exception):
                         response.close()
             except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
