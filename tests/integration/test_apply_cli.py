@@ -78,8 +78,7 @@ def test_bad_arguments_exit_1_before_any_request(
     result = cli(["apply", "--kubeconfig", str(cluster.kubeconfig), *args])
     assert result.code == 1, result.output
     assert fragment in result.stderr
-    if cluster.fake is not None:
-        assert cluster.fake.requests() == []
+    assert cluster.fake.requests() == []
 
 
 def test_unknown_kinds_fail_before_the_first_write(

@@ -4,8 +4,10 @@ The overlays are the REAL ``infra/k8s/hetzner/<env>`` trees, wrapped in a throwa
 under ``tmp_path`` that references them by relative path and patches what a scenario changes
 (PostgreSQL storage, an image), so the tests exercise exactly what users deploy.
 
-``GITOPS_TEST_KUBECONFIG`` set: :func:`cluster` targets that real cluster instead of the fake;
-scenarios that need the fake's knobs or request log say so and are skipped there.
+The scenarios built on :func:`start_fake` need the fake's knobs (never-ready, crash loops,
+faults) and its request/storage log, so they always run on the fake. What also runs on a real
+cluster (``GITOPS_TEST_KUBECONFIG``) uses the shared ``kube_target`` fixture instead
+(tests/integration/test_apply_cluster.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.fakekube import FakeKube
@@ -44,20 +45,14 @@ def secret_values() -> dict[str, str]:
 @dataclass
 class Cluster:
     kubeconfig: Path
-    fake: FakeKube | None
+    fake: FakeKube
 
     def need_fake(self) -> FakeKube:
-        if self.fake is None:
-            pytest.skip("this scenario needs the fake API server's knobs and request log")
         return self.fake
 
 
 def start_fake(tmp_path: Path, **knobs: Any) -> Iterator[Cluster]:
     """A started fake (TLS, bearer token) and its kubeconfig; stopped and checked for fake bugs after."""
-    real = os.environ.get("GITOPS_TEST_KUBECONFIG")
-    if real:
-        yield Cluster(Path(real), None)
-        return
     fake = FakeKube(**knobs).start()
     try:
         yield Cluster(fake.write_kubeconfig(tmp_path / "kubeconfig.yaml"), fake)
