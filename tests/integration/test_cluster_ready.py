@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from tests.fakekube import FakeKube
+from tests.fakekube.plugin import KubeTarget
 from tests.support.actions import GhaEnv
 
 pytestmark = pytest.mark.integration
@@ -145,3 +146,10 @@ def test_bad_arguments(
     result = ready(cli, kubeconfig, *args)
     assert result.code == 1
     assert fragment in result.stderr
+
+
+def test_any_cluster_with_ready_nodes(cli: Callable[[list[str]], Any], kube_target: KubeTarget) -> None:
+    """Runs on a real cluster too (GITOPS_TEST_KUBECONFIG): nodes only, no provider-specific checks."""
+    result = ready(cli, kube_target.kubeconfig, "--csi-driver", "", "--storage-class", "", "--timeout", "120")
+    assert result.code == 0, result.output
+    assert set(checks(result.stdout)) == {"api", "nodes"}
