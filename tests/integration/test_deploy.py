@@ -100,6 +100,22 @@ def test_a_blocked_environment_applies_nothing_and_exits_0(
     assert "blocked, nothing applied" in gha_env.summary()
 
 
+def test_an_emergency_override_in_a_freeze_deploys_and_is_recorded(
+    cli: Callable[[list[str]], Any], cluster: Cluster, gha_env: GhaEnv
+) -> None:
+    args = ["--environment", "prod", "--at", FREEZE, "--override", "--reason", "INC-42 data fix"]
+    result = deploy(cli, cluster, *args, "--actor", "alice")
+    assert result.code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["allowed"] is True and data["result"] == "applied"
+    assert data["gate"]["override"]["actor"] == "alice"
+    assert data["gate"]["override"]["reason"] == "INC-42 data fix"
+    summary = gha_env.summary()
+    assert "the gate allowed it" in summary
+    assert "Emergency override by alice: INC-42 data fix (it bypassed a closed window)" in summary
+    assert json.loads(gha_env.outputs()["deploy"])["gate"]["override"]["actor"] == "alice"
+
+
 def test_an_automatic_dispatch_of_prod_is_blocked(cli: Callable[[list[str]], Any], cluster: Cluster) -> None:
     result = deploy(cli, cluster, "--environment", "prod", "--triggered-by", "hetzner-k8s")
     assert result.code == 0

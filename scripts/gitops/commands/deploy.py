@@ -179,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
             "apply": report.to_json(),
         }
     )
+    run_.summary(_gate_summary(data))
     apply_command.publish(report)
     run_.set_output("allowed", "true")
     run_.set_output("skipped-services", json.dumps(blocked))
@@ -234,8 +235,40 @@ def _blocked(args: argparse.Namespace, data: dict[str, Any], decision: Any, what
     return EXIT_OK
 
 
+def _override_line(gate_json: dict[str, Any]) -> str | None:
+    override = gate_json.get("override")
+    if not override:
+        return None
+    actor = override.get("actor") or "unknown"
+    reason = override.get("reason") or "(no reason)"
+    bypassed = "it bypassed a closed window" if override.get("bypassed_window") else "no window was closed"
+    return f"emergency override by {actor}: {reason} ({bypassed})"
+
+
+def _gate_summary(data: dict[str, Any]) -> str:
+    """The gate's part of an allowed deploy: who/what allowed it, any override, skipped services."""
+    gate_json = data["gate"]
+    lines = [
+        f"### :white_check_mark: gitops deploy {data['environment']}: the gate allowed it",
+        "",
+        f"Event `{gate_json.get('event')}`"
+        + (" (automatic)" if gate_json.get("automatic") else " (manual)")
+        + (f", ref `{gate_json['ref']}`" if gate_json.get("ref") else ""),
+    ]
+    override = _override_line(gate_json)
+    if override:
+        lines += ["", f":warning: **{override[0].upper()}{override[1:]}**"]
+    for name in data["skipped_services"]:
+        lines += ["", f"- `{name}` skipped: {data['services'][name]['reason']}"]
+    rows = [[c["name"], "yes" if c["passed"] else "no", c["detail"]] for c in gate_json["checks"]]
+    return "\n".join(lines) + "\n\n" + markdown_table(("check", "passed", "detail"), rows)
+
+
 def _human(data: dict[str, Any], report: ApplyReport) -> str:
     head = f"deploy {data['environment']}: {report.result}"
+    override = _override_line(data["gate"])
+    if override:
+        head += f" ({override})"
     if data["skipped_services"]:
         reasons = "; ".join(f"{s}: {data['services'][s]['reason']}" for s in data["skipped_services"])
         head += f" (skipped by the gate: {reasons})"
