@@ -11,6 +11,7 @@ import argparse
 import os
 
 from gitops.errors import ConfigurationError
+from gitops.inputs import parse_bool
 
 
 def input_env(name: str) -> str:
@@ -24,18 +25,9 @@ def env_default(name: str, default: str | None = None) -> str | None:
 
 
 def env_flag(name: str) -> bool:
-    """A boolean action input: 'true'/'false' (any case), empty = false; anything else is an error."""
+    """A boolean action input read from its ``GITOPS_INPUT_*`` variable; empty = false."""
     var = input_env(name)
-    raw = os.environ.get(var, "").strip()
-    if raw.lower() in ("", "false"):
-        return False
-    if raw.lower() == "true":
-        return True
-    raise ConfigurationError(
-        f"input `{name}` must be 'true' or 'false', found {raw!r}",
-        key=var,
-        title="Invalid action input",
-    )
+    return parse_bool(os.environ.get(var, ""), f"input `{name}` ({var})")
 
 
 def add_repo_and_app(parser: argparse.ArgumentParser) -> None:

@@ -51,18 +51,6 @@ def kube_source(args: argparse.Namespace) -> KubeconfigSource:
     return KubeconfigSource(Path(path) if path else None, env_var or None, args.context.strip() or None)
 
 
-def strict_bool(value: str, name: str, default: bool = False) -> bool:
-    """'true'/'false' (any case); empty = ``default``; anything else names the option."""
-    text = value.strip().lower()
-    if not text:
-        return default
-    if text in ("true", "false"):
-        return text == "true"
-    raise ConfigurationError(
-        f"{name} must be 'true' or 'false', not {value!r}", key=name, title="Invalid input"
-    )
-
-
 def seconds(value: str, name: str, default: float) -> float:
     """A positive number of seconds; empty = ``default``."""
     text = value.strip()

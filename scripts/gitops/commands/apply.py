@@ -14,8 +14,9 @@ from typing import Any
 
 from gitops import runner
 from gitops.apply import APPLIED, ApplyReport, ApplySettings, Engine, ObjectResult, RollbackSetting
-from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, kube_source, seconds, strict_bool
+from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, kube_source, seconds
 from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
+from gitops.inputs import parse_bool
 from gitops.report import emit, markdown_table, text_table
 
 DESCRIPTION = """\
@@ -235,8 +236,8 @@ def run(args: argparse.Namespace) -> int:
         field_manager=args.field_manager.strip() or "gitops",
         namespace=args.namespace.strip() or None,
         rollout_timeout=seconds(args.timeout, "--timeout", 300.0),
-        rollback=RollbackSetting(strict_bool(args.rollback_on_failure, "--rollback-on-failure")),
-        dry_run=strict_bool(args.dry_run, "--dry-run"),
+        rollback=RollbackSetting(parse_bool(args.rollback_on_failure, "--rollback-on-failure")),
+        dry_run=parse_bool(args.dry_run, "--dry-run"),
         skip_services=skip_names(args.skip_service),
         progress_interval=seconds(args.progress_interval, "--progress-interval", 10.0),
     )

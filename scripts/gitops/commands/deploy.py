@@ -18,9 +18,10 @@ from typing import Any
 from gitops import runner
 from gitops.apply import ApplyReport, ApplySettings, RollbackSetting
 from gitops.commands import apply as apply_command
-from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, seconds, strict_bool
+from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, seconds
 from gitops.commands.apply import add_apply_args, execute, load_input
 from gitops.errors import EXIT_DEPLOY_FAILED, EXIT_OK
+from gitops.inputs import parse_bool
 from gitops.report import emit, markdown_table, text_table
 
 DESCRIPTION = """\
@@ -100,7 +101,7 @@ def add_parser(
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops.commands.gate import automatic_from, flag
+    from gitops.commands.gate import automatic_from
     from gitops.core import gate
     from gitops.core.policy import Override
     from gitops.policy import DEFAULT_PATH, load_policy, parse_instant
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     ref = args.ref.strip() or run_.env("GITHUB_REF") or None
     at = parse_instant(args.at) if args.at.strip() else datetime.now(UTC)
     override = None
-    if flag(args.override.strip(), "--override"):
+    if parse_bool(args.override, "--override"):
         override = Override(
             actor=args.actor.strip() or run_.env("GITHUB_ACTOR") or None, reason=args.reason.strip() or None
         )
@@ -160,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         rollback=RollbackSetting(
             env_decision.rollback_on_failure, {name: d.rollback_on_failure for name, d in services.items()}
         ),
-        dry_run=strict_bool(args.dry_run, "--dry-run"),
+        dry_run=parse_bool(args.dry_run, "--dry-run"),
         skip_services=tuple(blocked),
         strict_skip=False,
         progress_interval=seconds(args.progress_interval, "--progress-interval", 10.0),

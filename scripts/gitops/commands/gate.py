@@ -11,7 +11,8 @@ from gitops import runner
 from gitops.core import gate
 from gitops.core.policy import Override
 from gitops.core.windows import fmt_local
-from gitops.errors import EXIT_OK, ConfigurationError
+from gitops.errors import EXIT_OK
+from gitops.inputs import parse_bool
 from gitops.policy import DEFAULT_PATH, load_policy, parse_instant
 from gitops.report import emit, markdown_table, text_table
 
@@ -111,17 +112,6 @@ def add_parser(
     p.set_defaults(handler=run)
 
 
-def flag(value: str, name: str) -> bool:
-    """'true'/'false' as action inputs are documented; empty = false; anything else names the flag."""
-    if value in ("", "false"):
-        return False
-    if value == "true":
-        return True
-    raise ConfigurationError(
-        f"{name} must be 'true' or 'false', not {value!r}", key=name, title="Invalid input"
-    )
-
-
 def automatic_from(triggered_by: str) -> bool | None:
     """A dispatch naming the automation that sent it is automatic; none or 'manual' is a person."""
     value = triggered_by.strip()
@@ -136,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     ref = args.ref.strip() or run_.env("GITHUB_REF") or None
     at = parse_instant(args.at) if args.at.strip() else datetime.now(UTC)
     override = None
-    if flag(args.override.strip(), "--override"):
+    if parse_bool(args.override.strip(), "--override"):
         override = Override(
             actor=args.actor.strip() or run_.env("GITHUB_ACTOR") or None,
             reason=args.reason.strip() or None,
@@ -153,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         at=at,
         override=override,
         automatic=automatic_from(triggered_by),
-        cluster=flag(args.cluster.strip(), "--cluster"),
+        cluster=parse_bool(args.cluster.strip(), "--cluster"),
     )
     data = decision.to_json()
     data["control"] = str(control)

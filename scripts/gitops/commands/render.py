@@ -11,6 +11,7 @@ from typing import Any
 
 from gitops import runner
 from gitops.errors import EXIT_OK, ConfigurationError, Problem
+from gitops.inputs import parse_bool
 from gitops.report import emit, markdown_table, text_table
 
 DESCRIPTION = """\
@@ -112,15 +113,6 @@ def add_parser(
     p.set_defaults(handler=run)
 
 
-def strict_bool(value: str, name: str) -> bool:
-    """'true'/'false' only, as action inputs are documented; anything else names the input."""
-    if value in ("true", "false"):
-        return value == "true"
-    raise ConfigurationError(
-        f"{name} must be 'true' or 'false', not {value!r}", key=name, title="Invalid input"
-    )
-
-
 def _overlays(values: list[str]) -> list[Path]:
     result = [Path(line.strip()) for value in values for line in value.splitlines() if line.strip()]
     if not result:
@@ -136,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError(
             f"--mode must be 'render' or 'check', not {mode!r}", key="--mode", title="Invalid input"
         )
-    require_all = strict_bool(args.require_all, "--require-all")
-    allow_empty = strict_bool(args.allow_empty, "--allow-empty")
+    require_all = parse_bool(args.require_all, "--require-all")
+    allow_empty = parse_bool(args.allow_empty, "--allow-empty")
     overlays = _overlays(args.overlay)
     secret_map = Path(args.secret_map) if args.secret_map else None
     placeholder = DEFAULT_PLACEHOLDER if args.placeholder is None else args.placeholder
