@@ -107,7 +107,17 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     wanted = requested_verb(argv)
     for verb, module in VERBS.items():
         if verb == wanted:
-            _load(module).add_parser(sub, verb, common)
+            mod = _load(module)
+            verb_parser = sub.add_parser(
+                verb,
+                parents=[common],
+                help=SUMMARIES.get(verb, ""),
+                description=mod.DESCRIPTION,
+                epilog=mod.EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+            mod.add_arguments(verb_parser)
+            verb_parser.set_defaults(handler=mod.run)
         else:
             sub.add_parser(verb, help=SUMMARIES.get(verb, ""))
     return parser

@@ -16,12 +16,11 @@ from gitops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, ConfigurationErr
 
 
 def fake_verb(behaviour: Callable[[argparse.Namespace], int]) -> ModuleType:
-    def add_parser(sub: Any, verb: str, common: argparse.ArgumentParser) -> None:
-        p = sub.add_parser(verb, parents=[common], help="a fake verb for tests")
-        p.set_defaults(handler=behaviour)
-
     module = ModuleType("gitops.commands.fake")
-    module.add_parser = add_parser  # type: ignore[attr-defined]
+    module.DESCRIPTION = "a fake verb for tests"  # type: ignore[attr-defined]
+    module.EPILOG = "example: gitops fake"  # type: ignore[attr-defined]
+    module.add_arguments = lambda p: None  # type: ignore[attr-defined]
+    module.run = behaviour  # type: ignore[attr-defined]
     return module
 
 
@@ -169,8 +168,9 @@ def test_every_verb_exists_and_its_help_teaches_with_examples(
     verb: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     mod = importlib.import_module(f"gitops.commands.{cli_module.VERBS[verb]}")
-    assert callable(getattr(mod, "add_parser", None))
+    assert callable(getattr(mod, "add_arguments", None))
     assert callable(getattr(mod, "run", None))
+    assert mod.DESCRIPTION.strip() and mod.EPILOG.strip()
     with pytest.raises(SystemExit) as exc:
         cli_module.main([verb, "--help"])
     assert exc.value.code == 0

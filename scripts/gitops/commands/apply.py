@@ -67,21 +67,10 @@ exit codes: 0 applied and ready, 1 bad input (nothing applied), 2 the deploy fai
 """
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
-) -> None:
-    p = sub.add_parser(
-        verb,
-        parents=[common],
-        help="staged server-side apply, immutable-field re-create, rollout wait, rollback, verify",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     add_input_args(p)
     add_kube_args(p)
     add_apply_args(p)
-    p.set_defaults(handler=run)
 
 
 def add_input_args(p: argparse.ArgumentParser) -> None:

@@ -84,17 +84,7 @@ BUILTIN_OUTPUTS = (
 _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
-) -> None:
-    p = sub.add_parser(
-        verb,
-        parents=[common],
-        help="changed files between base and head -> affected environments and clusters",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", default=".", metavar="DIR", help="the git checkout (default: .)")
     p.add_argument("--base", default="", metavar="REV", help="compare from this commit (wins over the event)")
     p.add_argument("--head", default="", metavar="REV", help="compare up to this commit (default: HEAD)")
@@ -122,7 +112,6 @@ def add_parser(
         metavar="DIR",
         help="the infra root inside the repository (default: infra)",
     )
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

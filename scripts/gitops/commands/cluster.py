@@ -60,15 +60,7 @@ missing tool); 2 hetzner-k3s ran and failed.
 """
 
 
-def add_parser(sub: Any, verb: str, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        verb,
-        parents=[common],
-        help="create or update an environment's Hetzner k3s cluster (pinned, verified hetzner-k3s)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--environment", metavar="ENV", default=env_default("environment"), help="e.g. dev")
     p.add_argument(
         "--config",
@@ -128,7 +120,6 @@ def add_parser(sub: Any, verb: str, common: argparse.ArgumentParser) -> None:
         default=env_default("ssh-public-key-env", "HETZNER_SSH_PUBLIC_KEY"),
         help="variable holding the SSH public key (default: HETZNER_SSH_PUBLIC_KEY)",
     )
-    p.set_defaults(handler=run)
 
 
 @dataclass(frozen=True)

@@ -45,17 +45,7 @@ exit codes: 0 ready, 1 bad arguments or kubeconfig, 2 not ready within --timeout
 """
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
-) -> None:
-    p = sub.add_parser(
-        verb,
-        parents=[common],
-        help="wait until nodes are Ready and the CSI driver and StorageClass exist",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     add_kube_args(p)
     group = p.add_argument_group("readiness")
     group.add_argument("--min-nodes", default="", metavar="N", help="nodes that must exist (default: 1)")
@@ -75,7 +65,6 @@ def add_parser(
     group.add_argument(
         "--interval", default="", metavar="SECONDS", help="seconds between checks (default: 5)"
     )
-    p.set_defaults(handler=run)
 
 
 @dataclass(frozen=True)

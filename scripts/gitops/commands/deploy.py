@@ -52,17 +52,7 @@ failed (including after a rollback).
 """
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
-) -> None:
-    p = sub.add_parser(
-        verb,
-        parents=[common],
-        help="gate + apply + verify one environment (the root action)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group("environment and gate")
     group.add_argument("--environment", "--env", dest="environment", required=True, metavar="ENV")
     group.add_argument(
@@ -97,7 +87,6 @@ def add_parser(
     inputs.add_argument("--placeholder", default="", metavar="TEXT", help="default: StrongBase64Password")
     add_kube_args(p)
     add_apply_args(p, deploy=True)
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -68,15 +68,7 @@ timed out, or GitHub failed and the run cannot be found.
 SINCE_FALLBACK_SECONDS = 120.0  # when no Date header tells GitHub's time: accept runs this much older
 
 
-def add_parser(sub: Any, verb: str, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        verb,
-        parents=[common],
-        help="start a workflow_dispatch run; optionally wait for its conclusion",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workflow",
         metavar="FILE|NAME|ID",
@@ -132,7 +124,6 @@ def add_parser(sub: Any, verb: str, common: argparse.ArgumentParser) -> None:
         help="how long to look for the run when GitHub does not return it (default 60)",
     )
     add_repo_and_app(p)
-    p.set_defaults(handler=run)
 
 
 @dataclass(frozen=True)

@@ -50,17 +50,7 @@ rollback-on-failure, rollout-timeout, next-allowed-at, decision) and to the job 
 """
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
-) -> None:
-    p = sub.add_parser(
-        verb,
-        parents=[common],
-        help="evaluate deploy-control.yaml for one environment (and service) now",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--env", "--environment", dest="env", required=True, metavar="ENV", help="dev, test, prod, ..."
     )
@@ -109,7 +99,6 @@ def add_parser(
         metavar="FILE",
         help=f"the policy file (default: {DEFAULT_PATH})",
     )
-    p.set_defaults(handler=run)
 
 
 def automatic_from(triggered_by: str) -> bool | None:

@@ -68,17 +68,7 @@ _SHORT = {
 }
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
-) -> None:
-    p = sub.add_parser(
-        verb,
-        parents=[common],
-        help="every environment x affected? x gate decision, from git + policy (no cluster, no GitHub)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", default=".", metavar="DIR", help="the git repository (default: .)")
     p.add_argument("--base", default="", metavar="REV", help="compare from this revision (default: HEAD~1)")
     p.add_argument("--head", default="", metavar="REV", help="compare to this revision (default: HEAD)")
@@ -101,7 +91,6 @@ def add_parser(
     p.add_argument(
         "--infra", default="infra", metavar="DIR", help="the infra directory in the repo (default: infra)"
     )
-    p.set_defaults(handler=run)
 
 
 @dataclass(frozen=True)

@@ -55,17 +55,7 @@ exit codes: 0 ok, 1 missing variables / leftover placeholders / a bad overlay or
 MODES = ("render", "check")
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
-) -> None:
-    p = sub.add_parser(
-        verb,
-        parents=[common],
-        help="kustomize build + in-memory secret substitution; --check lists needed secrets",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--overlay",
         action="append",
@@ -110,7 +100,6 @@ def add_parser(
         metavar="FILE",
         help="where the manifests go: - (stdout, default), a FILE (created 0600), or '' (nowhere)",
     )
-    p.set_defaults(handler=run)
 
 
 def _overlays(values: list[str]) -> list[Path]:

@@ -52,15 +52,7 @@ exit codes: 0 stored; 1 a problem you can fix (kubeconfig, token permission, nam
 """
 
 
-def add_parser(sub: Any, verb: str, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        verb,
-        parents=[common],
-        help="store a kubeconfig as a GitHub environment secret (sealed box)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--environment",
         metavar="ENV",
@@ -98,7 +90,6 @@ def add_parser(sub: Any, verb: str, common: argparse.ArgumentParser) -> None:
         help="before uploading, check that the server URL answers a TLS handshake (5 s; no credentials sent)",
     )
     add_repo_and_app(p)
-    p.set_defaults(handler=run)
 
 
 @dataclass(frozen=True)

@@ -41,17 +41,7 @@ exit codes: 0 everything valid, 1 any failure (all of them are listed).
 """
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], verb: str, common: argparse.ArgumentParser
-) -> None:
-    p = sub.add_parser(
-        verb,
-        parents=[common],
-        help="every overlay builds and validates (strict schema); deploy-control.yaml is valid",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--infra", default="infra", metavar="DIR", help="the infrastructure tree (default: infra)")
     p.add_argument(
         "--kubernetes-version",
@@ -65,7 +55,6 @@ def add_parser(
         metavar="TEXT",
         help="the Secret placeholder (default: StrongBase64Password)",
     )
-    p.set_defaults(handler=run)
 
 
 @dataclass
