@@ -44,20 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-SECRETS = {
-    name: f"bench-{name.lower()}"
-    for name in (
-        "POSTGRES_SA_PASSWORD",
-        "ACCOUNT_SERVICE_DB_USER_PASSWORD",
-        "MESSAGING_SERVICE_DB_USER_PASSWORD",
-        "PROPERTY_SERVICE_DB_USER_PASSWORD",
-        "REDIS_ADMIN_PASSWORD",
-        "REDIS_PUBSUB_PASSWORD",
-        "REDIS_CACHE_PASSWORD",
-        "REDIS_RATELIMIT_PASSWORD",
-        "REDIS_MONITOR_PASSWORD",
-    )
-}
+from tests.support.infra import SECRET_VARIABLES  # noqa: E402 - needs ROOT on sys.path first
+
+SECRETS = {name: f"bench-{name.lower()}" for name in SECRET_VARIABLES}
 STATEFULSETS = ("postgres", "redis", "jaeger")
 
 

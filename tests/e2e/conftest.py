@@ -26,19 +26,9 @@ from tests.e2e.harness import (
     run_act,
     scan_for_secrets,
 )
+from tests.support.infra import SECRET_VARIABLES
 
-# The nine variables the deploy workflow passes to apply (INTERFACES.md), one per Secret key.
-APP_SECRET_NAMES = (
-    "POSTGRES_SA_PASSWORD",
-    "ACCOUNT_SERVICE_DB_USER_PASSWORD",
-    "MESSAGING_SERVICE_DB_USER_PASSWORD",
-    "PROPERTY_SERVICE_DB_USER_PASSWORD",
-    "REDIS_ADMIN_PASSWORD",
-    "REDIS_PUBSUB_PASSWORD",
-    "REDIS_CACHE_PASSWORD",
-    "REDIS_RATELIMIT_PASSWORD",
-    "REDIS_MONITOR_PASSWORD",
-)
+APP_SECRET_NAMES = SECRET_VARIABLES  # the nine variables the deploy workflow passes to apply
 
 
 def _value(name: str) -> str:

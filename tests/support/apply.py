@@ -22,19 +22,9 @@ from typing import Any
 import yaml
 
 from tests.fakekube import FakeKube
+from tests.support.infra import SECRET_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_VARIABLES = (
-    "POSTGRES_SA_PASSWORD",
-    "ACCOUNT_SERVICE_DB_USER_PASSWORD",
-    "MESSAGING_SERVICE_DB_USER_PASSWORD",
-    "PROPERTY_SERVICE_DB_USER_PASSWORD",
-    "REDIS_ADMIN_PASSWORD",
-    "REDIS_PUBSUB_PASSWORD",
-    "REDIS_CACHE_PASSWORD",
-    "REDIS_RATELIMIT_PASSWORD",
-    "REDIS_MONITOR_PASSWORD",
-)
 
 
 def secret_values() -> dict[str, str]:

@@ -23,6 +23,19 @@ OVERLAYS = {
 HETZNER = ("dev", "test", "prod")
 SERVICES = ("postgres", "redis", "jaeger")
 PLACEHOLDER = "StrongBase64Password"
+# The variables the deploy workflow provides, one per placeholder Secret key (the infra contract:
+# tests/integration/test_infra_overlays.py checks the rendered Secrets carry exactly these keys).
+SECRET_VARIABLES = (
+    "POSTGRES_SA_PASSWORD",
+    "ACCOUNT_SERVICE_DB_USER_PASSWORD",
+    "MESSAGING_SERVICE_DB_USER_PASSWORD",
+    "PROPERTY_SERVICE_DB_USER_PASSWORD",
+    "REDIS_ADMIN_PASSWORD",
+    "REDIS_PUBSUB_PASSWORD",
+    "REDIS_CACHE_PASSWORD",
+    "REDIS_RATELIMIT_PASSWORD",
+    "REDIS_MONITOR_PASSWORD",
+)
 
 Obj = dict[str, Any]
 
