@@ -436,8 +436,6 @@ class Api:
         res = req.res
         meta = obj.setdefault("metadata", {})
         name = str(meta.get("name") or "")
-        if name and self.store.peek(self.key(res, meta.get("namespace"), name)) is not None:
-            raise errors.already_exists(res, name)
         for key in (
             "resourceVersion",
             "deletionTimestamp",
@@ -455,6 +453,15 @@ class Api:
         field_errors = validation.validate_create(res.kind, obj)
         if field_errors:
             raise errors.invalid(res, name, field_errors)
+        # As the generic registry's Store.Create: BeforeCreate (defaulting, the strategy's Validate)
+        # comes first, and only the storage layer's create - dry run or not - finds an existing key.
+        # So an invalid object is a 422 even when its name is taken.
+        existing = self.store.peek(self.key(res, meta.get("namespace"), name)) if name else None
+        if existing is not None:
+            conflict = errors.already_exists(res, name)
+            if (existing.get("metadata") or {}).get("deletionTimestamp"):
+                conflict.message = f"object is being deleted: {conflict.message}"
+            raise conflict
         if self._has_generation(res):
             meta["generation"] = 1
         else:

@@ -428,3 +428,39 @@ def test_dry_run_on_every_mutating_verb_persists_nothing(fake_kube: FakeKube) ->
     assert fake_kube.get("v1", "ConfigMap", "default", "settings")["data"] == {"a": "1"}  # type: ignore[index]
     assert fake_kube.get("v1", "ConfigMap", "default", "other") is None
     assert [d["dryRun"] for d in fake_kube.delete_events] == [True]
+
+
+def test_create_validates_before_it_finds_the_name_taken(fake_kube: FakeKube) -> None:
+    """The generic registry validates (BeforeCreate) before its storage create meets the existing key,
+    dry run or not: a taken name hides no validation error behind a 409."""
+    wire = Wire(fake_kube)
+    path = "/apis/apps/v1/namespaces/default/statefulsets"
+    assert wire.call("POST", path, s.statefulset()).status == 201
+    invalid = s.statefulset()
+    invalid["spec"]["template"]["metadata"]["labels"] = {"app.kubernetes.io/name": "other"}
+    rv = fake_kube.store.rv
+
+    answers = [
+        wire.call("POST", path, invalid, query={"dryRun": "All"}),
+        wire.call("POST", path, invalid),
+        wire.call("POST", path, s.statefulset(), query={"dryRun": "All"}),
+    ]
+
+    assert [(a.status, a.body["reason"]) for a in answers] == [
+        (422, "Invalid"),
+        (422, "Invalid"),
+        (409, "AlreadyExists"),
+    ]
+    assert [c["field"] for c in answers[0].causes] == ["spec.template.metadata.labels"]
+    assert fake_kube.store.rv == rv
+
+    fake_kube.set_knobs(pod_termination_seconds=60)
+    fake_kube.wait_for(lambda: fake_kube.list_objects("v1", "Pod", "default"))
+    pod = fake_kube.list_objects("v1", "Pod", "default")[0]
+    pod_path = "/api/v1/namespaces/default/pods"
+    assert wire.call("DELETE", f"{pod_path}/{pod['metadata']['name']}").status == 200
+    again = wire.call("POST", pod_path, {**pod, "metadata": {"name": pod["metadata"]["name"]}})
+    assert (again.status, again.body["message"]) == (
+        409,
+        f'object is being deleted: pods "{pod["metadata"]["name"]}" already exists',
+    )
