@@ -57,11 +57,15 @@ class Watcher:
     cond: threading.Condition = field(default_factory=threading.Condition)
     closed: bool = False
 
-    def offer(self, event: WatchEvent) -> None:
+    def wants(self, event: WatchEvent) -> bool:
+        """Is ``event`` about the resource type (and namespace) this watch is on?"""
         group, kind, namespace, _ = event.key
         if group != self.group or kind != self.kind:
-            return
-        if self.namespace and namespace != self.namespace:
+            return False
+        return not self.namespace or namespace == self.namespace
+
+    def offer(self, event: WatchEvent) -> None:
+        if not self.wants(event):
             return
         with self.cond:
             self.events.append(event)
@@ -191,7 +195,7 @@ class Store:
                 oldest = self.log[0].rv if self.log else self.rv + 1
                 if since < max(self.compacted_rv, oldest - 1):
                     return None
-                replay = [e for e in self.log if e.rv > since]
+                replay = [e for e in self.log if e.rv > since and watcher.wants(e)]
             self.watchers.append(watcher)
             return replay
 

@@ -145,3 +145,39 @@ def test_python_client_watch_sees_a_statefulset_become_ready(fake_kube: FakeKube
             break
 
     assert seen[-1] == 1
+
+
+def test_a_resumed_watch_replays_only_its_own_kind_and_namespace(fake_kube_factory: Any) -> None:
+    fake = fake_kube_factory(tick=None)
+    wire = Wire(fake)
+    wire.call(
+        "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "b"}}
+    )
+    rv = fake.store.rv
+    budget = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "redis", "namespace": "default"},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "redis"}}},
+    }
+    assert wire.apply(budget).status == 201
+    assert wire.apply(s.statefulset("redis")).status == 201
+    assert wire.apply(s.statefulset("redis", namespace="b")).status == 201
+    assert wire.apply(s.configmap("redis")).status == 201
+    fake.step()  # the controllers write pods, claims, revisions and the status
+
+    events = watch_events(
+        wire,
+        "/apis/apps/v1/namespaces/default/statefulsets",
+        {"resourceVersion": str(rv), "timeoutSeconds": "1"},
+    )
+
+    assert {(e["object"]["kind"], e["object"]["metadata"]["namespace"]) for e in events} == {
+        ("StatefulSet", "default")
+    }
+    assert summary(events)[0] == ("ADDED", "redis")
+    everywhere = watch_events(
+        wire, "/apis/apps/v1/statefulsets", {"resourceVersion": str(rv), "timeoutSeconds": "1"}
+    )
+    assert {e["object"]["metadata"]["namespace"] for e in everywhere} == {"default", "b"}
+    assert {e["object"]["kind"] for e in everywhere} == {"StatefulSet"}
