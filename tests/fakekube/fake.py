@@ -202,6 +202,11 @@ class FakeKube:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` began (connections are being closed under their handlers)."""
+        return self._stop.is_set()
+
     def _loop(self) -> None:
         assert self.tick_interval
         while not self._stop.wait(self.tick_interval):

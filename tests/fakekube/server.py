@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import ssl
+import sys
 import threading
 import time
 import traceback
@@ -27,6 +28,12 @@ INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 class Dropped(Exception):  # noqa: N818 - a control-flow signal, not an error
     """Close the connection without a response (fault injection)."""
+
+
+# How a client that goes away shows up on the server's side of the socket: a reset, a broken pipe,
+# or - over TLS - an alert or a truncated record (an SSLError) when it shuts a kept-alive or
+# watch connection down without close_notify, as urllib3 does to end a watch. Expected, not bugs.
+DISCONNECTS = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, ssl.SSLError)
 
 
 class FakeHTTPServer(ThreadingHTTPServer):
@@ -60,9 +67,25 @@ class FakeHTTPServer(ThreadingHTTPServer):
             self.connections.add(sock)
         try:
             self.RequestHandlerClass(sock, client_address, self)  # type: ignore[arg-type]
+        except DISCONNECTS:
+            pass  # the client went away between requests: nothing to answer, nothing to report
+        except (OSError, ValueError):
+            if not self.fake.stopping:
+                raise  # -> handle_error: a bug
+            # stop() closed the connection under the handler (EBADF, or "I/O on a closed file")
         finally:
             with self.conn_lock:
                 self.connections.discard(sock)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """socketserver prints every exception that escapes a handler; a client's disconnect is
+        expected, anything else is a bug of the fake: recorded in ``fake.bugs`` (the fixtures fail
+        the test on it) and printed."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, DISCONNECTS) or (isinstance(exc, OSError | ValueError) and self.fake.stopping):
+            return
+        self.fake.bugs.append(f"unhandled error serving {client_address}:\n{traceback.format_exc()}")
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         with self.conn_lock:

@@ -404,3 +404,73 @@ def test_eviction_deletes_the_pod_gracefully(fake_kube: FakeKube) -> None:
         )
     )
     assert [d["actor"] for d in fake_kube.delete_events] == ["client:fakekube-wire (eviction)"]
+
+
+def _kept_alive(fake: FakeKube) -> Any:
+    """An HTTPS connection that made one request and is kept alive, waiting for the next one."""
+    import http.client
+    import ssl
+
+    context = ssl.create_default_context(cadata=fake.ca_pem.decode())
+    conn = http.client.HTTPSConnection(fake.host, fake.port, timeout=10, context=context)
+    conn.request("GET", "/version", headers={"Authorization": f"Bearer {fake.token}"})
+    assert conn.getresponse().read()
+    return conn
+
+
+def _served(fake: FakeKube) -> bool:
+    """Every connection's handler thread has finished (including socketserver's error handling)."""
+    server = fake._server
+    assert server is not None
+    return not any(thread.is_alive() for thread in list(server._threads))  # type: ignore[attr-defined]
+
+
+def test_clients_going_away_print_no_traceback_and_record_no_bug(
+    fake_kube: FakeKube, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import socket
+    import struct
+
+    reset = _kept_alive(fake_kube)  # closed with an RST: ConnectionResetError on the server's read
+    reset.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    reset.sock.close()
+    garbled = _kept_alive(fake_kube)  # a record the server's TLS layer rejects: an SSLError
+    os.write(garbled.sock.fileno(), b"\x15\x03\x03\x00\x02\x02\x32")
+    cut = _kept_alive(fake_kube)  # urllib3's way to end a watch: shutdown without close_notify
+    cut.sock.shutdown(socket.SHUT_RDWR)
+    cut.sock.close()
+
+    fake_kube.wait_for(lambda: _served(fake_kube))
+    garbled.close()
+    fake_kube.wait_for(lambda: _served(fake_kube))
+
+    assert "Traceback" not in capfd.readouterr().err
+    assert fake_kube.bugs == []
+
+
+def test_a_handler_crash_is_a_recorded_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakekube.server import Handler
+
+    def crash(self: Handler) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Handler, "handle", crash)
+    fake = FakeKube(tick=None).start()
+    try:
+        import ssl
+
+        context = ssl.create_default_context(cadata=fake.ca_pem.decode())
+        with socket_to(fake) as raw, context.wrap_socket(raw, server_hostname=fake.host) as tls:
+            tls.recv(1)  # the server closes the connection after the crash
+        fake.wait_for(lambda: fake.bugs)
+    finally:
+        fake.stop()
+    [bug] = fake.bugs
+    assert "RuntimeError: boom" in bug
+
+
+def socket_to(fake: FakeKube) -> Any:
+    import socket
+
+    return socket.create_connection((fake.host, fake.port), timeout=10)
