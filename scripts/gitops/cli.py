@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from gitops import __version__, runner
-from gitops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, ConfigurationError
+from gitops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, ConfigurationError, Problem
 
 # verb -> module under gitops.commands. Order is the order of `gitops --help`.
 VERBS: dict[str, str] = {
@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report_configuration_error(exc)
         if exc.hint:
             run.log(f"How to fix: {exc.hint}")
-        run.summary(_summary_markdown(exc))
+        run.summary(_summary_markdown(exc, verb=args.verb))
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         run.log("interrupted")
@@ -151,13 +151,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL_ERROR
 
 
+def _headline(exc: ConfigurationError) -> str:
+    """``key: message``, unless the message already starts with the key (``--at '...' is not ...``)."""
+    if exc.key and not exc.message.startswith(exc.key):
+        return f"{exc.key}: {exc.message}"
+    return exc.message
+
+
+def _listed_problems(exc: ConfigurationError) -> list[Problem]:
+    """The problems worth listing under the headline: not a lone one that only repeats it."""
+    problems = list(exc.problems)
+    if len(problems) == 1 and problems[0].message == exc.message:
+        return []
+    return problems
+
+
 def _report_configuration_error(exc: ConfigurationError) -> None:
     """In Actions, one annotation per located problem, so a PR shows each bad line where it is;
     in a terminal, one block listing every problem as ``file:line key: message``."""
     run = runner.current()
-    headline = f"{exc.key}: {exc.message}" if exc.key else exc.message
+    headline = _headline(exc)
     if not exc.problems or not run.in_actions:
-        lines = [headline, *(f"- {p}" for p in exc.problems)]
+        lines = [headline, *(f"- {p}" for p in _listed_problems(exc))]
         run.error("\n".join(lines), file=exc.file, line=exc.line, title=exc.title)
         return
     run.log(f"{exc.title}: {headline}")
@@ -166,13 +181,16 @@ def _report_configuration_error(exc: ConfigurationError) -> None:
         run.error(text, file=problem.file or exc.file, line=problem.line, title=exc.title)
 
 
-def _summary_markdown(exc: ConfigurationError) -> str:
+def _summary_markdown(exc: ConfigurationError, verb: str | None = None) -> str:
     where = ":".join(p for p in (exc.file, str(exc.line) if exc.line else None) if p)
-    parts = [f"### :x: {exc.title}", "", f"{exc.message}"]
-    if where or exc.key:
-        parts += ["", f"Where: `{where}` {f'`{exc.key}`' if exc.key else ''}".rstrip()]
-    if exc.problems:
-        parts += ["", *[f"- {p}" for p in exc.problems]]
+    head = f"gitops {verb}: {exc.title}" if verb else exc.title
+    parts = [f"### :x: {head}", "", f"{exc.message}"]
+    located = [f"`{part}`" for part in (where, exc.key) if part]
+    if located:
+        parts += ["", f"Where: {' '.join(located)}"]
+    problems = _listed_problems(exc)
+    if problems:
+        parts += ["", *[f"- {p}" for p in problems]]
     if exc.hint:
         parts += ["", f"**How to fix:** {exc.hint}"]
     return "\n".join(parts) + "\n"

@@ -63,3 +63,28 @@ class ConfigurationError(Exception):
         if self.hint:
             lines.append(f"How to fix: {self.hint}")
         return "\n".join(lines)
+
+
+def yaml_problem(exc: BaseException) -> tuple[str, int | None, str | None]:
+    """``(what, line, hint)`` for a PyYAML error, without quoting the document (it may hold secrets).
+
+    PyYAML words a tab as "found character '\\t' that cannot start any token", which hides the
+    most common mistake in a hand-edited YAML file; this names it and says how to fix it.
+    ``hint`` is None when there is nothing more specific to say than "fix the syntax".
+    """
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    column = mark.column + 1 if mark is not None else None
+    problem = str(getattr(exc, "problem", None) or "")
+    context = str(getattr(exc, "context", None) or "")
+    if "'\\t'" in problem:
+        where = f"line {line}, column {column}" if line else "the file"
+        return (
+            f"a tab character at {where} (YAML indents with spaces only)",
+            line,
+            f"replace the tab at {where} with spaces",
+        )
+    what = " ".join(p for p in (context, problem) if p) or "syntax error"
+    if line is not None:
+        what += f" (line {line}, column {column})"
+    return what, line, None

@@ -65,7 +65,7 @@ def test_configuration_error_in_actions_is_exit_1_with_file_line_annotation_and_
     ]
     assert "Overlay not found: resources: the overlay has no kustomization.yaml" in result.stderr
     summary = gha_env.summary()
-    assert "### :x: Overlay not found" in summary
+    assert "### :x: gitops fake: Overlay not found" in summary
     assert "Where: `infra/k8s/x/y/kustomization.yaml:7` `resources`" in summary
     assert "- a.yaml:2: first finding" in summary
     assert "**How to fix:** Add a kustomization.yaml to the overlay." in summary
@@ -187,3 +187,49 @@ def test_usage_mistakes_exit_1_not_argparses_2(capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert "the following arguments are required: --overlay" in err
     assert "gitops render --help" in err
+
+
+def test_every_option_of_every_verb_has_help_text() -> None:
+    for verb in cli_module.VERBS:
+        parser = cli_module.build_parser([verb])
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[verb]
+        missing = [a.option_strings[0] for a in sub._actions if a.option_strings and not a.help]
+        assert not missing, f"gitops {verb}: options without help text: {missing}"
+
+
+def mistake(**kwargs: Any) -> Callable[[argparse.Namespace], int]:
+    def behaviour(args: argparse.Namespace) -> int:
+        raise ConfigurationError(**kwargs)
+
+    return behaviour
+
+
+def test_a_message_that_starts_with_its_key_does_not_repeat_it(install: Any, cli: Any) -> None:
+    install(mistake(message="--timeout must be a positive number of seconds, not '5m'", key="--timeout"))
+    result = cli(["fake"])
+    assert "error: Configuration error: --timeout must be a positive number" in result.stderr
+    assert "--timeout: --timeout" not in result.stderr
+
+
+def test_a_lone_problem_that_repeats_the_message_is_not_listed_twice(install: Any, cli: Any) -> None:
+    install(
+        mistake(
+            message="not valid YAML: a tab character at line 3, column 1",
+            file="p.yaml",
+            line=3,
+            problems=[Problem("not valid YAML: a tab character at line 3, column 1", "p.yaml", 3)],
+        )
+    )
+    result = cli(["fake"])
+    assert result.stderr.count("a tab character") == 1
+
+
+def test_summary_names_the_verb_and_where_without_empty_code_spans(
+    gha_env: GhaEnv, install: Any, cli: Any
+) -> None:
+    install(mistake(message="no GitHub token", key="GH_TOKEN", title="GitHub token missing"))
+    cli(["fake"])
+    summary = gha_env.summary()
+    assert summary.startswith("### :x: gitops fake: GitHub token missing")
+    assert "Where: `GH_TOKEN`" in summary
+    assert "``" not in summary

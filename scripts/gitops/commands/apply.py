@@ -100,7 +100,10 @@ def add_apply_args(p: argparse.ArgumentParser, *, deploy: bool = False) -> None:
         help="namespace for objects without one (default: the context's)",
     )
     group.add_argument(
-        "--field-manager", default="", metavar="NAME", help="server-side apply field manager (gitops)"
+        "--field-manager",
+        default="",
+        metavar="NAME",
+        help="server-side apply field manager (default: gitops)",
     )
     group.add_argument(
         "--dry-run",
@@ -108,7 +111,7 @@ def add_apply_args(p: argparse.ArgumentParser, *, deploy: bool = False) -> None:
         const="true",
         default="",
         metavar="true|false",
-        help="server-side dry run of every object with a diff summary; nothing is written",
+        help="server-side dry run of every object with a diff summary; nothing is written (default: false)",
     )
     group.add_argument(
         "--progress-interval",
@@ -119,7 +122,10 @@ def add_apply_args(p: argparse.ArgumentParser, *, deploy: bool = False) -> None:
     if deploy:
         return
     group.add_argument(
-        "--timeout", default="", metavar="SECONDS", help="rollout wait per phase (default: 300)"
+        "--timeout",
+        default="",
+        metavar="SECONDS",
+        help="how long to wait for the rollout, and again after a rollback (default: 300)",
     )
     group.add_argument(
         "--rollback-on-failure",
@@ -127,7 +133,7 @@ def add_apply_args(p: argparse.ArgumentParser, *, deploy: bool = False) -> None:
         const="true",
         default="",
         metavar="true|false",
-        help="roll back workloads whose rollout failed or timed out (the run still exits 2)",
+        help="roll back workloads whose rollout failed or timed out; the run still exits 2 (default: false)",
     )
     group.add_argument(
         "--skip-service",

@@ -54,7 +54,14 @@ failed (including after a rollback).
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group("environment and gate")
-    group.add_argument("--environment", "--env", dest="environment", required=True, metavar="ENV")
+    group.add_argument(
+        "--environment",
+        "--env",
+        dest="environment",
+        required=True,
+        metavar="ENV",
+        help="the environment to deploy: a key of `environments:` in the policy, e.g. dev",
+    )
     group.add_argument(
         "--overlay",
         default="",
@@ -65,16 +72,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--control", default="", metavar="FILE", help="policy file (default: infra/deploy-control.yaml)"
     )
     group.add_argument(
-        "--event", default="", metavar="NAME", help="triggering event (default: $GITHUB_EVENT_NAME)"
+        "--event",
+        default="",
+        metavar="NAME",
+        help="triggering event, e.g. push or workflow_dispatch (default: $GITHUB_EVENT_NAME, else "
+        "workflow_dispatch)",
     )
     group.add_argument(
-        "--ref", default="", metavar="REF", help="branch being deployed (default: $GITHUB_REF)"
+        "--ref",
+        default="",
+        metavar="REF",
+        help="branch being deployed, main or refs/heads/main (default: $GITHUB_REF)",
     )
-    group.add_argument("--at", default="", metavar="ISO8601", help="decide for this instant (default: now)")
     group.add_argument(
-        "--override", nargs="?", const="true", default="", metavar="true|false", help="emergency override"
+        "--at",
+        default="",
+        metavar="ISO8601",
+        help="decide for this instant, with an offset, e.g. 2026-12-24T10:00:00+01:00 (default: now)",
     )
-    group.add_argument("--reason", default="", metavar="TEXT", help="why the override is needed")
+    group.add_argument(
+        "--override",
+        nargs="?",
+        const="true",
+        default="",
+        metavar="true|false",
+        help="request an emergency override of the deployment windows (only the windows), if the "
+        "policy allows it (default: false)",
+    )
+    group.add_argument(
+        "--reason", default="", metavar="TEXT", help="why the override is needed, e.g. 'INC-42' (recorded)"
+    )
     group.add_argument("--actor", default="", metavar="LOGIN", help="who asks (default: $GITHUB_ACTOR)")
     group.add_argument(
         "--triggered-by",
@@ -83,8 +110,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="automation that dispatched this deploy, e.g. hetzner-k8s (default: $GITOPS_TRIGGERED_BY)",
     )
     inputs = p.add_argument_group("input")
-    inputs.add_argument("--secret-map", default="", metavar="FILE", help="see gitops render --help")
-    inputs.add_argument("--placeholder", default="", metavar="TEXT", help="default: StrongBase64Password")
+    inputs.add_argument(
+        "--secret-map",
+        default="",
+        metavar="FILE",
+        help="YAML: Secret name -> JSONPath -> variable name (see gitops render --help)",
+    )
+    inputs.add_argument(
+        "--placeholder",
+        default="",
+        metavar="TEXT",
+        help="stand-in Secret value (default: StrongBase64Password)",
+    )
     add_kube_args(p)
     add_apply_args(p, deploy=True)
 

@@ -73,7 +73,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         const="true",
         default="",
         metavar="true|false",
-        help="request an emergency override of the deployment windows",
+        help="request an emergency override of the deployment windows (default: false)",
     )
     p.add_argument("--reason", default="", metavar="TEXT", help="why the override is needed (recorded)")
     p.add_argument("--actor", default="", metavar="LOGIN", help="who asks (default: $GITHUB_ACTOR)")
@@ -91,7 +91,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="",
         metavar="true|false",
         help="gate creating/updating the environment's cluster (cluster.enabled, cluster.auto_deploy) "
-        "instead of a deploy",
+        "instead of a deploy (default: false)",
     )
     p.add_argument(
         "--control",

@@ -83,7 +83,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         const="true",
         default="false",
         metavar="true|false",
-        help="with --check: exit 1 when a needed variable is missing",
+        help="with --check: exit 1 when a needed variable is missing (default: false: warn)",
     )
     p.add_argument(
         "--allow-empty",
