@@ -48,7 +48,7 @@ from gitops.core.policy import (
     Policy,
     ServicePolicy,
 )
-from gitops.errors import ConfigurationError, Problem
+from gitops.errors import ConfigurationError, Problem, yaml_problem
 
 DEFAULT_PATH = Path("infra/deploy-control.yaml")
 
@@ -129,14 +129,12 @@ def parse_policy(text: str, source: str = str(DEFAULT_PATH)) -> Policy:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        what, line, hint = yaml_problem(exc)
         raise ConfigurationError(
             f"not valid YAML: {what}",
             file=source,
             line=line,
-            hint="fix the YAML syntax at that line (indentation, a missing colon or quote)",
+            hint=hint or "fix the YAML syntax at that line (indentation, a missing colon or quote)",
             title="Invalid deploy-control policy",
             problems=(Problem(f"not valid YAML: {what}", source, line),),
         ) from None
@@ -723,18 +721,23 @@ class _Reader:
 
 def parse_instant(text: str, what: str = "--at") -> datetime:
     """An aware datetime from ISO 8601 text (``Z`` or an offset is required)."""
+    stripped = text.strip()
     try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
+        value = datetime.fromisoformat(stripped)
+    except ValueError as exc:
+        why = "" if str(exc).startswith("Invalid isoformat") else f" ({exc})"
         raise ConfigurationError(
-            f"{what} {text!r} is not an ISO 8601 date and time",
+            f"{what} {text!r} is not an ISO 8601 date and time{why}",
             key=what,
-            hint="write e.g. 2026-11-23T08:30:00+01:00 or 2026-11-23T07:30:00Z",
+            hint="write a date, a time and an offset, e.g. 2026-11-23T08:30:00+01:00 or 2026-11-23T07:30:00Z",
+            title="Invalid date and time",
         ) from None
     if value.tzinfo is None:
+        full = stripped if "T" in stripped or " " in stripped else f"{stripped}T00:00"
         raise ConfigurationError(
             f"{what} {text!r} has no UTC offset, so it could be any of 24 instants",
             key=what,
-            hint=f"add Z or an offset: {text.strip()}Z or {text.strip()}+01:00",
+            hint=f"add Z or an offset: {full}Z or {full}+01:00",
+            title="Invalid date and time",
         )
     return value.astimezone(UTC)

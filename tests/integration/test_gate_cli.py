@@ -128,7 +128,13 @@ def test_table_output_reads_at_a_glance(cli: Any, control: Path) -> None:
         ),
         pytest.param(["--env", "prd"], "did you mean 'prod'", id="unknown-env"),
         pytest.param(["--env", "local"], "not governed", id="local"),
-        pytest.param(["--env", "prod", "--event", "release"], "unsupported event", id="unknown-event"),
+        pytest.param(
+            ["--env", "prod", "--event", "release"], "does not know the event 'release'", id="unknown-event"
+        ),
+        pytest.param(["--env", "prod", "--event", "pushh"], "did you mean 'push'?", id="event-typo"),
+        pytest.param(
+            ["--env", "prod", "--at", "2026-13-01T10:00Z"], "(month must be in 1..12)", id="impossible-at"
+        ),
         pytest.param(["--env", "prod", "--service", "redsi"], "did you mean 'redis'", id="unknown-service"),
     ],
 )

@@ -289,7 +289,8 @@ def test_cluster_gate(env: str, event: str, ref: str | None, allowed: bool, bloc
         pytest.param(
             {"service": "postgress"}, "'postgress' is not in", "did you mean 'postgres'?", id="svc-typo"
         ),
-        pytest.param({"event": "release"}, "unsupported event", "push", id="unknown-event"),
+        pytest.param({"event": "release"}, "does not know the event", "push", id="unknown-event"),
+        pytest.param({"event": "pushh"}, "'pushh'", "did you mean 'push'?", id="event-typo"),
     ],
 )
 def test_unknown_names_are_configuration_errors(kwargs: dict[str, str], message: str, hint: str) -> None:

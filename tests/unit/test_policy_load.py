@@ -156,3 +156,16 @@ def test_parse_instant(text: str, expected: str) -> None:
 def test_parse_instant_refuses(text: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         parse_instant(text)
+
+
+def test_a_tab_is_named_with_its_line_and_column_and_how_to_fix_it() -> None:
+    good = GOOD_POLICY.splitlines()
+    line = next(i for i, text in enumerate(good) if text.startswith("    auto_deploy:"))
+    good[line] = "\t" + good[line].lstrip()
+    with pytest.raises(ConfigurationError) as info:
+        parse_policy("\n".join(good), "deploy-control.yaml")
+    error = info.value
+    assert error.line == line + 1
+    assert f"a tab character at line {line + 1}, column 1 (YAML indents with spaces only)" in error.message
+    assert "'\\t'" not in error.message, "not PyYAML's wording"
+    assert error.hint == f"replace the tab at line {line + 1}, column 1 with spaces"

@@ -23,7 +23,7 @@ from gitops import report, runner
 from gitops.commands._github_args import env_default
 from gitops.core import hetzner_k3s as hk
 from gitops.core.kubeconfig import mask_pieces
-from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
+from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError, yaml_problem
 
 CONFIG_TEMPLATE = "infra/k8s/hetzner/{env}/cluster/cluster-config.yaml"
 
@@ -192,12 +192,13 @@ def _load_config(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+        what, line, hint = yaml_problem(exc)
         raise ConfigurationError(
-            f"the cluster config is not valid YAML ({exc.problem})",
+            f"the cluster config is not valid YAML: {what}",
             file=str(path),
             line=line,
             title="Invalid cluster config",
+            hint=hint or "fix the YAML syntax at that line (indentation, a missing colon or quote)",
         ) from None
 
 

@@ -46,7 +46,7 @@ from typing import TypedDict
 import yaml
 
 from gitops.core.changes import FileChange
-from gitops.errors import ConfigurationError, Problem
+from gitops.errors import ConfigurationError, Problem, yaml_problem
 
 STATUSES = ("added", "modified", "deleted", "renamed", "copied", "unmerged")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
@@ -478,13 +478,12 @@ class _Parser:
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            problem = getattr(exc, "problem", None) or str(exc)
+            what, line, hint = yaml_problem(exc)
             raise ConfigurationError(
-                f"the filters are not valid YAML: {problem}",
+                f"the filters are not valid YAML: {what}",
                 file=self.source,
-                line=mark.line + 1 if mark is not None else None,
-                hint=_HINT + " (globs starting with '*' or '!' must be quoted)",
+                line=line,
+                hint=hint or _HINT + " (globs starting with '*' or '!' must be quoted)",
                 title="Invalid filters",
             ) from exc
         if root is None or not isinstance(root, yaml.MappingNode) or not root.value:

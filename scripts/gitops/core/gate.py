@@ -171,14 +171,21 @@ def evaluate(
         raise ValueError("`at` must be timezone-aware")
     env = environment_of(policy, environment)
     if event not in EVENTS:
+        close = difflib.get_close_matches(event, list(EVENTS), n=1)
+        guess = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigurationError(
-            f"unsupported event {event!r}",
-            key="event",
-            hint=f"use one of: {', '.join(EVENTS)}",
+            f"the gate does not know the event {event!r}",
+            key="--event",
+            hint=f"{guess}use one of: {', '.join(EVENTS)}",
             title="Unknown event",
         )
     if service is not None and cluster:
-        raise ConfigurationError("a cluster gate has no service", key="service", hint="drop --service")
+        raise ConfigurationError(
+            "a cluster gate has no service",
+            key="--service",
+            hint="drop --service (the cluster is gated for the whole environment)",
+            title="Invalid arguments",
+        )
     svc = None
     if service is not None:
         svc = env.services.get(service)

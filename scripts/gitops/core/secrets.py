@@ -52,7 +52,7 @@ from typing import Any, Literal
 
 import yaml
 
-from gitops.errors import ConfigurationError, Problem
+from gitops.errors import ConfigurationError, Problem, yaml_problem
 
 DEFAULT_PLACEHOLDER = "StrongBase64Password"
 FIELDS: tuple[str, str] = ("data", "stringData")
@@ -134,12 +134,12 @@ def parse_secret_map(text: str, source: str) -> SecretMap:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        what, line, hint = yaml_problem(exc)
         raise ConfigurationError(
-            f"the secret map is not valid YAML: {getattr(exc, 'problem', None) or exc}",
+            f"the secret map is not valid YAML: {what}",
             file=source,
-            line=mark.line + 1 if mark is not None else None,
-            hint=MAP_HINT,
+            line=line,
+            hint=hint or MAP_HINT,
             title="Invalid secret map",
         ) from None
     if root is None:
