@@ -154,19 +154,49 @@ def load_filters(spec: str, repo: Path) -> list[Filter]:
     return parse_filters(text if text is not None else spec, source=source)
 
 
+EVENT_HINT = (
+    'in a workflow pass --event "$GITHUB_EVENT_PATH" (the payload the runner wrote); '
+    "locally leave --event out and compare --base/--head"
+)
+
+
 def read_event(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigurationError(
-            f"event payload {path} not found", hint="pass $GITHUB_EVENT_PATH", title="No event payload"
+            f"event payload {path} not found",
+            file=str(path),
+            key="--event",
+            hint=EVENT_HINT,
+            title="Event payload not found",
         ) from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"the event payload is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            file=str(path),
+            line=exc.lineno,
+            key="--event",
+            hint=EVENT_HINT,
+            title="Invalid event payload",
+        ) from None
     except (OSError, ValueError) as exc:
         raise ConfigurationError(
-            f"event payload {path} is not JSON: {exc}", file=str(path), title="Bad event payload"
-        ) from exc
+            f"cannot read the event payload: {exc}",
+            file=str(path),
+            key="--event",
+            hint=EVENT_HINT,
+            title="Invalid event payload",
+        ) from None
     if not isinstance(data, dict):
-        raise ConfigurationError(f"event payload {path} is not a JSON object", file=str(path))
+        raise ConfigurationError(
+            f"the event payload is a JSON {type(data).__name__ if data is not None else 'null'}, "
+            "not an object",
+            file=str(path),
+            key="--event",
+            hint=EVENT_HINT,
+            title="Invalid event payload",
+        )
     return data
 
 
@@ -178,9 +208,11 @@ def _infer_event(payload: dict[str, Any]) -> str:
     if "before" in payload and "after" in payload:
         return "push"
     raise ConfigurationError(
-        "cannot tell which event the payload belongs to",
-        hint="pass --event-name (in Actions: $GITHUB_EVENT_NAME)",
+        "cannot tell which event the payload belongs to (it has no pull_request, merge_group, or "
+        "before and after)",
+        hint="pass --event-name (in Actions: $GITHUB_EVENT_NAME), e.g. --event-name workflow_dispatch",
         key="--event-name",
+        title="Unknown event",
     )
 
 
@@ -310,9 +342,18 @@ def _push_range(resolver: _Resolver, payload: dict[str, Any], head: str | None) 
         return _Range(
             head=current, nothing=True, notes=[f"push: {ref or 'the ref'} was deleted; nothing to deploy"]
         )
-    head_sha = resolver.commit(head or after or "HEAD", "head")
+    if after is None:
+        # GitHub always sends `after`; without it this is not a push payload, and treating it as a
+        # new branch ("every file counts") would deploy every environment on a wrong file.
+        raise ConfigurationError(
+            "the push payload has no 'after' commit, so it is not a GitHub push event",
+            key="--event",
+            hint=EVENT_HINT + "; for another event pass its --event-name",
+            title="Invalid event payload",
+        )
+    head_sha = resolver.commit(head or after, "head")
     kind = "tag" if ref.startswith("refs/tags/") else "branch"
-    short_ref = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
+    short_ref = ref.removeprefix("refs/heads/").removeprefix("refs/tags/") or "(no ref in the payload)"
 
     if before is None or is_zero_sha(before):
         default = _dig(payload, "repository", "default_branch")
@@ -374,10 +415,12 @@ def _pair_range(
     resolver: _Resolver, event: str, base_sha: str | None, head_sha: str | None, head: str | None
 ) -> _Range:
     if not base_sha or not (head or head_sha):
+        what = "merge_group.base_sha/head_sha" if event == "merge_group" else "pull_request.base.sha/head.sha"
         raise ConfigurationError(
-            f"the {event} payload lacks the base or head commit",
+            f"the {event} payload lacks the base or head commit ({what})",
             hint="pass the real $GITHUB_EVENT_PATH, or --base and --head",
             key="--event",
+            title="Invalid event payload",
         )
     git = resolver.git
     head_rev = head or head_sha or "HEAD"
@@ -410,6 +453,7 @@ def _event_range(resolver: _Resolver, event: str, payload: dict[str, Any] | None
             f"a {event} run needs its event payload to know what changed",
             hint="pass --event $GITHUB_EVENT_PATH (the action does this), or --base and --head",
             key="--event",
+            title="Event payload missing",
         )
     if event == "push":
         return _push_range(resolver, payload, head)
@@ -446,14 +490,18 @@ def detect(
     git = Git(repo)
     resolver = _Resolver(git)
     payload = read_event(event_path) if event_path is not None else None
-    event = event_name or (_infer_event(payload) if payload is not None else None)
-
-    if base:
-        rng = _explicit_range(resolver, base, head or "HEAD")
-    elif event:
-        rng = _event_range(resolver, event, payload, head)
-    else:
-        rng = _default_range(resolver, head or "HEAD")
+    try:
+        event = event_name or (_infer_event(payload) if payload is not None else None)
+        if base:
+            rng = _explicit_range(resolver, base, head or "HEAD")
+        elif event:
+            rng = _event_range(resolver, event, payload, head)
+        else:
+            rng = _default_range(resolver, head or "HEAD")
+    except ConfigurationError as exc:
+        if exc.key in ("--event", "--event-name") and exc.file is None and event_path is not None:
+            exc.file = str(event_path)  # a payload problem: say which file
+        raise
     note = " ".join(rng.notes) or None
 
     if rng.nothing:

@@ -520,15 +520,32 @@ def test_user_errors(repo: GitRepo, kwargs: Kwargs, needle: str) -> None:
 
 def test_bad_payload(repo: GitRepo, tmp_path: Path) -> None:
     bad = tmp_path / "event.json"
-    bad.write_text("{not json")
-    with pytest.raises(ConfigurationError, match="not JSON"):
+    bad.write_text('{\n  "after": "abc",\n  not json\n}')
+    with pytest.raises(ConfigurationError, match=r"not valid JSON: .*\(line 3, column 3\)") as info:
+        detect(repo.path, event_path=bad)
+    assert (info.value.file, info.value.line, info.value.key) == (str(bad), 3, "--event")
+    assert "$GITHUB_EVENT_PATH" in (info.value.hint or "")
+    bad.write_text("[]")
+    with pytest.raises(ConfigurationError, match="is a JSON list, not an object"):
         detect(repo.path, event_path=bad)
     bad.write_text(json.dumps({"inputs": {}}))
     with pytest.raises(ConfigurationError, match="--event-name"):
         detect(repo.path, event_path=bad)
     bad.write_text(json.dumps({"pull_request": {"base": {}}}))
-    with pytest.raises(ConfigurationError, match="lacks the base or head"):
+    with pytest.raises(ConfigurationError, match="lacks the base or head") as info:
         detect(repo.path, event_path=bad)
+    assert info.value.file == str(bad)
+
+
+def test_a_push_payload_without_after_is_refused_not_treated_as_a_new_branch(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    # it used to say "push of a new branch : nothing to compare; every file counts", i.e. deploy everything
+    empty = tmp_path / "event.json"
+    empty.write_text("{}")
+    with pytest.raises(ConfigurationError, match="no 'after' commit, so it is not a GitHub push") as info:
+        detect(repo.path, event_name="push", event_path=empty)
+    assert info.value.file == str(empty)
 
 
 def test_not_a_repository(tmp_path: Path) -> None:

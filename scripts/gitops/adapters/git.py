@@ -116,15 +116,17 @@ class Git:
         if not path.is_dir():
             raise ConfigurationError(
                 f"{path} is not a directory",
-                hint="pass --repo with the checkout's directory",
-                title="No repo",
+                key="--repo",
+                hint="pass --repo with the directory of a git checkout (default: the current directory)",
+                title="Repository not found",
             )
         result = self.run("rev-parse", "--show-toplevel", check=False)
         if result.code != 0:
             if "dubious ownership" in result.stderr.lower():
                 self._fail(("rev-parse", "--show-toplevel"), result)
             raise ConfigurationError(
-                f"{path} is not inside a git repository",
+                f"{path.absolute()} is not inside a git repository",
+                key="--repo",
                 hint="run in a checkout (actions/checkout in a workflow) or pass --repo DIR",
                 title="Not a git repository",
             )
