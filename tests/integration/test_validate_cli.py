@@ -76,9 +76,13 @@ def test_replicas_three_fails_with_file_line_kind_and_name(
         "StatefulSet/db in infra/k8s/demo/dev: spec.replicas: 'three' is not of type 'integer', 'null'"
     ) in result.stderr.splitlines()
     summary = gha_env.summary()
-    assert "### :x: gitops validate (Kubernetes 1.37.0)" in summary
-    assert "| `infra/k8s/demo/dev` | 4 | 3 | 1 | 0 |" in summary
-    assert f"| `{DEV_PATCH}:{line}` | StatefulSet | db | spec.replicas |" in summary
+    # the verdict first, then the problems, then the per-overlay counts
+    assert summary.startswith(
+        "### :x: gitops validate: FAILED: 1 problem(s) in 2 overlay(s), Kubernetes 1.37.0"
+    )
+    problem_row = f"| `{DEV_PATCH}:{line}` | StatefulSet/db | spec.replicas |"
+    assert problem_row in summary
+    assert summary.index(problem_row) < summary.index("| `infra/k8s/demo/dev` | 4 | 3 | 1 | 0 |")
     assert gha_env.outputs() == {"ok": "false", "failure-count": "1"}
 
 
@@ -187,6 +191,18 @@ def test_deploy_control_problems_are_failures_with_file_and_line(workspace: Path
     assert policy_failures
     assert all(f["file"] == "infra/deploy-control.yaml" for f in policy_failures)
     assert any(f["line"] == 3 and f["name"] == "global.auto_deploy" for f in policy_failures), policy_failures
+
+
+def test_deploy_control_problems_in_the_table_read_as_file_line_key(workspace: Path, cli: Any) -> None:
+    (workspace / "infra/deploy-control.yaml").write_text(
+        "version: 3\nglobal:\n  auto_deploy: yes\n", encoding="utf-8"
+    )
+    result = cli(["validate", "--format", "table"])
+    assert result.code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("gitops validate: FAILED: ")  # the verdict first
+    assert any(line.startswith("  infra/deploy-control.yaml:3: global.auto_deploy: ") for line in lines)
+    assert "deploy-control/" not in result.stdout + result.stderr
 
 
 def test_deploy_control_must_match_the_overlays(workspace: Path, cli: Any) -> None:

@@ -502,7 +502,7 @@ def run(args: argparse.Namespace) -> int:
     policy_path = infra / "deploy-control.yaml"
     policy = check_policy(policy_path, results, failures) if policy_path.exists() else None
     for f in failures:
-        where = f"{f.kind}/{f.name}" + (f" in {f.overlay}" if f.overlay else "")
+        where = _what(f.kind, f.name) + (f" in {f.overlay}" if f.overlay else "")
         run_.error(
             f"{where}: {f.field + ': ' if f.field else ''}{f.error}",
             file=f.file,
@@ -524,25 +524,42 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if not failures else EXIT_USER_ERROR
 
 
+def _what(kind: str, name: str) -> str:
+    """``StatefulSet/postgres``; a policy problem is named by its key path alone."""
+    return name if kind == "deploy-control" else f"{kind}/{name}"
+
+
+def _headline(report: dict[str, Any]) -> str:
+    overlays = report["overlays"]
+    objects = sum(o["objects"] for o in overlays)
+    policy = f" and {report['policy']['file']}" if report["policy"] else ""
+    if report["ok"]:
+        return (
+            f"valid: {len(overlays)} overlay(s) ({objects} objects){policy}, "
+            f"Kubernetes {report['kubernetes_version']}"
+        )
+    return (
+        f"FAILED: {len(report['failures'])} problem(s) in {len(overlays)} overlay(s){policy}, "
+        f"Kubernetes {report['kubernetes_version']}"
+    )
+
+
 def _table(report: dict[str, Any]) -> str:
     from gitops.report import text_table
 
     rows = [
         [o["overlay"], o["objects"], o["valid"], o["failed"], len(o["skipped"])] for o in report["overlays"]
     ]
-    parts = [text_table(("Overlay", "Objects", "Valid", "Failed", "Skipped"), rows)]
-    if report["policy"]:
-        parts.append(f"\n{report['policy']['file']}: {'ok' if report['policy']['ok'] else 'FAILED'}")
+    parts = [f"gitops validate: {_headline(report)}"]
     if report["failures"]:
-        parts.append("\nFailures:")
+        parts.append("")
         for f in report["failures"]:
             where = ":".join(str(p) for p in (f["file"], f["line"]) if p) or "?"
             field = f" {f['field']}:" if f["field"] else ":"
-            parts.append(f"  {where}: {f['kind']}/{f['name']}{field} {f['error']}")
-    parts.append(
-        f"\n{'OK' if report['ok'] else 'FAILED'}: Kubernetes {report['kubernetes_version']}, "
-        f"{len(report['failures'])} failure(s)"
-    )
+            parts.append(f"  {where}: {_what(f['kind'], f['name'])}{field} {f['error']}")
+    parts += ["", text_table(("overlay", "objects", "valid", "failed", "skipped"), rows)]
+    if report["policy"]:
+        parts.append(f"{report['policy']['file']}: {'valid' if report['policy']['ok'] else 'FAILED'}")
     return "\n".join(parts) + "\n"
 
 
@@ -550,27 +567,26 @@ def _summary(report: dict[str, Any]) -> str:
     from gitops.report import markdown_table
 
     icon = ":white_check_mark:" if report["ok"] else ":x:"
-    lines = [f"### {icon} gitops validate (Kubernetes {report['kubernetes_version']})", ""]
-    rows = [
-        [f"`{o['overlay']}`", o["objects"], o["valid"], o["failed"], len(o["skipped"])]
-        for o in report["overlays"]
-    ]
-    lines.append(markdown_table(("Overlay", "Objects", "Valid", "Failed", "Skipped"), rows))
-    if report["policy"]:
-        state = "valid" if report["policy"]["ok"] else f"{report['policy']['problems']} problem(s)"
-        lines += [f"`{report['policy']['file']}`: {state}", ""]
+    lines = [f"### {icon} gitops validate: {_headline(report)}", ""]
     if report["failures"]:
         frows = [
             [
                 f"`{f['file']}:{f['line']}`"
                 if f["file"] and f["line"]
                 else (f"`{f['file']}`" if f["file"] else ""),
-                f["kind"],
-                f["name"],
+                _what(f["kind"], f["name"]),
                 f["field"] or "",
                 f["error"],
             ]
             for f in report["failures"]
         ]
-        lines.append(markdown_table(("File", "Kind", "Name", "Field", "Error"), frows))
+        lines.append(markdown_table(("where", "object or key", "field", "problem"), frows))
+    rows = [
+        [f"`{o['overlay']}`", o["objects"], o["valid"], o["failed"], len(o["skipped"])]
+        for o in report["overlays"]
+    ]
+    lines.append(markdown_table(("overlay", "objects", "valid", "failed", "skipped"), rows))
+    if report["policy"]:
+        state = "valid" if report["policy"]["ok"] else f"{report['policy']['problems']} problem(s)"
+        lines += [f"`{report['policy']['file']}`: {state}", ""]
     return "\n".join(lines) + "\n"
