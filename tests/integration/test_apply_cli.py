@@ -188,7 +188,9 @@ def test_rejected_credentials_exit_1_with_the_fix(
     wrong.write_text(yaml.safe_dump(config), encoding="utf-8")
     result = cli(["apply", "-f", str(manifests(tmp_path, CONFIGMAP)), "--kubeconfig", str(wrong)])
     assert result.code == 1
-    assert "refused the kubeconfig's credentials" in result.stderr and "HTTP 401" in result.stderr
+    assert f"rejected the credentials of context 'fakekube' of {wrong}" in result.stderr
+    assert "HTTP 401: the token or client certificate is wrong or expired" in result.stderr
+    assert "How to fix: get a fresh kubeconfig" in result.stderr
     assert "wrong-token-value" not in result.output
 
 
@@ -213,6 +215,7 @@ def test_an_unreachable_api_server_exits_2_after_bounded_retries(
     assert f"cannot talk to the API server at http://127.0.0.1:{port}" in result.stderr
     assert "after 6 attempts" in result.stderr
     assert "nothing was applied" in result.stderr
+    assert "How to fix: check that the cluster is up and that the kubeconfig's server URL" in result.stderr
 
 
 def test_actions_outputs_summary_and_no_secret_anywhere(

@@ -56,7 +56,9 @@ def test_a_ready_hetzner_cluster(
     outputs = gha_env.outputs()
     assert outputs["ready"] == "true" and outputs["nodes-ready"] == "3"
     assert json.loads(outputs["report"])["ready"] is True
-    assert "Cluster ready" in gha_env.summary()
+    headline = gha_env.summary().splitlines()[0]
+    assert headline.startswith(":white_check_mark: cluster ready: https://127.0.0.1:", 4)
+    assert "(context " in headline
 
 
 def test_waits_for_a_node_to_become_ready(
@@ -90,10 +92,44 @@ def test_times_out_with_every_checks_state(
     }
     assert state["storage-class"]["detail"] == "StorageClass hcloud-volumes does not exist yet"
     assert (
-        "::error title=cluster not ready after 1s::csi-driver: CSIDriver csi.hetzner.cloud" in result.stderr
+        "::error title=cluster not ready within 1s::csi-driver: CSIDriver csi.hetzner.cloud" in result.stderr
     )
+    assert "How to fix: install the CSI driver" in result.stderr
     assert gha_env.outputs()["ready"] == "false"
-    assert "NOT ready after 1s" in gha_env.summary()
+    summary = gha_env.summary()
+    assert summary.startswith("### :x: cluster NOT ready within 1s: https://127.0.0.1:")
+    assert "| csi-driver | :x: | CSIDriver csi.hetzner.cloud not registered yet |" in summary
+    assert "**How to fix storage-class:** create the StorageClass" in summary
+    assert "How to fix nodes" not in summary  # only the checks that failed
+
+
+def test_table_uses_the_gates_words(
+    cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]]
+) -> None:
+    _fake, kubeconfig = make_fake(nodes=1, csi_drivers=())
+    result = cli(["cluster-ready", "--kubeconfig", str(kubeconfig), "--timeout", "0.3", "--format", "table"])
+    assert result.code == 2
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("cluster NOT ready within 0.3s: https://127.0.0.1:")
+    assert lines[2].split() == ["CHECK", "RESULT", "DETAIL"]
+    assert any(line.split()[:2] == ["csi-driver", "FAIL"] for line in lines)
+    assert any(line.split()[:2] == ["nodes", "pass"] for line in lines)
+
+
+def test_rejected_credentials_exit_1_naming_the_context_never_the_token(
+    cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]], tmp_path: Path
+) -> None:
+    _fake, kubeconfig = make_fake()
+    wrong = tmp_path / "expired.yaml"
+    text = kubeconfig.read_text(encoding="utf-8")
+    token = _fake.token
+    wrong.write_text(text.replace(token, "expired-token-value"), encoding="utf-8")
+    result = ready(cli, wrong, "--timeout", "5")
+    assert result.code == 1
+    assert "rejected the credentials of context 'fakekube' of " + str(wrong) in result.stderr
+    assert "HTTP 401" in result.stderr
+    assert "How to fix: get a fresh kubeconfig" in result.stderr
+    assert "expired-token-value" not in result.output and "Traceback" not in result.output
 
 
 def test_a_node_the_cloud_controller_has_not_initialized_is_not_ready(

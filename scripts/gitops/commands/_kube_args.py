@@ -12,6 +12,11 @@ from pathlib import Path
 from gitops.adapters.kube import DEFAULT_REQUEST_TIMEOUT, KubeconfigSource
 from gitops.errors import ConfigurationError
 
+UNREACHABLE_HINT = (
+    "check that the cluster is up and that the kubeconfig's server URL is reachable from here "
+    "(for a Hetzner cluster: networking.allowed_networks.api in its cluster config must admit this machine)"
+)
+
 KUBECONFIG_HELP = """\
 kubeconfig: --kubeconfig PATH, or --kubeconfig-env VAR (the kubeconfig CONTENT, plain or
 base64, in that environment variable: how a workflow passes a secret without writing it to
@@ -62,6 +67,30 @@ def seconds(value: str, name: str, default: float) -> float:
         number = -1
     if number <= 0:
         raise ConfigurationError(
-            f"{name} must be a positive number of seconds, not {value!r}", key=name, title="Invalid input"
+            f"{name} must be a positive number of seconds, not {value!r}",
+            key=name,
+            title="Invalid input",
+            hint=f"write plain seconds, e.g. {name} {default:.0f} (units such as 5m are not accepted)",
         )
     return number
+
+
+def credentials_error(
+    host: str, context: str, source: KubeconfigSource, status: int | None, detail: str, *, needs: str
+) -> ConfigurationError:
+    """The API server said 401 (who are you?) or 403 (not allowed): two different fixes."""
+    where = f"context {context!r} of {source.describe()}"
+    if status == 401:
+        return ConfigurationError(
+            f"the API server at {host} rejected the credentials of {where} (HTTP 401: the token or "
+            f"client certificate is wrong or expired): {detail}",
+            title="Kubernetes credentials rejected",
+            hint="get a fresh kubeconfig for this cluster (for a Hetzner cluster, the hetzner-k8s workflow "
+            "stores a new KUBECONFIG secret after every run) and check that --context names this cluster",
+        )
+    return ConfigurationError(
+        f"the API server at {host} accepted the credentials of {where} but does not allow this "
+        f"(HTTP 403): {detail}",
+        title="Kubernetes permission missing",
+        hint=f"grant the kubeconfig's user (RBAC) {needs}, or use a kubeconfig with more rights",
+    )

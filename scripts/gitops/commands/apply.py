@@ -14,7 +14,14 @@ from typing import Any
 
 from gitops import runner
 from gitops.apply import APPLIED, ApplyReport, ApplySettings, Engine, ObjectResult, RollbackSetting
-from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, kube_source, seconds
+from gitops.commands._kube_args import (
+    KUBECONFIG_HELP,
+    UNREACHABLE_HINT,
+    add_kube_args,
+    credentials_error,
+    kube_source,
+    seconds,
+)
 from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
 from gitops.inputs import parse_bool
 from gitops.report import emit, markdown_table, text_table
@@ -256,19 +263,27 @@ def execute(
         return Engine(kube, settings).run(objects, source)
     except KubeError as err:
         if err.status in (401, 403):
-            raise ConfigurationError(
-                f"the API server at {kube.host} refused the kubeconfig's credentials: {err.describe()}",
-                title="Kubernetes credentials rejected",
-                hint="refresh the kubeconfig (an expired token or certificate?), or grant its user "
-                "get/list/watch/create/patch/delete on the kinds you apply",
+            raise credentials_error(
+                kube.host,
+                kube.connection.context,
+                kube_source(args),
+                err.status,
+                err.describe(),
+                needs="get/list/watch/create/patch/delete on the kinds you apply",
             ) from None
         run_ = runner.current()
         run_.error(
-            f"cannot talk to the API server at {kube.host}: {err.describe()}",
+            f"cannot talk to the API server at {kube.host} (context {kube.connection.context!r}): "
+            f"{err.describe()}; nothing was applied",
             title="Kubernetes API unreachable",
         )
-        run_.log("How to fix: check that the cluster is up and reachable from here; nothing was applied")
-        run_.summary(f"### :x: gitops apply: API server unreachable\n\n{err.describe()}\n")
+        fix = UNREACHABLE_HINT
+        run_.log(f"How to fix: {fix}")
+        run_.summary(
+            f"### :x: gitops {getattr(args, 'verb', 'apply')}: API server {kube.host} unreachable, "
+            "nothing applied\n\n"
+            f"{err.describe()}\n\n**How to fix:** {fix}\n"
+        )
         return None
     finally:
         kube.close()

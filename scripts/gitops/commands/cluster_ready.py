@@ -19,11 +19,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops import runner
-from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, kube_source, seconds
+from gitops.commands._kube_args import (
+    KUBECONFIG_HELP,
+    UNREACHABLE_HINT,
+    add_kube_args,
+    credentials_error,
+    kube_source,
+    seconds,
+)
 from gitops.errors import EXIT_DEPLOY_FAILED, EXIT_OK, ConfigurationError
 from gitops.report import emit, markdown_table, text_table
 
 UNINITIALIZED_TAINT = "node.cloudprovider.kubernetes.io/uninitialized"
+
+# What to do about each check that is still failing when the wait gives up.
+NOT_READY_HINTS = {
+    "api": UNREACHABLE_HINT,
+    "nodes": "`kubectl get nodes -o wide` shows which node is missing or NotReady and why; a new node needs "
+    "a few minutes, so a larger --timeout may be all it takes",
+    "csi-driver": "install the CSI driver (hetzner-k3s installs csi.hetzner.cloud unless its config disables "
+    "it), or pass --csi-driver with your provider's driver ('' skips the check)",
+    "storage-class": "create the StorageClass or pass --storage-class with the one your overlays use "
+    "('' skips the check)",
+}
 
 DESCRIPTION = """\
 Wait until a cluster is ready for deploys: the API server answers, at least --min-nodes nodes
@@ -152,6 +170,7 @@ def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic
             f"--min-nodes must be a whole number, not {args.min_nodes!r}",
             key="--min-nodes",
             title="Invalid input",
+            hint="e.g. --min-nodes 3 (the cluster's master and worker nodes together)",
         )
     csi_name = "csi.hetzner.cloud" if args.csi_driver is None else args.csi_driver.strip()
     class_name = "hcloud-volumes" if args.storage_class is None else args.storage_class.strip()
@@ -166,7 +185,7 @@ def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic
     start = clock()
     last: list[Check] = []
     nodes_rows: list[dict[str, Any]] = []
-    run_.log(f"waiting up to {timeout:.0f}s for {kube.host} to be ready")
+    run_.log(f"waiting up to {timeout:g}s for {kube.host} to be ready")
     try:
         while True:
             try:
@@ -178,12 +197,13 @@ def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic
                 )
             except KubeError as err:
                 if err.status in (401, 403):
-                    raise ConfigurationError(
-                        f"the API server at {kube.host} refused the kubeconfig's credentials: "
-                        f"{err.describe()}",
-                        title="Kubernetes credentials rejected",
-                        hint="refresh the kubeconfig (or grant it list on nodes, "
-                        "get on csidrivers and storageclasses)",
+                    raise credentials_error(
+                        kube.host,
+                        kube.connection.context,
+                        kube_source(args),
+                        err.status,
+                        err.describe(),
+                        needs="list on nodes and get on csidrivers and storageclasses",
                     ) from None
                 checks, nodes_rows = evaluate(
                     None, None, None, min_nodes=min_nodes, csi_name=csi_name, class_name=class_name,
@@ -214,22 +234,34 @@ def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic
     if not ready:
         for check in last:
             if not check.passed:
-                run_.error(f"{check.name}: {check.detail}", title=f"cluster not ready after {timeout:.0f}s")
+                run_.error(
+                    f"{check.name}: {check.detail}",
+                    title=f"cluster not ready within {timeout:g}s",
+                )
+        hints = [NOT_READY_HINTS[c.name] for c in last if not c.passed and c.name in NOT_READY_HINTS]
+        run_.log("How to fix: " + "; ".join(hints))
     run_.set_output("ready", "true" if ready else "false")
     run_.set_output("nodes-ready", str(sum(1 for n in nodes_rows if n["ready"])))
     run_.set_output("report", json.dumps(data, separators=(",", ":")))
-    rows = [[c.name, "yes" if c.passed else "no", c.detail] for c in last]
-    verdict = "ready" if ready else f"NOT ready after {timeout:.0f}s"
+    context = kube.connection.context
+    if ready:
+        verdict = f"cluster ready: {kube.host} (context {context}) after {elapsed:.0f}s"
+    else:
+        verdict = (
+            f"cluster NOT ready within {timeout:g}s: {kube.host} (context {context}), waited {elapsed:.0f}s"
+        )
     run_.summary(
-        f"### {':white_check_mark:' if ready else ':x:'} Cluster {verdict}\n\n"
-        f"`{kube.host}` after {elapsed:.0f}s\n\n" + markdown_table(("check", "passed", "detail"), rows)
+        f"### {':white_check_mark:' if ready else ':x:'} {verdict}\n\n"
+        + markdown_table(
+            ("check", "", "detail"),
+            [[c.name, ":white_check_mark:" if c.passed else ":x:", c.detail] for c in last],
+        )
+        + "".join(
+            f"\n**How to fix {c.name}:** {NOT_READY_HINTS[c.name]}\n"
+            for c in last
+            if not c.passed and c.name in NOT_READY_HINTS
+        )
     )
-    emit(
-        args.format,
-        data,
-        lambda: (
-            f"cluster {verdict} ({kube.host}, {elapsed:.0f}s)\n\n"
-            + text_table(("check", "passed", "detail"), rows)
-        ),
-    )
+    rows = [[c.name, "pass" if c.passed else "FAIL", c.detail] for c in last]
+    emit(args.format, data, lambda: f"{verdict}\n\n" + text_table(("check", "result", "detail"), rows))
     return EXIT_OK if ready else EXIT_DEPLOY_FAILED
