@@ -22,8 +22,12 @@ def to_json(data: Any) -> str:
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Row]) -> str:
-    """A plain aligned table; cells are str()'d and never wrapped."""
-    cells = [[str(h) for h in headers], *[["" if c is None else str(c) for c in row] for row in rows]]
+    """A plain aligned table; cells are str()'d and never wrapped.
+
+    Headers are upper-cased (as kubectl prints them), so every verb's table looks the same
+    whatever case its caller wrote them in.
+    """
+    cells = [[str(h).upper() for h in headers], *[["" if c is None else str(c) for c in row] for row in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
