@@ -239,11 +239,15 @@ class Api:
         if kind == "Service":
             spec = obj.setdefault("spec", {})
             if spec.get("type") != "ExternalName":
-                ip = spec.get("clusterIP") or (spec.get("clusterIPs") or [None])[0]
+                # normalizeClusterIPs on create: a clusterIP sent alone (an old client, or a headless
+                # Service's `clusterIP: None`) starts the list; both unset are allocated; a list that
+                # disagrees with the clusterIP is left for validation to refuse.
+                ips = list(spec.get("clusterIPs") or [])
+                ip = spec.get("clusterIP") or (ips[0] if ips else None)
                 if not ip:
                     ip = self._allocate_ip() if not dry_run else "10.43.255.254"
                 spec["clusterIP"] = ip
-                spec["clusterIPs"] = [ip]
+                spec["clusterIPs"] = ips or [ip]
                 spec.setdefault("ipFamilies", ["IPv4"])
                 spec.setdefault("ipFamilyPolicy", "SingleStack")
                 if spec.get("type") in ("NodePort", "LoadBalancer"):
@@ -289,18 +293,22 @@ class Api:
 
     def _service_update(self, old_spec: dict[str, Any], spec: dict[str, Any]) -> None:
         """normalizeClusterIPs + patchAllocatedValues of the Service REST storage, and NodePort allocation."""
-        old_ip, new_ip = old_spec.get("clusterIP"), spec.get("clusterIP")
-        same_ips = spec.get("clusterIPs") == old_spec.get("clusterIPs")
-        if old_ip != new_ip and same_ips:
-            if not new_ip:
-                spec.pop("clusterIPs", None)
-            else:
-                spec["clusterIPs"] = [new_ip, *(spec.get("clusterIPs") or [])[1:]]
-        if spec.get("type") != "ExternalName" and old_spec.get("type") != "ExternalName" and old_ip:
-            if not spec.get("clusterIP"):
+        old_ip, new_ip = old_spec.get("clusterIP") or "", spec.get("clusterIP") or ""
+        old_ips = list(old_spec.get("clusterIPs") or [])
+        # An old client that sent the same clusterIP and no list: keep the list.
+        if old_ips and not spec.get("clusterIPs") and old_ip == new_ip:
+            spec["clusterIPs"] = old_ips
+        if old_ip != new_ip:
+            same_ips = list(spec.get("clusterIPs") or []) == old_ips
+            if old_ip and not new_ip and same_ips:
+                spec.pop("clusterIPs", None)  # clearing the singular clears the (unchanged) plural
+            elif same_ips and old_ips:
+                spec["clusterIPs"] = [new_ip, *old_ips[1:]]  # a changed clusterIP leads the list
+        if spec.get("type") != "ExternalName" and old_spec.get("type") != "ExternalName":
+            if not spec.get("clusterIP") and old_ip:
                 spec["clusterIP"] = old_ip
-            if not spec.get("clusterIPs"):
-                spec["clusterIPs"] = old_spec.get("clusterIPs") or [spec["clusterIP"]]
+            if not spec.get("clusterIPs") and old_ips:
+                spec["clusterIPs"] = old_ips
             for key in ("ipFamilies", "ipFamilyPolicy"):
                 if key not in spec and key in old_spec:
                     spec[key] = old_spec[key]

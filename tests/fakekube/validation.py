@@ -165,9 +165,7 @@ def validate_create(kind: str, obj: dict[str, Any]) -> list[FieldError]:
         if not ((spec.get("resources") or {}).get("requests") or {}).get("storage"):
             errors.append(FieldError("FieldValueRequired", "spec.resources[storage]", ""))
     elif kind == "Service":
-        spec = obj.get("spec") or {}
-        if spec.get("type") != "ExternalName" and spec.get("clusterIP") != "None" and not spec.get("ports"):
-            errors.append(FieldError("FieldValueRequired", "spec.ports", ""))
+        errors += _service(obj.get("spec") or {})
     elif kind == "Job":
         template = (obj.get("spec") or {}).get("template") or {}
         policy = (template.get("spec") or {}).get("restartPolicy")
@@ -218,19 +216,136 @@ def validate_update(
         errors += _immutable(old_spec.get("template"), new_spec.get("template"), "spec.template")
         errors += _immutable(old_spec.get("completions"), new_spec.get("completions"), "spec.completions")
     elif kind == "Service":
-        errors += _service_update(old_spec, new_spec)
+        errors += _service(new_spec) + _service_update(old_spec, new_spec)
     elif kind == "PersistentVolumeClaim":
         errors += _pvc_update(old, new, storage_class, resource)
     return errors
 
 
+def _headless(spec: dict[str, Any]) -> bool:
+    return (spec.get("clusterIPs") or []) == ["None"]
+
+
+def _service(spec: dict[str, Any]) -> list[FieldError]:
+    """ValidateService's checks of ports and cluster IPs (create and update; after the registry's
+    normalizeClusterIPs/patchAllocatedValues, so a ``clusterIP`` sent alone already has its list)."""
+    errors: list[FieldError] = []
+    service_type = spec.get("type") or "ClusterIP"
+    if service_type == "ExternalName":
+        return errors
+    ips: list[Any] = list(spec.get("clusterIPs") or [])
+    ip = spec.get("clusterIP") or ""
+    if not spec.get("ports") and not _headless(spec):
+        errors.append(FieldError("FieldValueRequired", "spec.ports", ""))
+    if _headless(spec) and service_type in ("NodePort", "LoadBalancer"):
+        errors.append(
+            FieldError(
+                "FieldValueInvalid",
+                "spec.clusterIPs[0]",
+                f"may not be set to 'None' for {service_type} services",
+                "None",
+                True,
+            )
+        )
+    # validateServiceClusterIPsRelatedFields: the singular and the plural field agree.
+    if ip:
+        if not ips:
+            errors.append(FieldError("FieldValueRequired", "spec.clusterIPs", ""))
+        elif ips[0] != ip:
+            errors.append(
+                FieldError(
+                    "FieldValueInvalid", "spec.clusterIPs", "first value must match `clusterIP`", ips, True
+                )
+            )
+    elif ips:
+        errors.append(
+            FieldError(
+                "FieldValueInvalid",
+                "spec.clusterIPs",
+                "must be empty when `clusterIP` is not specified",
+                ips,
+                True,
+            )
+        )
+    for index, value in enumerate(ips):
+        if index == 0 and value == "None":
+            if len(ips) > 1:
+                errors.append(
+                    FieldError(
+                        "FieldValueInvalid",
+                        "spec.clusterIPs",
+                        "'None' must be the first and only value",
+                        ips,
+                        True,
+                    )
+                )
+            continue
+        if not _is_ip(value):
+            errors.append(
+                FieldError(
+                    "FieldValueInvalid",
+                    f"spec.clusterIPs[{index}]",
+                    "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                    value,
+                    True,
+                )
+            )
+    if len(ips) > 2:
+        errors.append(
+            FieldError("FieldValueInvalid", "spec.clusterIPs", "may only hold up to 2 values", ips, True)
+        )
+    return errors
+
+
+def _is_ip(value: Any) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
+
+
 def _service_update(old_spec: dict[str, Any], new_spec: dict[str, Any]) -> list[FieldError]:
+    """validateUpgradeDowngradeClusterIPs: a cluster IP never changes once set (headless stays headless)."""
     errors: list[FieldError] = []
     if old_spec.get("type") == "ExternalName" or new_spec.get("type") == "ExternalName":
         return errors
-    old_ips = old_spec.get("clusterIPs") or ([old_spec["clusterIP"]] if old_spec.get("clusterIP") else [])
-    new_ips = new_spec.get("clusterIPs") or ([new_spec["clusterIP"]] if new_spec.get("clusterIP") else [])
-    if old_ips and new_ips and old_ips[0] != new_ips[0]:
+    if _headless(old_spec) and _headless(new_spec):
+        return errors
+    old_ips: list[Any] = list(old_spec.get("clusterIPs") or [])
+    new_ips: list[Any] = list(new_spec.get("clusterIPs") or [])
+    if len(old_ips) == len(new_ips):
+        for index, value in enumerate(old_ips):
+            if value != new_ips[index]:
+                errors.append(
+                    FieldError(
+                        "FieldValueInvalid",
+                        f"spec.clusterIPs[{index}]",
+                        "may not change once set",
+                        new_ips,
+                        True,
+                    )
+                )
+    elif len(old_ips) > len(new_ips):
+        if not new_ips:
+            errors.append(
+                FieldError(
+                    "FieldValueInvalid",
+                    "spec.clusterIPs[0]",
+                    "primary clusterIP can not be unset",
+                    new_ips,
+                    True,
+                )
+            )
+        elif new_ips[0] != old_ips[0]:
+            errors.append(
+                FieldError(
+                    "FieldValueInvalid", "spec.clusterIPs[0]", "may not change once set", new_ips, True
+                )
+            )
+    elif old_ips and new_ips[0] != old_ips[0]:
         errors.append(
             FieldError("FieldValueInvalid", "spec.clusterIPs[0]", "may not change once set", new_ips, True)
         )

@@ -464,3 +464,90 @@ def test_create_validates_before_it_finds_the_name_taken(fake_kube: FakeKube) ->
         409,
         f'object is being deleted: pods "{pod["metadata"]["name"]}" already exists',
     )
+
+
+def _headless(**spec: Any) -> dict[str, Any]:
+    service = s.service(cluster_ip="None")
+    service["spec"].update(spec)
+    return service
+
+
+@pytest.mark.parametrize(
+    ("manifest", "field", "message"),
+    [
+        pytest.param(
+            _headless(type="NodePort"),
+            "spec.clusterIPs[0]",
+            "Invalid value: \"None\": may not be set to 'None' for NodePort services",
+            id="headless-nodeport",
+        ),
+        pytest.param(
+            _headless(type="LoadBalancer"),
+            "spec.clusterIPs[0]",
+            "Invalid value: \"None\": may not be set to 'None' for LoadBalancer services",
+            id="headless-loadbalancer",
+        ),
+        pytest.param(
+            _headless(clusterIPs=["10.43.0.99"]),
+            "spec.clusterIPs",
+            'Invalid value: ["10.43.0.99"]: first value must match `clusterIP`',
+            id="list-disagrees",
+        ),
+        pytest.param(
+            _headless(clusterIPs=["None", "10.43.0.99"]),
+            "spec.clusterIPs",
+            'Invalid value: ["None","10.43.0.99"]: \'None\' must be the first and only value',
+            id="none-not-alone",
+        ),
+        pytest.param(
+            s.service(cluster_ip="10.43.0.300"),
+            "spec.clusterIPs[0]",
+            'Invalid value: "10.43.0.300": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
+            id="not-an-ip",
+        ),
+    ],
+)
+def test_service_cluster_ip_validation_on_create(
+    fake_kube: FakeKube, manifest: dict[str, Any], field: str, message: str
+) -> None:
+    answer = Wire(fake_kube).apply(manifest)
+
+    assert (answer.status, answer.body["reason"]) == (422, "Invalid"), answer.body
+    assert [(c["field"], c["message"]) for c in answer.causes] == [(field, message)]
+    assert fake_kube.get("v1", "Service", "default", "postgres") is None
+
+
+def test_headless_services_as_the_registry_normalizes_and_guards_them(fake_kube: FakeKube) -> None:
+    """``clusterIP: None`` without ``clusterIPs``: the registry starts the list on create, keeps a
+    headless Service headless when the field is dropped, and refuses to turn an allocated IP into
+    None (or the reverse) whichever way the request says it."""
+    wire = Wire(fake_kube)
+    path = "/api/v1/namespaces/default/services"
+    headless = _headless()
+    del headless["spec"]["ports"]  # ports are optional for a headless Service
+
+    created = wire.apply(headless)
+    dropped = wire.apply(s.service())  # the manifest no longer says clusterIP: None
+    wire.apply(s.service("web"))
+    via_apply = wire.apply(s.service("web", cluster_ip="None"), force=True)
+    live = wire.call("GET", f"{path}/web").body
+    put = {**live, "spec": {k: v for k, v in live["spec"].items() if k != "clusterIPs"}}
+    put["spec"]["clusterIP"] = "None"
+    via_put = wire.call("PUT", f"{path}/web", put)
+    to_ip = wire.apply(s.service(cluster_ip="10.43.0.77"), force=True)
+
+    assert created.status == 201, created.body
+    assert (created.body["spec"]["clusterIP"], created.body["spec"]["clusterIPs"]) == ("None", ["None"])
+    assert dropped.status == 200 and dropped.body["spec"]["clusterIPs"] == ["None"]
+    assert [(c["field"], c["message"]) for c in via_apply.causes] == [
+        ("spec.clusterIPs[0]", 'Invalid value: ["None"]: may not change once set')
+    ]
+    ip = live["spec"]["clusterIP"]
+    assert [(c["field"], c["message"]) for c in via_put.causes] == [
+        ("spec.clusterIPs", f'Invalid value: ["{ip}"]: first value must match `clusterIP`')
+    ]
+    assert [(c["field"], c["message"]) for c in to_ip.causes] == [
+        ("spec.clusterIPs[0]", 'Invalid value: ["10.43.0.77"]: may not change once set')
+    ]
+    stored = fake_kube.get("v1", "Service", "default", "web")
+    assert stored is not None and stored["spec"]["clusterIPs"] == [ip] == [stored["spec"]["clusterIP"]]
