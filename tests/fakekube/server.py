@@ -232,7 +232,8 @@ class Handler(BaseHTTPRequestHandler):
             "fault": None,
         }
         fake.log_request(entry)
-        status = 0
+        # The status goes into the log BEFORE the answer leaves: a test reads the log as soon as its
+        # client has the answer (or saw the connection drop), while this thread may not have run on.
         try:
             if not fake.authorized(self.headers.get("Authorization", "")):
                 raise errors.unauthorized()
@@ -242,36 +243,34 @@ class Handler(BaseHTTPRequestHandler):
                 entry["fault"] = fault
                 fake.raise_fault(fault)
             if verb == "watch":
-                status = 200
                 entry["status"] = 200
                 self._watch(path, query)
                 return
             code, payload, headers, content_type = self._route(method, path, query, body, verb)
             if content_type == "text/plain":
-                status = code
+                entry["status"] = code
                 self._send_text(code, str(payload))
                 return
             if fault:
                 entry["fault"] = f"{fault} (after processing)"
                 fake.raise_fault(fault)
-            status = code
+            entry["status"] = code
             self._send_json(code, payload, headers=headers, content_type=content_type)
         except Dropped:
-            status = -1
+            entry["status"] = -1
             self._drop()
         except ApiError as exc:
-            status = exc.code
+            entry["status"] = exc.code
             self._send_error(exc)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            status = -1
+            entry["status"] = -1
             self.close_connection = True
         except Exception as exc:
-            status = 500
+            entry["status"] = 500
             fake.bugs.append(traceback.format_exc())
             with contextlib.suppress(OSError):
                 self._send_error(errors.internal_error(f"fakekube bug: {exc!r}"))
         finally:
-            entry["status"] = status
             entry["duration"] = time.monotonic() - started
 
     def _route(
