@@ -236,8 +236,15 @@ def test_actions_outputs_summary_and_no_secret_anywhere(
     assert report["ok"] is True and len(report["objects"]) == 17
     assert json.loads(result.stdout) == report  # JSON by default inside Actions
     summary = gha_env.summary()
-    assert "### :white_check_mark: gitops apply: applied" in summary
+    assert summary.startswith(f"### :white_check_mark: gitops apply `{overlay}`: applied (")
     assert "| StatefulSet default/postgres | created | ready |" in summary
+    assert "unchanged object(s)</summary>" not in summary  # nothing to fold: every object was created
+    gha_env.summary_file.write_text("", encoding="utf-8")
+    again = cli(["apply", "--overlay", str(overlay), "--kubeconfig", str(cluster.kubeconfig)])
+    assert again.code == 0, again.output
+    summary = gha_env.summary()
+    assert summary.startswith(f"### :white_check_mark: gitops apply `{overlay}`: applied (17 unchanged)")
+    assert "<details><summary>17 unchanged object(s)</summary>" in summary
     everything = result.output + summary + gha_env.output.read_text(encoding="utf-8")
     for value in secrets_env.values():
         assert f"::add-mask::{value}" in result.stderr

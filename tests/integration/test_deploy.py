@@ -81,6 +81,9 @@ def test_an_allowed_environment_is_applied_with_its_policy(
     outputs = gha_env.outputs()
     assert outputs["allowed"] == "true" and outputs["result"] == "applied" and outputs["reason"] == ""
     assert json.loads(outputs["deploy"])["environment"] == "dev"
+    summary = gha_env.summary()
+    assert summary.startswith("### :white_check_mark: gitops deploy dev: applied (")
+    assert "#### :white_check_mark: Apply `infra/k8s/hetzner/dev`: applied (" in summary
 
 
 def test_a_blocked_environment_applies_nothing_and_exits_0(
@@ -97,7 +100,13 @@ def test_a_blocked_environment_applies_nothing_and_exits_0(
     outputs = gha_env.outputs()
     assert outputs["allowed"] == "false" and outputs["result"] == "blocked"
     assert outputs["reason"] == data["reason"]
-    assert "blocked, nothing applied" in gha_env.summary()
+    summary = gha_env.summary()
+    # the headline says what happened to which environment and why; the gate's own words follow
+    assert summary.startswith(
+        "### :no_entry: gitops deploy prod: BLOCKED by deployment_window, nothing applied"
+    )
+    assert "| deployment_window | :x: |" in summary
+    assert "passed |" not in summary  # not a second vocabulary (yes/no) next to the gate's
 
 
 def test_an_emergency_override_in_a_freeze_deploys_and_is_recorded(
@@ -111,8 +120,10 @@ def test_an_emergency_override_in_a_freeze_deploys_and_is_recorded(
     assert data["gate"]["override"]["actor"] == "alice"
     assert data["gate"]["override"]["reason"] == "INC-42 data fix"
     summary = gha_env.summary()
-    assert "the gate allowed it" in summary
+    assert summary.startswith("### :white_check_mark: gitops deploy prod: applied (")
+    assert "Gate: allowed (workflow_dispatch, manual, ref main)." in summary
     assert "Emergency override by alice: INC-42 data fix (it bypassed a closed window)" in summary
+    assert summary.count("\n### ") == 0, "one section: the apply is a sub-heading of the deploy"
     assert json.loads(gha_env.outputs()["deploy"])["gate"]["override"]["actor"] == "alice"
 
 

@@ -291,7 +291,7 @@ def execute(
 
 # -- output ----------------------------------------------------------------------------------------
 
-_ICON = {
+ICONS = {
     "applied": ":white_check_mark:",
     "dry-run": ":mag:",
     "failed": ":x:",
@@ -310,11 +310,12 @@ def _note(o: ObjectResult) -> str:
     return "; ".join(parts)
 
 
+def _rows_of(objects: Sequence[ObjectResult]) -> list[list[object]]:
+    return [[str(o.ref), o.action, o.rollout or "-", f"{o.seconds:.2f}", _note(o)] for o in objects]
+
+
 def _rows(report: ApplyReport) -> list[list[object]]:
-    return [
-        [str(o.ref), o.action, o.rollout or "-", f"{o.seconds:.2f}", _note(o)]
-        for o in (*report.objects, *report.skipped)
-    ]
+    return _rows_of([*report.objects, *report.skipped])
 
 
 HEADERS = ("object", "action", "rollout", "seconds", "note")
@@ -324,10 +325,15 @@ def _counts(report: ApplyReport) -> str:
     return ", ".join(f"{n} {a}" for a, n in report.counts().items()) or "nothing to apply"
 
 
-def human(report: ApplyReport) -> str:
+def headline(report: ApplyReport, title: str = "gitops apply") -> str:
+    """``gitops apply infra/k8s/hetzner/dev: applied (3 configured, 11 unchanged)``."""
+    return f"{title}: {report.result} ({_counts(report)})"
+
+
+def human(report: ApplyReport, title: str | None = None) -> str:
     lines = [
-        f"gitops apply: {report.result} ({_counts(report)}) on {report.cluster['host']} "
-        f"[{report.cluster['context']}] from {report.source} in {report.seconds:.1f}s",
+        f"{headline(report, title or f'gitops apply {report.source}')} on {report.cluster['host']} "
+        f"[{report.cluster['context']}] in {report.seconds:.1f}s",
         "",
         text_table(HEADERS, _rows(report)),
     ]
@@ -348,16 +354,21 @@ def human(report: ApplyReport) -> str:
     return "\n".join(lines)
 
 
-def summary_markdown(report: ApplyReport, title: str = "gitops apply") -> str:
-    icon = _ICON.get(report.result, "")
+def _quiet(o: ObjectResult) -> bool:
+    """Nothing to look at: the server made no write and the object is fine."""
+    return o.action == "unchanged" and o.ok and o.rollout in (None, "ready") and not o.warnings
+
+
+def summary_markdown(report: ApplyReport, title: str | None = None, level: str = "###") -> str:
+    """Headline (result and counts) first, then what went wrong, then the objects that changed;
+    objects the server left unchanged are folded away."""
+    icon = ICONS.get(report.result, "")
     parts = [
-        f"### {icon} {title}: {report.result}",
+        f"{level} {icon} {headline(report, title or f'gitops apply `{report.source}`')}",
         "",
-        f"`{report.source}` to `{report.cluster['host']}` (context `{report.cluster['context']}`): "
-        f"{_counts(report)}; {report.seconds:.1f}s, {report.requests} API requests, "
-        f"{report.retries} retries.",
+        f"To `{report.cluster['host']}` (context `{report.cluster['context']}`) in {report.seconds:.1f}s: "
+        f"{report.requests} API requests, {report.retries} retries.",
         "",
-        markdown_table(HEADERS, _rows(report)),
     ]
     failures = [o for o in report.objects if not o.ok]
     if failures:
@@ -371,9 +382,6 @@ def summary_markdown(report: ApplyReport, title: str = "gitops apply") -> str:
                 text += f"<br>**What to do:** {o.hint}"
             parts.append(text)
         parts.append("")
-    warnings = [w for o in report.objects for w in o.warnings]
-    if warnings:
-        parts += ["**Warnings**", "", *[f"- {w}" for w in warnings], ""]
     if report.rollbacks:
         rows = [
             [
@@ -398,10 +406,27 @@ def summary_markdown(report: ApplyReport, title: str = "gitops apply") -> str:
             *[f"- `{c.ref}` {c.name}: {c.detail}" for c in failed_checks],
             "",
         ]
+    warnings = [w for o in report.objects for w in o.warnings]
+    if warnings:
+        parts += ["**Warnings**", "", *[f"- {w}" for w in warnings], ""]
+    everything = [*report.objects, *report.skipped]
+    shown = [o for o in everything if not _quiet(o)]
+    quiet = [o for o in everything if _quiet(o)]
+    if shown:
+        parts.append(markdown_table(HEADERS, _rows_of(shown)))
+    if quiet:
+        parts += [
+            f"<details><summary>{len(quiet)} unchanged object(s)</summary>",
+            "",
+            markdown_table(HEADERS, _rows_of(quiet)),
+            "</details>",
+            "",
+        ]
     return "\n".join(parts) + "\n"
 
 
-def publish(report: ApplyReport) -> None:
+def publish(report: ApplyReport, *, summary: str | None = None) -> None:
+    """Step outputs and the job summary (``summary`` replaces the default one, e.g. for deploy)."""
     run_ = runner.current()
     data = report.to_json()
     run_.set_output("result", report.result)
@@ -411,4 +436,4 @@ def publish(report: ApplyReport) -> None:
     run_.set_output("recreated", json.dumps([str(o.ref) for o in report.objects if o.action == "recreated"]))
     run_.set_output("failed", json.dumps([str(o.ref) for o in report.objects if not o.ok]))
     run_.set_output("report", json.dumps(data, separators=(",", ":")))
-    run_.summary(summary_markdown(report))
+    run_.summary(summary if summary is not None else summary_markdown(report))

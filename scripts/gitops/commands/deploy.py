@@ -13,7 +13,7 @@ import argparse
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitops import runner
 from gitops.apply import ApplyReport, ApplySettings, RollbackSetting
@@ -23,6 +23,9 @@ from gitops.commands.apply import add_apply_args, execute, load_input
 from gitops.errors import EXIT_DEPLOY_FAILED, EXIT_OK
 from gitops.inputs import parse_bool
 from gitops.report import emit, markdown_table, text_table
+
+if TYPE_CHECKING:
+    from gitops.core.gate import Decision
 
 DESCRIPTION = """\
 Deploy one environment end to end: evaluate the deploy gate (infra/deploy-control.yaml) for
@@ -161,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     env_decision = decide(None)
     data: dict[str, Any] = {"environment": environment, "gate": env_decision.to_json()}
     if not env_decision.allowed:
-        return _blocked(args, data, env_decision, f"environment {environment}")
+        return _blocked(args, data, env_decision, "")
     services = {name: decide(name) for name in gate.environment_of(policy, environment).services}
     blocked = sorted(name for name, d in services.items() if not d.allowed)
     data["services"] = {
@@ -173,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         for name, d in services.items()
     }
     if services and len(blocked) == len(services):
-        return _blocked(args, data, services[blocked[0]], f"every service of {environment}")
+        return _blocked(args, data, services[blocked[0]], " (every service)")
     for name in blocked:
         run_.notice(
             f"{name} is skipped: {_reason(services[name])}", title=f"Deploy gate: {environment}/{name}"
@@ -206,8 +209,7 @@ def run(args: argparse.Namespace) -> int:
             "apply": report.to_json(),
         }
     )
-    run_.summary(_gate_summary(data))
-    apply_command.publish(report)
+    apply_command.publish(report, summary=_deploy_summary(data, env_decision, report))
     run_.set_output("allowed", "true")
     run_.set_output("skipped-services", json.dumps(blocked))
     run_.set_output("reason", "")
@@ -216,13 +218,23 @@ def run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _reason(decision: Any) -> str:
+def _reason(decision: Decision) -> str:
     check = decision.blocked_by
     return f"{check.name}: {check.detail}" if check else "blocked"
 
 
-def _blocked(args: argparse.Namespace, data: dict[str, Any], decision: Any, what: str) -> int:
+def _check_rows(decision: Decision, *, markdown: bool) -> list[list[str]]:
+    """The gate's checks in the gate's own words: pass/FAIL in a terminal, icons in a summary."""
+    if markdown:
+        return [[c.name, ":white_check_mark:" if c.passed else ":x:", c.detail] for c in decision.checks]
+    return [[c.name, "pass" if c.passed else "FAIL", c.detail] for c in decision.checks]
+
+
+def _blocked(args: argparse.Namespace, data: dict[str, Any], decision: Decision, scope: str) -> int:
+    from gitops.commands.gate import next_window_text
+
     run_ = runner.current()
+    environment = data["environment"]
     reason = _reason(decision)
     data.update(
         {
@@ -235,28 +247,31 @@ def _blocked(args: argparse.Namespace, data: dict[str, Any], decision: Any, what
             "apply": None,
         }
     )
-    run_.notice(f"{what} is not deployed: {reason}", title="Deploy gate: blocked")
-    next_at = data["gate"].get("next_allowed_at")
+    run_.notice(f"{environment}{scope} is not deployed: {reason}", title="Deploy gate: blocked")
     run_.set_output("allowed", "false")
     run_.set_output("result", "blocked")
     run_.set_output("reason", reason)
     run_.set_output("skipped-services", json.dumps(data["skipped_services"]))
     run_.set_output("deploy", json.dumps(data, separators=(",", ":")))
-    rows = [[c["name"], "yes" if c["passed"] else "no", c["detail"]] for c in data["gate"]["checks"]]
+    check = decision.blocked_by
+    blocker = check.name if check else "the gate"
+    head = f"gitops deploy {environment}: BLOCKED by {blocker}{scope}, nothing applied"
+    detail = check.detail if check else reason
+    next_at = next_window_text(decision) if decision.next_allowed_at is not None else None
     run_.summary(
-        f"### :no_entry: gitops deploy {data['environment']}: blocked, nothing applied\n\n{reason}"
+        f"### :no_entry: {head}\n\n{detail}"
         + (f"\n\nNext allowed: {next_at}" if next_at else "")
         + "\n\n"
-        + markdown_table(("check", "passed", "detail"), rows)
+        + markdown_table(("check", "", "detail"), _check_rows(decision, markdown=True))
     )
     emit(
         args.format,
         data,
         lambda: (
-            f"{what}: BLOCKED, nothing applied: {reason}"
-            + (f"\nnext allowed: {next_at}" if next_at else "")
+            f"{head}\n{detail}"
+            + (f"\nNext allowed: {next_at}" if next_at else "")
             + "\n\n"
-            + text_table(("check", "passed", "detail"), rows)
+            + text_table(("check", "result", "detail"), _check_rows(decision, markdown=False))
         ),
     )
     return EXIT_OK
@@ -272,31 +287,46 @@ def _override_line(gate_json: dict[str, Any]) -> str | None:
     return f"emergency override by {actor}: {reason} ({bypassed})"
 
 
-def _gate_summary(data: dict[str, Any]) -> str:
-    """The gate's part of an allowed deploy: who/what allowed it, any override, skipped services."""
-    gate_json = data["gate"]
+def _gate_line(gate_json: dict[str, Any]) -> str:
+    """``allowed (workflow_dispatch, manual, ref main)``."""
+    kind = "automatic" if gate_json.get("automatic") else "manual"
+    ref = f", ref {gate_json['ref']}" if gate_json.get("ref") else ""
+    return f"allowed ({gate_json.get('event')}, {kind}{ref})"
+
+
+def _deploy_summary(data: dict[str, Any], decision: Decision, report: ApplyReport) -> str:
+    """What happened to the environment first, then how the gate allowed it, then the apply."""
+    icon = apply_command.ICONS.get(report.result, "")
+    title = "gitops deploy " + data["environment"]
     lines = [
-        f"### :white_check_mark: gitops deploy {data['environment']}: the gate allowed it",
+        f"### {icon} {apply_command.headline(report, title)}",
         "",
-        f"Event `{gate_json.get('event')}`"
-        + (" (automatic)" if gate_json.get("automatic") else " (manual)")
-        + (f", ref `{gate_json['ref']}`" if gate_json.get("ref") else ""),
+        f"Gate: {_gate_line(data['gate'])}.",
     ]
-    override = _override_line(gate_json)
+    override = _override_line(data["gate"])
     if override:
         lines += ["", f":warning: **{override[0].upper()}{override[1:]}**"]
     for name in data["skipped_services"]:
-        lines += ["", f"- `{name}` skipped: {data['services'][name]['reason']}"]
-    rows = [[c["name"], "yes" if c["passed"] else "no", c["detail"]] for c in gate_json["checks"]]
-    return "\n".join(lines) + "\n\n" + markdown_table(("check", "passed", "detail"), rows)
+        lines += ["", f"- `{name}` skipped by the gate: {data['services'][name]['reason']}"]
+    passed = sum(1 for c in decision.checks if c.passed)
+    lines += [
+        "",
+        f"<details><summary>Gate checks: {passed} of {len(decision.checks)} passed</summary>",
+        "",
+        markdown_table(("check", "", "detail"), _check_rows(decision, markdown=True)),
+        "</details>",
+        "",
+    ]
+    apply_title = f"Apply `{report.source}`"
+    return "\n".join(lines) + "\n" + apply_command.summary_markdown(report, apply_title, level="####")
 
 
 def _human(data: dict[str, Any], report: ApplyReport) -> str:
-    head = f"deploy {data['environment']}: {report.result}"
+    title = "gitops deploy " + data["environment"]
+    lines = [f"{apply_command.headline(report, title)}; gate: {_gate_line(data['gate'])}"]
     override = _override_line(data["gate"])
     if override:
-        head += f" ({override})"
-    if data["skipped_services"]:
-        reasons = "; ".join(f"{s}: {data['services'][s]['reason']}" for s in data["skipped_services"])
-        head += f" (skipped by the gate: {reasons})"
-    return head + "\n" + apply_command.human(report)
+        lines.append(override[0].upper() + override[1:])
+    for name in data["skipped_services"]:
+        lines.append(f"skipped by the gate: {name}: {data['services'][name]['reason']}")
+    return "\n".join(lines) + "\n\n" + apply_command.human(report)
