@@ -482,21 +482,8 @@ class Controllers:
             class_name = spec.get("storageClassName")
             sc = self.api.storage_class(class_name) if class_name else None
             if status.get("phase") != "Bound":
-                if sc is None:
-                    continue
-                new = copy.deepcopy(pvc)
-                new["spec"]["volumeName"] = f"pvc-{pvc['metadata']['uid']}"
-                annotations = new["metadata"].setdefault("annotations", {})
-                annotations["pv.kubernetes.io/bind-completed"] = "yes"
-                annotations["pv.kubernetes.io/bound-by-controller"] = "yes"
-                annotations["volume.beta.kubernetes.io/storage-provisioner"] = sc.get("provisioner", "")
-                annotations["volume.kubernetes.io/storage-provisioner"] = sc.get("provisioner", "")
-                new["status"] = {
-                    "phase": "Bound",
-                    "accessModes": list(spec.get("accessModes") or []),
-                    "capacity": {"storage": requested},
-                }
-                self.save(new, pvc, actor="controller:persistentvolume-binder")
+                if sc is not None:
+                    self._bind(pvc, sc)
                 continue
             capacity = (status.get("capacity") or {}).get("storage")
             want, have = parse_quantity(requested), parse_quantity(capacity)
@@ -511,6 +498,52 @@ class Controllers:
                 new["status"]["capacity"] = {"storage": requested}
                 new["status"]["allocatedResources"] = {"storage": requested}
                 self.save(new, pvc, actor="controller:volume-expand", subresource="status")
+
+    def _bind(self, pvc: dict[str, Any], sc: dict[str, Any], node: str | None = None) -> None:
+        """Provision and bind ``pvc`` (a new PV of its StorageClass); ``node``: the scheduler chose one."""
+        spec = pvc.get("spec") or {}
+        new = copy.deepcopy(pvc)
+        new["spec"]["volumeName"] = f"pvc-{pvc['metadata']['uid']}"
+        annotations = new["metadata"].setdefault("annotations", {})
+        annotations["pv.kubernetes.io/bind-completed"] = "yes"
+        annotations["pv.kubernetes.io/bound-by-controller"] = "yes"
+        annotations["volume.beta.kubernetes.io/storage-provisioner"] = sc.get("provisioner", "")
+        annotations["volume.kubernetes.io/storage-provisioner"] = sc.get("provisioner", "")
+        if node and sc.get("volumeBindingMode") == "WaitForFirstConsumer":
+            annotations["volume.kubernetes.io/selected-node"] = node
+        new["status"] = {
+            "phase": "Bound",
+            "accessModes": list(spec.get("accessModes") or []),
+            "capacity": {"storage": ((spec.get("resources") or {}).get("requests") or {}).get("storage")},
+        }
+        self.save(new, pvc, actor="controller:persistentvolume-binder")
+
+    def _bind_claims(self, pod: dict[str, Any], node: str) -> bool:
+        """The scheduler's volume binding for ``pod`` on ``node``: all its claims end up Bound, or none
+        is touched and the pod stays unscheduled (a claim missing, or of an unknown StorageClass).
+
+        As with WaitForFirstConsumer on a real cluster, the claims bind when the pod is scheduled,
+        before anything runs, so a pod never has a node (let alone readiness) with a Pending claim.
+        """
+        namespace = pod["metadata"].get("namespace", "default")
+        pending: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for volume in (pod.get("spec") or {}).get("volumes") or []:
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if not claim:
+                continue
+            pvc = self.store.peek(("", "PersistentVolumeClaim", namespace, claim))
+            if pvc is None:
+                return False
+            if (pvc.get("status") or {}).get("phase") == "Bound":
+                continue
+            class_name = (pvc.get("spec") or {}).get("storageClassName")
+            sc = self.api.storage_class(class_name) if class_name else None
+            if sc is None:
+                return False
+            pending.append((pvc, sc))
+        for pvc, sc in pending:
+            self._bind(pvc, sc, node)
+        return True
 
     def _ensure_claims(self, sts: dict[str, Any], ordinal: int) -> None:
         meta, spec = sts["metadata"], sts.get("spec") or {}
@@ -1474,11 +1507,13 @@ class Controllers:
             spec = new.setdefault("spec", {})
             if not spec.get("nodeName"):
                 if nodes:
-                    self._node_rr = (self._node_rr + 1) % len(nodes)
-                    spec["nodeName"] = nodes[self._node_rr]["metadata"]["name"]
+                    node = nodes[(self._node_rr + 1) % len(nodes)]["metadata"]["name"]
                 else:
-                    spec["nodeName"] = "fakekube-node"
-            scheduled = not pod.get("spec", {}).get("nodeName")
+                    node = "fakekube-node"
+                if self._bind_claims(pod, node):
+                    self._node_rr = (self._node_rr + 1) % max(len(nodes), 1)
+                    spec["nodeName"] = node
+            scheduled = bool(spec.get("nodeName")) and not pod.get("spec", {}).get("nodeName")
             new["status"] = self._pod_status(new, now_mono - first)
             if _strip_times(new.get("status")) != _strip_times(pod.get("status")) or spec != pod.get("spec"):
                 saved = self.save(new, pod, actor="kubelet", subresource="status", manager="kubelet")

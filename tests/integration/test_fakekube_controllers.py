@@ -371,3 +371,44 @@ def test_events_and_disruption_budgets_as_kubectl_shows_them(fake_kube_target: K
     assert ("Pod", "BackOff", "Warning") in reasons
     described = kube_target.kubectl("describe", "pod", "postgres-0").stdout
     assert "Back-off restarting failed container postgres" in described
+
+
+def test_claims_bind_when_their_pod_is_scheduled_never_later(
+    fake_kube_factory: Callable[..., FakeKube],
+) -> None:
+    """WaitForFirstConsumer on a real cluster: the scheduler binds a pod's claims as it picks the node,
+    before the pod runs. A pod with a node (or Ready) and a Pending claim must never be observable."""
+    fake = fake_kube_factory(tick=None)
+    fake.put(s.statefulset("db", replicas=2, policy="Parallel"))
+    nowhere = s.statefulset("lost")
+    nowhere["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] = "no-such-class"
+    fake.put(nowhere)
+
+    for _ in range(4):
+        fake.step()
+        claims = {
+            c["metadata"]["name"]: c for c in fake.list_objects("v1", "PersistentVolumeClaim", "default")
+        }
+        for pod in fake.list_objects("v1", "Pod", "default"):
+            phases = {
+                v["persistentVolumeClaim"]["claimName"]: claims[v["persistentVolumeClaim"]["claimName"]][
+                    "status"
+                ]["phase"]
+                for v in pod["spec"]["volumes"]
+                if "persistentVolumeClaim" in v
+            }
+            if pod["spec"].get("nodeName"):
+                assert set(phases.values()) == {"Bound"}, (pod["metadata"]["name"], phases)
+
+    pods = {p["metadata"]["name"]: p for p in fake.list_objects("v1", "Pod", "default")}
+    assert pods["db-0"]["spec"]["nodeName"] and pods["db-1"]["spec"]["nodeName"]
+    bound = fake.get("v1", "PersistentVolumeClaim", "default", "data-db-0")
+    assert bound is not None
+    assert (
+        bound["metadata"]["annotations"]["volume.kubernetes.io/selected-node"]
+        == pods["db-0"]["spec"]["nodeName"]
+    )
+    assert "nodeName" not in pods["lost-0"]["spec"]
+    scheduled = next(c for c in pods["lost-0"]["status"]["conditions"] if c["type"] == "PodScheduled")
+    assert (scheduled["status"], scheduled["reason"]) == ("False", "Unschedulable")
+    assert fake.get("v1", "PersistentVolumeClaim", "default", "data-lost-0")["status"]["phase"] == "Pending"  # type: ignore[index]
