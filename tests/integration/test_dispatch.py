@@ -176,7 +176,9 @@ def test_dispatch_with_run_details_posts_once_and_reports_the_run(api: Api, cli:
         "run-url": f"https://github.com/{support.REPO}/actions/runs/9001",
         "conclusion": "",
     }
-    assert "Workflow dispatched" in gha_env.summary()
+    assert gha_env.summary().startswith(
+        "### :rocket: Dispatched Deploy Kubernetes resources on main: run 9001"
+    )
     assert "ref=main" in calls(api.rsps, "GET", "/contents/")[0].request.url
     assert_no_leak(all_text(result, gha_env), PAT)
 
@@ -325,7 +327,9 @@ def test_a_422_about_something_else_is_explained_not_retried(api: Api, cli: Any)
         ["dispatch", "--repo", support.REPO, "--workflow", "deploy-k8s-resources.yml", "--ref", "main"]
     )
     assert result.code == 1
-    assert "Required input 'environment' not provided" in result.stderr
+    assert "Required input 'environment' not provided; nothing was dispatched" in result.stderr
+    assert "Workflow inputs do not match" in result.stderr
+    assert "How to fix: give exactly the inputs that `on.workflow_dispatch.inputs` of" in result.stderr
     assert len(calls(api.rsps, "POST")) == 1
 
 
@@ -406,7 +410,9 @@ def test_wait_follows_queued_in_progress_completed_and_maps_each_conclusion(
     assert CONCLUSIONS[conclusion] in result.stderr
     assert api.clock.sleeps == [15.0, 15.0]
     assert gha_env.outputs()["conclusion"] == conclusion
-    assert ("succeeded" if conclusion == "success" else "did not succeed") in gha_env.summary()
+    headline = gha_env.summary().splitlines()[0]
+    outcome = "succeeded" if conclusion == "success" else f"concluded {conclusion}"
+    assert headline.endswith(f"Deploy Kubernetes resources on main: run 9001 {outcome}"), headline
 
 
 def test_wait_gives_up_at_the_timeout_and_says_the_run_goes_on(api: Api, cli: Any, gha_env: Any) -> None:
@@ -470,6 +476,18 @@ def test_bad_inputs_dispatch_nothing_and_call_nothing(
     assert len(api.rsps.calls) == 0
 
 
+def test_a_timeout_with_a_unit_says_seconds_not_invalid_float(
+    api: Api, cli: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        dispatch(cli, "--wait", "--timeout", "30m")
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert "argument --timeout: must be a number of seconds, e.g. 1800 (units such as 30m" in err
+    assert "invalid float" not in err
+    assert len(api.rsps.calls) == 0
+
+
 def test_a_disabled_workflow_is_refused(api: Api, cli: Any) -> None:
     api.rsps.get(repo_url("/actions/workflows"), json={"total_count": 3, "workflows": [DEPLOY, CLUSTER, OLD]})
     result = cli(["dispatch", "--repo", support.REPO, "--workflow", "old.yml", "--ref", "main"])
@@ -530,6 +548,30 @@ def test_a_missing_required_input_dispatches_nothing(api: Api, cli: Any) -> None
     assert result.code == 1
     assert "required input 'environment' is missing" in result.stderr
     assert not calls(api.rsps, "POST")
+
+
+def test_no_token_says_where_to_set_one_in_a_workflow_and_on_a_laptop(
+    bare: Api, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    result = dispatch(cli)
+    assert result.code == 1
+    assert "GitHub token missing: GH_TOKEN: no GitHub token: set GH_TOKEN (or GITHUB_TOKEN)" in result.stderr
+    assert "`env: GH_TOKEN: ${{ secrets.INFRA_DEPLOY_TOKEN }}`" in result.stderr
+    assert "export GH_TOKEN=$(gh auth token)" in result.stderr
+    assert len(bare.rsps.calls) == 0
+
+
+def test_no_repository_outside_actions_says_pass_repo(
+    api: Api, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    result = cli(["dispatch", "--workflow", "deploy-k8s-resources.yml", "--ref", "main"])
+    assert result.code == 1
+    assert "--repo is empty and $GITHUB_REPOSITORY is not set" in result.stderr
+    assert "How to fix: pass --repo OWNER/NAME, e.g. --repo acme/platform" in result.stderr
+    assert len(api.rsps.calls) == 0
 
 
 def test_a_missing_repository_is_named(api: Api, cli: Any) -> None:

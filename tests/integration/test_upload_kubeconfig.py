@@ -140,8 +140,9 @@ def test_the_secret_decrypts_back_to_the_kubeconfig(
         "updated-at": SECRET_META["updated_at"],
         "environment": "dev",
     }
-    assert "Kubeconfig stored" in gha_env.summary()
-    assert ("created" if created else "updated") in gha_env.summary()
+    headline = gha_env.summary().splitlines()[0]
+    assert headline.startswith("### :key: Kubeconfig stored: secret `KUBECONFIG` of environment `dev` in ")
+    assert headline.endswith("(created)" if created else "(updated)")
     [put] = calls(api.rsps, "PUT")
     assert put.request.headers["Authorization"] == f"token {PAT}"
     assert_no_leak(all_text(result, gha_env), KUBECONFIG, PAT)

@@ -295,7 +295,8 @@ def connect(
         "no GitHub token: set GH_TOKEN (or GITHUB_TOKEN), or use --app-id with a GitHub App private key",
         key="GH_TOKEN",
         title="GitHub token missing",
-        hint="in a workflow: `env: GH_TOKEN: ${{ secrets.INFRA_DEPLOY_TOKEN }}` on the step",
+        hint="in a workflow: `env: GH_TOKEN: ${{ secrets.INFRA_DEPLOY_TOKEN }}` on the step; on your "
+        "machine: `export GH_TOKEN=$(gh auth token)` or a fine-grained token (github_pat_...)",
     )
 
 

@@ -57,9 +57,11 @@ def repository(args: argparse.Namespace) -> str:
     value = args.repo or os.environ.get("GITHUB_REPOSITORY", "")
     if not value:
         raise ConfigurationError(
-            "no repository: pass --repo OWNER/NAME (inside Actions it defaults to $GITHUB_REPOSITORY)",
+            "no repository: --repo is empty and $GITHUB_REPOSITORY is not set",
             key="--repo",
             title="Repository missing",
+            hint="pass --repo OWNER/NAME, e.g. --repo acme/platform (inside Actions it defaults to "
+            "the repository the workflow runs in)",
         )
     return str(value)
 
@@ -73,3 +75,14 @@ def require(value: str | None, flag: str, example: str) -> str:
             hint=f"e.g. {flag} {example}",
         )
     return str(value).strip()
+
+
+def seconds_flag(text: str) -> float:
+    """argparse ``type=`` for a number of seconds, with a message that says so (not 'invalid float')."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds, e.g. 1800 (units such as 30m are not accepted), not {text!r}"
+        ) from None
+    return value

@@ -29,7 +29,14 @@ from typing import Any
 from urllib.parse import quote
 
 from gitops import report, runner
-from gitops.commands._github_args import add_repo_and_app, env_default, env_flag, repository, require
+from gitops.commands._github_args import (
+    add_repo_and_app,
+    env_default,
+    env_flag,
+    repository,
+    require,
+    seconds_flag,
+)
 from gitops.core import github_errors
 from gitops.core import workflow_dispatch as wd
 from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
@@ -105,21 +112,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout",
         metavar="SECONDS",
-        type=float,
+        type=seconds_flag,
         default=None,
         help="with --wait: give up waiting after this long (default 1800); the run keeps running",
     )
     p.add_argument(
         "--poll-interval",
         metavar="SECONDS",
-        type=float,
+        type=seconds_flag,
         default=None,
         help="seconds between status checks while waiting (default 10)",
     )
     p.add_argument(
         "--find-timeout",
         metavar="SECONDS",
-        type=float,
+        type=seconds_flag,
         default=None,
         help="how long to look for the run when GitHub does not return it (default 60)",
     )
@@ -156,10 +163,18 @@ def _seconds(value: float | None, name: str, default: float) -> float:
             value = float(raw)
         except ValueError:
             raise ConfigurationError(
-                f"input `{name}` must be a number of seconds, found {raw!r}", key=name
+                f"input `{name}` must be a number of seconds, found {raw!r}",
+                key=name,
+                title="Invalid input",
+                hint=f"write plain seconds, e.g. {default:g}",
             ) from None
     if value <= 0:
-        raise ConfigurationError(f"--{name} must be positive, found {value:g}", key=f"--{name}")
+        raise ConfigurationError(
+            f"--{name} must be positive, found {value:g}",
+            key=f"--{name}",
+            title="Invalid input",
+            hint=f"e.g. --{name} {default:g}",
+        )
     return value
 
 
@@ -410,7 +425,7 @@ def _dispatch(client: Any, t: Target) -> Dispatched:
         )
         if response.status in (400, 422):
             if "return_run_details" not in response.text:
-                raise github_errors.explain(
+                error = github_errors.explain(
                     response.status,
                     response.body,
                     response.headers,
@@ -418,6 +433,16 @@ def _dispatch(client: Any, t: Target) -> Dispatched:
                     token=client.token,
                     needs=github_errors.ACTIONS_WRITE,
                 )
+                if "input" in response.text.lower():
+                    # "Unexpected inputs provided", "Required input 'x' not provided", ...
+                    error.title = "Workflow inputs do not match"
+                    error.message += "; nothing was dispatched"
+                    error.key = "--field"
+                    error.hint = (
+                        f"give exactly the inputs that `on.workflow_dispatch.inputs` of {t.path} "
+                        f"declares at {s.ref} (names are case-sensitive), each as -f NAME=VALUE"
+                    )
+                raise error
             # GitHub Enterprise Server without run details: the first POST was refused, so this
             # is the one dispatch (never a repeat of an accepted one).
             run_.log("this GitHub does not accept return_run_details; dispatching without it")
@@ -591,12 +616,19 @@ def _wait(client: Any, s: Settings, dispatched: Dispatched, data: dict[str, Any]
 
 def _summary(data: Mapping[str, Any]) -> str:
     wf = data["workflow"]
+    what = f"{wf['name'] or wf['path']} on {data['ref']}"
+    run = f"run {data['run_id']}" if data["run_id"] else "run not identified"
     if data["succeeded"] is True:
-        head = ":white_check_mark: Dispatched run succeeded"
+        head = f":white_check_mark: {what}: {run} succeeded"
     elif data["succeeded"] is False:
-        head = f":x: Dispatched run did not succeed ({data.get('conclusion') or 'wait timed out'})"
+        outcome = (
+            f"concluded {data['conclusion']}"
+            if data.get("conclusion")
+            else f"still {data['status']} when the wait timed out"
+        )
+        head = f":x: {what}: {run} {outcome}"
     else:
-        head = ":rocket: Workflow dispatched"
+        head = f":rocket: Dispatched {what}: {run}"
     run_cell = (
         f"[{data['run_id']}]({data['run_url']})"
         if data["run_id"] and data["run_url"]

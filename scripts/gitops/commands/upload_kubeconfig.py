@@ -390,7 +390,11 @@ def _summary(data: Mapping[str, Any]) -> str:
     ]
     if kc["server_check"]:
         rows.append(("Server check", kc["server_check"]))
-    return "### :key: Kubeconfig stored as an environment secret\n\n" + report.markdown_table(["", ""], rows)
+    head = (
+        f"### :key: Kubeconfig stored: secret `{data['secret_name']}` of environment "
+        f"`{data['environment']}` in {data['repository']} ({verb})"
+    )
+    return f"{head}\n\n" + report.markdown_table(["", ""], rows)
 
 
 def _table(data: Mapping[str, Any]) -> str:
