@@ -96,7 +96,8 @@ def test_check_then_render_in_memory_with_secrets_from_env(
     assert int(reported["check-count"]) > int(reported["render-count"])  # two overlays vs one
     assert json.loads(reported["render-missing"]) == []
     summaries = result.summaries("secrets")
-    assert "### gitops render (check)" in summaries
+    assert "### :warning: gitops render --check 2 overlays: 9 of 9 needed variable(s) not set" in summaries
+    assert "### :white_check_mark: gitops render " in summaries  # the render step: every value was there
     assert "Manifests: not written (substitution verified in memory)" in summaries
     assert_no_leaks(result, app_secrets)  # only these values were given to the run
 

@@ -347,6 +347,10 @@ def test_check_lists_needed_secrets_of_several_overlays_without_values(
     assert outputs["object-count"] == "8"
     assert "::warning title=Secrets not set::3 needed variable(s) are not set here" in result.stderr
     assert "| app-credentials | SHARED_KEY | SHARED_KEY | set but empty |" in gha_env.summary()
+    assert gha_env.summary().startswith(
+        "### :warning: gitops render --check 2 overlays: 3 of 4 needed variable(s) not set: "
+        "API_TOKEN, SHARED_KEY, TLS_CRT\n"
+    )
     assert "x-not-read" not in result.stderr + result.stdout + gha_env.summary()
     assert "add-mask" not in result.stderr  # check mode reads no value, so masks none
 
@@ -367,9 +371,10 @@ def test_check_require_all_fails_listing_every_missing_variable(workspace: Path,
 def test_check_require_all_passes_when_everything_is_set(
     workspace: Path, given: dict[str, str], cli: Any
 ) -> None:
-    result = cli(["render", "--mode", "check", "--require-all=true", "--overlay", DEV])
+    result = cli(["render", "--mode", "check", "--require-all=true", "--overlay", DEV, "--format", "table"])
     assert result.code == 0, result.stderr
     assert "warning" not in result.stderr
+    assert result.stdout.startswith(f"gitops render --check {DEV}: all 4 needed variable(s) set\n")
 
 
 def test_check_fails_on_a_placeholder_that_can_never_be_substituted(workspace: Path, cli: Any) -> None:

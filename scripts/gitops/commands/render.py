@@ -105,7 +105,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _overlays(values: list[str]) -> list[Path]:
     result = [Path(line.strip()) for value in values for line in value.splitlines() if line.strip()]
     if not result:
-        raise ConfigurationError("--overlay is empty", key="--overlay", hint="Pass an overlay directory.")
+        raise ConfigurationError(
+            "--overlay is empty",
+            key="--overlay",
+            hint="Pass an overlay directory, e.g. --overlay infra/k8s/hetzner/dev.",
+            title="Missing argument",
+        )
     return result
 
 
@@ -131,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
             f"render takes one overlay, got {len(overlays)}",
             key="--overlay",
             hint="Render one overlay at a time; --check accepts several.",
+            title="Invalid arguments",
         )
     if args.require_all == "true":
         runner.current().warning("--require-all only applies to --check; rendering always requires all")
@@ -257,6 +263,7 @@ def _check(
             "--output does not apply to --check (check reads no values and writes no manifests)",
             key="--output",
             hint="Drop --output, or use --mode render.",
+            title="Invalid arguments",
         )
     results = []
     for overlay in overlays:
@@ -344,11 +351,33 @@ def _rows(overlay: dict[str, Any]) -> list[list[str]]:
     ]
 
 
-HEADERS = ("Secret", "Key", "Variable", "Set")
+HEADERS = ("secret", "key", "variable", "set")
+
+
+def _headline(report: dict[str, Any]) -> tuple[str, str]:
+    """(icon, text): the verdict for the job summary and the table, before any detail."""
+    overlays = report["overlays"]
+    where = overlays[0]["overlay"] if len(overlays) == 1 else f"{len(overlays)} overlays"
+    needed, missing = report["needed_secrets"], report["missing_secrets"]
+    strays = sum(len(o["unsubstitutable"]) for o in overlays)
+    if report["mode"] == "render":
+        return ":white_check_mark:", (
+            f"gitops render {where}: {report['object_count']} object(s), "
+            f"{len(needed)} secret variable(s) substituted in memory"
+        )
+    head = f"gitops render --check {where}: "
+    if strays:
+        return ":x:", head + f"{strays} placeholder(s) that can never be substituted"
+    if missing:
+        names = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        return ":warning:", head + f"{len(missing)} of {len(needed)} needed variable(s) not set: {names}"
+    if not needed:
+        return ":white_check_mark:", head + "no secret placeholders"
+    return ":white_check_mark:", head + f"all {len(needed)} needed variable(s) set"
 
 
 def _table(report: dict[str, Any]) -> str:
-    parts = []
+    parts = [_headline(report)[1], ""]
     for overlay in report["overlays"]:
         parts.append(f"{overlay['overlay']}: {overlay['object_count']} object(s)")
         rows = _rows(overlay)
@@ -375,7 +404,8 @@ def _publish(report: dict[str, Any]) -> None:
     run.set_output("needed-secrets", json.dumps(report["needed_secrets"]))
     run.set_output("missing-secrets", json.dumps(report["missing_secrets"]))
     run.set_output("object-count", str(report["object_count"]))
-    lines = [f"### gitops render ({report['mode']})", ""]
+    icon, text = _headline(report)
+    lines = [f"### {icon} {text}", ""]
     for overlay in report["overlays"]:
         lines += [f"**{overlay['overlay']}**: {overlay['object_count']} object(s)", ""]
         rows = _rows(overlay)
