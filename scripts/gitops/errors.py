@@ -65,11 +65,12 @@ class ConfigurationError(Exception):
         return "\n".join(lines)
 
 
-def yaml_problem(exc: BaseException) -> tuple[str, int | None, str | None]:
+def yaml_problem(exc: BaseException, text: str | None = None) -> tuple[str, int | None, str | None]:
     """``(what, line, hint)`` for a PyYAML error, without quoting the document (it may hold secrets).
 
-    PyYAML words a tab as "found character '\\t' that cannot start any token", which hides the
-    most common mistake in a hand-edited YAML file; this names it and says how to fix it.
+    PyYAML words a tab as "found character '\\t' that cannot start any token" (libyaml drops the
+    character), which hides the most common mistake in a hand-edited YAML file; this names it
+    and says how to fix it. Pass the document ``text`` to recognise a tab libyaml did not name.
     ``hint`` is None when there is nothing more specific to say than "fix the syntax".
     """
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -77,7 +78,7 @@ def yaml_problem(exc: BaseException) -> tuple[str, int | None, str | None]:
     column = mark.column + 1 if mark is not None else None
     problem = str(getattr(exc, "problem", None) or "")
     context = str(getattr(exc, "context", None) or "")
-    if "'\\t'" in problem:
+    if "'\\t'" in problem or (mark is not None and _char_at(text, mark.line, mark.column) == "\t"):
         where = f"line {line}, column {column}" if line else "the file"
         return (
             f"a tab character at {where} (YAML indents with spaces only)",
@@ -88,3 +89,12 @@ def yaml_problem(exc: BaseException) -> tuple[str, int | None, str | None]:
     if line is not None:
         what += f" (line {line}, column {column})"
     return what, line, None
+
+
+def _char_at(text: str | None, line: int, column: int) -> str | None:
+    if text is None:
+        return None
+    lines = text.splitlines()
+    if 0 <= line < len(lines) and 0 <= column < len(lines[line]):
+        return lines[line][column]
+    return None

@@ -129,7 +129,7 @@ def parse_policy(text: str, source: str = str(DEFAULT_PATH)) -> Policy:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        what, line, hint = yaml_problem(exc)
+        what, line, hint = yaml_problem(exc, text)
         raise ConfigurationError(
             f"not valid YAML: {what}",
             file=source,

@@ -36,7 +36,7 @@ from gitops.core.secrets import (
     substitute,
     values_for,
 )
-from gitops.errors import ConfigurationError, Problem
+from gitops.errors import ConfigurationError, Problem, yaml_problem
 
 __all__ = [
     "DEFAULT_PLACEHOLDER",
@@ -134,6 +134,7 @@ def load_manifests(text: str, source: str) -> list[dict[str, Any]]:
     loader = ManifestLoader(text)
     objects: list[dict[str, Any]] = []
     problems: list[Problem] = []
+    syntax_hint: str | None = None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -152,14 +153,8 @@ def load_manifests(text: str, source: str) -> list[dict[str, Any]]:
             if _check_object(doc, source, line, problems):
                 objects.append(doc)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problems.append(
-            Problem(
-                f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
-                source,
-                mark.line + 1 if mark is not None else None,
-            )
-        )
+        what, line, syntax_hint = yaml_problem(exc, text)
+        problems.append(Problem(f"not valid YAML: {what}", source, line))
     finally:
         loader.dispose()
     if problems:
@@ -167,7 +162,8 @@ def load_manifests(text: str, source: str) -> list[dict[str, Any]]:
             f"{source} does not hold valid Kubernetes manifests",
             file=source,
             line=problems[0].line,
-            hint="Each YAML document must be one object with apiVersion, kind and metadata.name.",
+            hint=syntax_hint
+            or "Each YAML document must be one object with apiVersion, kind and metadata.name.",
             title="Invalid manifests",
             problems=problems,
         )

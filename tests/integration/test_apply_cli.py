@@ -59,7 +59,8 @@ def test_help_teaches_with_examples(cli: Callable[[list[str]], Any]) -> None:
     [
         pytest.param(["--overlay", "x", "-f", "y"], "exactly one of --overlay DIR or -f FILE", id="both"),
         pytest.param([], "exactly one of --overlay DIR or -f FILE", id="neither"),
-        pytest.param(["--overlay", "/nonexistent"], "is not a kustomize overlay", id="not-an-overlay"),
+        pytest.param(["--overlay", "/nonexistent"], "overlay /nonexistent does not exist", id="no-overlay"),
+        pytest.param(["--overlay", "/tmp"], "/tmp is not a kustomize overlay", id="not-an-overlay"),
         pytest.param(["-f", "/nonexistent.yaml"], "cannot read /nonexistent.yaml", id="missing-file"),
         pytest.param(
             ["-f", "-", "--timeout", "soon"], "--timeout must be a positive number", id="bad-timeout"

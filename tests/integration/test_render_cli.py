@@ -438,8 +438,17 @@ def test_a_kustomize_error_names_the_overlay_and_carries_kustomize_message(works
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        pytest.param(["--overlay", "nope"], "overlay nope is not a directory", id="no-overlay"),
-        pytest.param(["--overlay", "infra/k8s/demo"], "has no kustomization.yaml", id="not-an-overlay"),
+        pytest.param(["--overlay", "nope"], "overlay nope does not exist", id="no-overlay"),
+        pytest.param(
+            ["--overlay", "infra/k8s/demo"],
+            "is not a kustomize overlay (no kustomization.yaml",
+            id="not-an-overlay",
+        ),
+        pytest.param(
+            ["--overlay", "infra/k8s/demo/dve"],
+            "did you mean infra/k8s/demo/dev? overlays here: infra/k8s/demo/dev, infra/k8s/demo/local",
+            id="overlay-typo",
+        ),
         pytest.param(["--overlay", DEV, "--overlay", LOCAL], "render takes one overlay, got 2", id="two"),
         pytest.param(["--overlay", DEV, "--mode", "apply"], "--mode must be 'render' or 'check'", id="mode"),
         pytest.param(

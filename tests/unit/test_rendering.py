@@ -54,6 +54,12 @@ def test_load_expands_lists_like_kubectl() -> None:
     ("text", "line", "expected"),
     [
         pytest.param("apiVersion: v1\nkind: [\n", 3, "not valid YAML", id="syntax"),
+        pytest.param(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: a\n",
+            4,
+            "a tab character at line 4, column 1 (YAML indents with spaces only)",
+            id="tab",
+        ),
         pytest.param("- a\n- b\n", 1, "a document must be a mapping, not list", id="not-a-mapping"),
         pytest.param("---\nkind: X\nmetadata: {name: a}\n", 2, "object lacks apiVersion", id="no-apiversion"),
         pytest.param(
@@ -67,6 +73,12 @@ def test_load_reports_problems_with_source_and_line(text: str, line: int, expect
     (problem,) = info.value.problems
     assert (problem.file, problem.line) == ("manifests.yaml", line)
     assert expected in problem.message
+
+
+def test_a_tab_gets_the_tab_fix_not_the_object_shape_hint() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        load_manifests("kind: ConfigMap\nmetadata:\n\tname: a\n", "m.yaml")
+    assert info.value.hint == "replace the tab at line 3, column 1 with spaces"
 
 
 def test_every_bad_document_is_reported_at_once() -> None:

@@ -33,22 +33,43 @@ def kustomization_file(directory: Path) -> Path | None:
     return None
 
 
-def _check_overlay(overlay: Path) -> None:
+def nearby_overlays(overlay: Path, limit: int = 8) -> list[str]:
+    """Overlays that exist in the k8s tree a mistyped one points into (``.../k8s/<provider>/<env>``),
+    else in ``./infra/k8s``; empty when there is no such tree (never a scan of arbitrary folders)."""
+    roots = [a for a in (overlay, *overlay.parents) if a.name == "k8s" and a.is_dir()][:1]
+    if not roots and Path("infra/k8s").is_dir():
+        roots = [Path("infra/k8s")]
+    found: set[str] = set()
+    for root in roots:
+        for name in KUSTOMIZATION_FILES:
+            for path in root.glob(f"*/*/{name}"):
+                if "base" not in path.parent.relative_to(root).parts:
+                    found.add(str(path.parent))
+    return sorted(found)[:limit]
+
+
+def missing_overlay(overlay: Path, *, key: str | None = "--overlay") -> ConfigurationError:
+    """The error for an --overlay that is not a kustomize directory, listing the ones that are."""
+    import difflib
+
+    nearby = nearby_overlays(overlay)
     if not overlay.is_dir():
-        raise ConfigurationError(
-            f"overlay {overlay} is not a directory",
-            file=str(overlay),
-            hint="Pass the directory that holds the overlay's kustomization.yaml, "
-            "e.g. --overlay infra/k8s/hetzner/dev.",
-            title="Overlay not found",
-        )
-    if kustomization_file(overlay) is None:
-        raise ConfigurationError(
-            f"overlay {overlay} has no kustomization.yaml",
-            file=str(overlay),
-            hint="An overlay is a directory with a kustomization.yaml; check the path.",
-            title="Overlay not found",
-        )
+        what = f"overlay {overlay} does not exist"
+    else:
+        what = f"{overlay} is not a kustomize overlay (no kustomization.yaml in it)"
+    if nearby:
+        by_name = {Path(n).name: n for n in nearby}
+        close = difflib.get_close_matches(overlay.name, list(by_name), n=1, cutoff=0.6)
+        guess = f"did you mean {by_name[close[0]]}? " if close else ""
+        hint = f"{guess}overlays here: {', '.join(nearby)}"
+    else:
+        hint = "pass the directory that holds the overlay's kustomization.yaml, e.g. infra/k8s/hetzner/dev"
+    return ConfigurationError(what, file=str(overlay), key=key, hint=hint, title="Overlay not found")
+
+
+def _check_overlay(overlay: Path) -> None:
+    if not overlay.is_dir() or kustomization_file(overlay) is None:
+        raise missing_overlay(overlay)
 
 
 def _run(directory: Path, overlay: Path) -> str:

@@ -158,6 +158,7 @@ def load_input(
     overlay: str, filename: str, *, placeholder: str, secret_map: str
 ) -> tuple[list[dict[str, Any]], str]:
     """The objects to apply and a name for them, Secret values masked."""
+    from gitops.adapters.kustomize import kustomization_file, missing_overlay
     from gitops.rendering import DEFAULT_PLACEHOLDER, display_path, render_overlay
 
     overlay, filename = overlay.strip(), filename.strip()
@@ -172,13 +173,8 @@ def load_input(
     marker = placeholder.strip() or DEFAULT_PLACEHOLDER
     if overlay:
         path = Path(overlay)
-        if not (path / "kustomization.yaml").is_file() and not (path / "kustomization.yml").is_file():
-            raise ConfigurationError(
-                f"{overlay} is not a kustomize overlay (no kustomization.yaml in it)",
-                key="--overlay",
-                title="Invalid overlay",
-                hint="pass the directory that holds kustomization.yaml, e.g. infra/k8s/hetzner/dev",
-            )
+        if kustomization_file(path) is None:
+            raise missing_overlay(path)
         rendered = render_overlay(path, os.environ, placeholder=marker, secret_map=smap)
         objects, source = rendered.objects, display_path(path)
     else:

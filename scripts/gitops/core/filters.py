@@ -478,7 +478,7 @@ class _Parser:
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as exc:
-            what, line, hint = yaml_problem(exc)
+            what, line, hint = yaml_problem(exc, text)
             raise ConfigurationError(
                 f"the filters are not valid YAML: {what}",
                 file=self.source,

@@ -134,7 +134,7 @@ def parse_secret_map(text: str, source: str) -> SecretMap:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        what, line, hint = yaml_problem(exc)
+        what, line, hint = yaml_problem(exc, text)
         raise ConfigurationError(
             f"the secret map is not valid YAML: {what}",
             file=source,
