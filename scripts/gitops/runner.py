@@ -137,6 +137,8 @@ class Runner:
         title: str | None = None,
     ) -> None:
         message = self.redact(message)
+        if not file:
+            line = None  # a line of no file: "error: 1: ..." in a terminal, a dangling line= in Actions
         if self.in_actions:
             self._write_raw(format_command(level, message, title=title, file=file, line=line))
             return

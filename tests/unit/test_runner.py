@@ -122,3 +122,12 @@ def test_summary_and_output_are_noops_outside_actions(tmp_path: Path) -> None:
     run.summary("nothing")
     run.set_output("x", "y")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_line_without_a_file_is_not_printed_as_a_location() -> None:
+    out = io.StringIO()
+    Runner({}, stream=out).error("the kubeconfig in $KC is not valid YAML (line 1)", line=1, title="Invalid")
+    assert out.getvalue() == "error: Invalid: the kubeconfig in $KC is not valid YAML (line 1)\n"
+    out = io.StringIO()
+    Runner({"GITHUB_ACTIONS": "true"}, stream=out).error("bad", line=1, title="Invalid")
+    assert out.getvalue() == "::error title=Invalid::bad\n"
