@@ -252,6 +252,37 @@ def test_actions_outputs_summary_and_no_secret_anywhere(
         assert value not in everything.replace(f"::add-mask::{value}", "")
 
 
+def test_the_table_says_what_was_rolled_back_and_what_was_not(
+    cli: Callable[[list[str]], Any], cluster: Cluster, tmp_path: Path
+) -> None:
+    fake = cluster.need_fake()
+
+    def web(image: str) -> dict[str, Any]:
+        labels = {"app": "web"}
+        template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "web", "image": image}]}}
+        spec = {"replicas": 1, "selector": {"matchLabels": labels}, "template": template}
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": spec}
+
+    def worker(image: str) -> dict[str, Any]:
+        new = web(image)
+        new["metadata"]["name"] = "worker"
+        new["spec"]["selector"]["matchLabels"] = new["spec"]["template"]["metadata"]["labels"] = {"app": "w"}
+        return new
+
+    base = ["apply", "--kubeconfig", str(cluster.kubeconfig), "--format", "table", "--timeout", "30"]
+    assert cli([*base, "-f", str(manifests(tmp_path, web("web:1")))]).code == 0
+    fake.set_knobs(image_pull_backoff=["image~typo"])
+    broken = manifests(tmp_path, web("web:2-typo"), worker("worker:1-typo"))
+    result = cli([*base, "-f", str(broken), "--rollback-on-failure"])
+    assert result.code == 2
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"gitops apply {broken}: rolled-back (1 configured, 1 created)")
+    rolled = next(line for line in lines if line.startswith("ROLLED BACK Deployment default/web: "))
+    assert "rolling back from revision 2 to 1; after the rollback: " in rolled
+    assert "no rollback for Deployment default/worker: it was created in this run, not changed" in lines
+    assert "-> not waited" not in result.stdout
+
+
 def test_a_secret_in_a_plain_file_is_masked_even_in_a_dry_run_diff(
     cli: Callable[[list[str]], Any], cluster: Cluster, tmp_path: Path
 ) -> None:

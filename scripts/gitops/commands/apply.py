@@ -343,7 +343,11 @@ def human(report: ApplyReport, title: str | None = None) -> str:
             if o.hint:
                 lines.append(f"  what to do: {o.hint}")
     for r in report.rollbacks:
-        lines.append(f"rollback {r.ref}: {r.message} -> {r.rollout or 'not waited'}")
+        if r.performed:
+            after = r.rollout_message or r.rollout or "not waited for"
+            lines.append(f"ROLLED BACK {r.ref}: {r.message}; after the rollback: {after}")
+        else:
+            lines.append(f"no rollback for {r.ref}: {r.message.removeprefix('not rolled back: ')}")
     for c in report.verify:
         if not c.passed:
             lines.append(f"verify {c.ref} {c.name}: {c.detail}")
