@@ -450,6 +450,18 @@ def test_an_unknown_environment_lists_the_configured_ones(cluster: Cluster, cli:
     assert "dev, prod, test" in result.stderr
 
 
+def test_a_missing_environment_or_binary_says_what_to_pass(cluster: Cluster, cli: Any) -> None:
+    result = cli(["cluster"])
+    assert result.code == 1
+    assert "::error title=Missing argument::--environment is required" in result.stderr
+    assert "How to fix: e.g. --environment dev" in result.stderr
+    result = cli(["cluster", "--environment", "dev", "--hetzner-k3s", "no-such-hetzner-k3s"])
+    assert result.code == 1
+    assert "'no-such-hetzner-k3s' is not an executable file or a command on PATH" in result.stderr
+    assert "leave --hetzner-k3s (and $GITOPS_HETZNER_K3S) empty to download the pinned" in result.stderr
+    assert not cluster.record.exists()
+
+
 def test_helm_must_be_on_path(cluster: Cluster, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     (cluster.bin / "helm").unlink()
     monkeypatch.setenv(

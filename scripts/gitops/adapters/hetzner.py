@@ -107,7 +107,12 @@ def install(url: str, expected: str, *, root: Path | None = None) -> tuple[Path,
     digest = hashlib.sha256()
     try:
         if not url.startswith(("https://", "http://")):
-            raise ConfigurationError(f"the download URL must be http(s), found {url!r}", key="--download-url")
+            raise ConfigurationError(
+                f"the download URL must be http(s), found {url!r}",
+                key="--download-url",
+                title="Invalid input",
+                hint="a template such as https://mirror.example/hetzner-k3s/{version}/hetzner-k3s-{platform}",
+            )
         run.log(f"downloading {url}")
         request = urllib.request.Request(url, headers={"User-Agent": "gitops-deploy-suite"})  # noqa: S310 - checked above
         try:

@@ -185,7 +185,11 @@ def load_input(
                 text = Path(filename).read_text(encoding="utf-8")
             except OSError as exc:
                 raise ConfigurationError(
-                    f"cannot read {filename}: {exc.strerror or exc}", file=filename, title="Invalid input"
+                    f"cannot read {filename}: {exc.strerror or exc}",
+                    file=filename,
+                    key="-f",
+                    title="Invalid input",
+                    hint="pass a manifests file, - for stdin, or --overlay DIR to render a kustomize overlay",
                 ) from None
             source = filename
         rendered = render_overlay(

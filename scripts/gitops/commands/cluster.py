@@ -226,6 +226,8 @@ def _binary(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
                 f"--hetzner-k3s {args.binary!r} is not an executable file or a command on PATH",
                 key="--hetzner-k3s",
                 title="hetzner-k3s not found",
+                hint="give the path of the hetzner-k3s binary, or leave --hetzner-k3s (and "
+                "$GITOPS_HETZNER_K3S) empty to download the pinned, checksum-verified release",
             )
         if sha:
             hetzner.verify(path, sha, str(path))
@@ -281,7 +283,10 @@ def run(args: argparse.Namespace) -> int:
     environment = args.environment or ""
     if not environment.strip():
         raise ConfigurationError(
-            "--environment is required (e.g. dev)", key="--environment", title="Missing argument"
+            "--environment is required",
+            key="--environment",
+            title="Missing argument",
+            hint="e.g. --environment dev (its config: infra/k8s/hetzner/dev/cluster/cluster-config.yaml)",
         )
     config_path = _config_path(args, environment)
     secrets = _secrets(args)

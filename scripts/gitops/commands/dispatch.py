@@ -318,6 +318,7 @@ def _list_workflows(client: Any, s: Settings) -> list[dict[str, Any]]:
             raise ConfigurationError(
                 f"{s.full} answered 404 for its workflows: GitHub Actions may be disabled for it",
                 key="--repo",
+                hint="check Settings > Actions > General of the repository (Actions permissions)",
                 title="Workflows not found",
             )
         body = response.body if isinstance(response.body, Mapping) else {}

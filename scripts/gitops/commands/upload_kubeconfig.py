@@ -116,7 +116,11 @@ def settings(args: argparse.Namespace) -> Settings:
     owner, repo = parse_repo(repository(args))
     environment = require(args.environment, "--environment", "dev")
     if len(environment) > 255:
-        raise ConfigurationError("--environment is longer than 255 characters", key="--environment")
+        raise ConfigurationError(
+            "--environment is longer than 255 characters (GitHub's limit for an environment name)",
+            key="--environment",
+            title="Invalid input",
+        )
     name = require(args.name, "--name", "KUBECONFIG")
     if not SECRET_NAME.match(name) or name.upper().startswith("GITHUB_"):
         raise ConfigurationError(

@@ -172,10 +172,20 @@ def prepare_config(
     if private_key_path is not None and public_key_path is not None:
         networking = result.setdefault("networking", {})
         if not isinstance(networking, dict):
-            raise ConfigurationError("`networking` must be a mapping", file=source, key="networking")
+            raise ConfigurationError(
+                "`networking` must be a mapping",
+                file=source,
+                key="networking",
+                title="Invalid cluster config",
+            )
         ssh = networking.setdefault("ssh", {})
         if not isinstance(ssh, dict):
-            raise ConfigurationError("`networking.ssh` must be a mapping", file=source, key="networking.ssh")
+            raise ConfigurationError(
+                "`networking.ssh` must be a mapping",
+                file=source,
+                key="networking.ssh",
+                title="Invalid cluster config",
+            )
         ssh["private_key_path"] = private_key_path
         ssh["public_key_path"] = public_key_path
         if ssh.get("use_agent") is True:
