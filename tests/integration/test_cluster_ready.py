@@ -103,6 +103,38 @@ def test_times_out_with_every_checks_state(
     assert "How to fix nodes" not in summary  # only the checks that failed
 
 
+def test_a_long_wait_says_it_is_still_waiting_and_an_api_that_is_down_is_not_retried_noisily(
+    cli: Callable[[list[str]], Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import socket
+
+    from gitops.commands import cluster_ready
+
+    monkeypatch.setattr(cluster_ready, "STILL_WAITING_SECONDS", 0.3)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    closed = tmp_path / "closed.yaml"
+    closed.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+                "users": [{"name": "u", "user": {"token": "t0ken-t0ken"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        ),
+        encoding="utf-8",
+    )
+    result = ready(cli, closed, "--timeout", "1", "--interval", "0.1")
+    assert result.code == 2
+    assert "still waiting (up to 1s): api: not answering yet" in result.stderr
+    assert "retrying" not in result.stderr  # the poll is the retry
+    assert result.stderr.count("api: waiting:") == 1  # a state is printed once, not every poll
+
+
 def test_table_uses_the_gates_words(
     cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]]
 ) -> None:

@@ -32,6 +32,8 @@ from gitops.report import emit, markdown_table, text_table
 
 UNINITIALIZED_TAINT = "node.cloudprovider.kubernetes.io/uninitialized"
 
+STILL_WAITING_SECONDS = 30.0  # a line this often while nothing changes, so a long wait does not look hung
+
 # What to do about each check that is still failing when the wait gives up.
 NOT_READY_HINTS = {
     "api": UNREACHABLE_HINT,
@@ -159,6 +161,7 @@ def evaluate(
 
 def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic) -> int:
     from gitops.adapters.kube import ApiResource, Kube, KubeError
+    from gitops.core.retry import RetryPolicy
 
     run_ = runner.current()
     try:
@@ -179,11 +182,16 @@ def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic
     node_res = ApiResource("", "v1", "Node", "nodes", False)
     csi_res = ApiResource("storage.k8s.io", "v1", "CSIDriver", "csidrivers", False)
     sc_res = ApiResource("storage.k8s.io", "v1", "StorageClass", "storageclasses", False)
+    # One attempt per request: the poll loop is the retry, and the client's own retries would print
+    # five "retrying" lines per poll while a new cluster's API server is not up yet.
     kube = Kube.connect(
-        kube_source(args), request_timeout=seconds(args.request_timeout, "--request-timeout", 30.0)
+        kube_source(args),
+        request_timeout=seconds(args.request_timeout, "--request-timeout", 30.0),
+        retry=RetryPolicy(attempts=1),
     )
     start = clock()
     last: list[Check] = []
+    last_report = 0.0
     nodes_rows: list[dict[str, Any]] = []
     run_.log(f"waiting up to {timeout:g}s for {kube.host} to be ready")
     try:
@@ -215,7 +223,11 @@ def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic
                     if check not in last:
                         mark = "ok" if check.passed else "waiting"
                         run_.log(f"  [{elapsed:.0f}s] {check.name}: {mark}: {check.detail}")
-                last = checks
+                last, last_report = checks, elapsed
+            elif elapsed - last_report >= STILL_WAITING_SECONDS:
+                waiting = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.passed)
+                run_.log(f"  [{elapsed:.0f}s] still waiting (up to {timeout:g}s): {waiting}")
+                last_report = elapsed
             ready = all(c.passed for c in checks)
             if ready or elapsed >= timeout:
                 break
