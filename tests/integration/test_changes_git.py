@@ -592,7 +592,7 @@ def test_cli_outputs_in_actions(repo: GitRepo, gha_env: GhaEnv, cli: Any) -> Non
     assert out["files-truncated"] == "false"
     assert out["head"] == repo.rev()
     summary = gha_env.summary()
-    assert "### Change detection" in summary
+    assert summary.startswith("### Change detection: dev affected; cluster(s): prod\n")
     assert f"| dev | yes | `{DEV_PATCH}` |" in summary
     assert "| prod | no |  |" in summary
 

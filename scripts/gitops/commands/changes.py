@@ -221,8 +221,10 @@ def _range_text(report: ChangeReport) -> str:
 
 def summary_markdown(report: ChangeReport) -> str:
     event = f" ({report.event})" if report.event else ""
+    affected = ", ".join(report.environments) or "no environment"
+    clusters = f"; cluster(s): {', '.join(report.clusters)}" if report.clusters else ""
     lines = [
-        "### Change detection",
+        f"### Change detection: {affected} affected{clusters}",
         "",
         f"`{_range_text(report)}`{event}: {len(report.files)} file(s) changed, "
         f"{len(report.environments)} environment(s) and {len(report.clusters)} cluster(s) affected.",
