@@ -186,6 +186,10 @@ def test_runs_create_with_the_token_only_as_hcloud_token_and_keys_in_private_fil
     assert "[Configuration] Validating configuration..." in result.stderr  # streamed
     assert "[Debug] token ***" in result.stderr
     assert "idempotent" in gha_env.summary()
+    assert gha_env.summary().startswith(
+        "### :white_check_mark: gitops cluster: cluster hetzner-dev-cluster of environment dev "
+        "created or updated"
+    )
     assert_no_leak(all_text(result, gha_env), *secrets_of(cluster))
 
 
@@ -199,6 +203,10 @@ def test_a_failing_create_exits_2_and_still_removes_the_keys(
     assert "[Instance] failed to create server" in result.stderr
     assert cluster.leftovers() == []
     assert "kubeconfig" not in gha_env.outputs()
+    assert gha_env.summary().startswith(
+        "### :x: gitops cluster: cluster hetzner-dev-cluster of environment dev: hetzner-k3s create failed "
+        "(exit 3); re-running is safe"
+    )
     assert_no_leak(all_text(result, gha_env), *secrets_of(cluster))
 
 

@@ -389,10 +389,12 @@ def _tool_text(tool: Mapping[str, Any]) -> str:
 
 
 def _summary(data: Mapping[str, Any], *, ok: bool) -> str:
+    where = f"cluster {data['cluster_name']} of environment {data['environment']}"
     head = (
-        f":white_check_mark: Cluster {data['cluster_name']} created or updated"
+        f":white_check_mark: gitops cluster: {where} created or updated"
         if ok
-        else f":x: Cluster {data['cluster_name']}: hetzner-k3s create failed"
+        else f":x: gitops cluster: {where}: hetzner-k3s create failed (exit {data['exit_code']}); "
+        "re-running is safe"
     )
     rows = [
         ("Environment", data["environment"]),
