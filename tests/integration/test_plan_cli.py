@@ -140,9 +140,10 @@ def test_table_reads_at_a_glance(cli: Any, repo: GitRepo) -> None:
     header = lines[2].split()
     assert header[:4] == ["ENV", "BRANCH", "AFFECTED", "WHY"]
     dev = next(line for line in lines if line.startswith("dev "))
-    assert "2 files: base, overlay" in dev and "deploys" in dev
+    assert "2 files: base, overlay" in dev and "allowed" in dev
     prod = next(line for line in lines if line.startswith("prod "))
-    assert "no: auto_deploy off" in prod and "no: window closed" in prod and "required" in prod
+    # the gate's words (allowed / blocked: why), as in `gitops gate` and `gitops deploy`
+    assert "blocked: auto_deploy off" in prod and "blocked: window closed" in prod and "required" in prod
     assert "opens Mon 2026-11-30 09:00 CET (in 1d 23h)" in prod
     assert any(line.startswith("local ") and "not governed" in line for line in lines)
     assert lines[-4:][0].startswith("dev    a push to dev deploys it now")

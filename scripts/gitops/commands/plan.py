@@ -284,7 +284,8 @@ def outcome(
 def _decision_cell(decision: gate.Decision | None) -> str:
     if decision is None:
         return ""
-    return "deploys" if decision.allowed else f"no: {_blocked(decision)}"
+    # the gate's own words, so plan, gate and deploy read alike
+    return "allowed" if decision.allowed else f"blocked: {_blocked(decision)}"
 
 
 def _window_cell(row: Row) -> str:
