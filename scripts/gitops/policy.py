@@ -117,9 +117,21 @@ def load_policy(path: Path) -> Policy:
             hint="run from the repository root or pass --control PATH (default infra/deploy-control.yaml)",
             title="Policy file missing",
         ) from None
+    except IsADirectoryError:
+        raise ConfigurationError(
+            f"{source} is a directory, not the policy file",
+            file=source,
+            key="--control",
+            hint=f"pass the file itself, e.g. --control {path / 'deploy-control.yaml'}",
+            title="Policy file unreadable",
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(
-            f"cannot read the policy file: {exc}", file=source, title="Policy file unreadable"
+            f"cannot read the policy file: {exc}",
+            file=source,
+            key="--control",
+            hint="check the file's permissions and that it is UTF-8 text",
+            title="Policy file unreadable",
         ) from None
     return parse_policy(text, source)
 

@@ -151,6 +151,14 @@ def test_missing_policy_file_exit_1(cli: Any, tmp_path: Path) -> None:
     assert "none.yaml" in result.stderr and "--control" in result.stderr
 
 
+def test_a_directory_as_policy_file_says_pass_the_file(cli: Any, tmp_path: Path) -> None:
+    result = cli(["gate", "--env", "prod", "--control", str(tmp_path)])
+    assert result.code == 1
+    assert f"{tmp_path} is a directory, not the policy file" in result.stderr
+    assert f"How to fix: pass the file itself, e.g. --control {tmp_path / 'deploy-control.yaml'}" in result.stderr
+    assert "Errno" not in result.stderr
+
+
 @pytest.mark.parametrize("path", BAD_FILES, ids=[p.stem for p in BAD_FILES])
 def test_every_bad_policy_exits_1_with_file_line_and_key(cli: Any, path: Path) -> None:
     result = cli(["gate", "--env", "prod", "--control", str(path)])

@@ -179,7 +179,7 @@ def _config_path(args: argparse.Namespace, environment: str) -> Path:
     if not path.is_file():
         found = sorted(p.parts[-3] for p in Path().glob(CONFIG_TEMPLATE.format(env="*")))
         raise ConfigurationError(
-            f"cluster config {path} does not exist",
+            f"cluster config {path} {'is a directory, not a file' if path.is_dir() else 'does not exist'}",
             file=str(path),
             key="--config",
             title="Cluster config not found",

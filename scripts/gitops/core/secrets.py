@@ -443,6 +443,7 @@ def scan(
         raise ConfigurationError(
             "the placeholder must not be empty",
             key="--placeholder",
+            title="Invalid input",
             hint="Pass the text your Secrets use as a stand-in, e.g. --placeholder StrongBase64Password.",
         )
     raw = placeholder.encode("utf-8")
