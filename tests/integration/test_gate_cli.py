@@ -155,7 +155,8 @@ def test_a_directory_as_policy_file_says_pass_the_file(cli: Any, tmp_path: Path)
     result = cli(["gate", "--env", "prod", "--control", str(tmp_path)])
     assert result.code == 1
     assert f"{tmp_path} is a directory, not the policy file" in result.stderr
-    assert f"How to fix: pass the file itself, e.g. --control {tmp_path / 'deploy-control.yaml'}" in result.stderr
+    expected = tmp_path / "deploy-control.yaml"
+    assert f"How to fix: pass the file itself, e.g. --control {expected}" in result.stderr
     assert "Errno" not in result.stderr
 
 
