@@ -56,6 +56,9 @@ class Knobs:
     )
     fault_seed: int = 0
     fault_limit: int | None = None  # at most this many faults in total
+    # At most this many faults in a row for one request (verb + path), then it passes: faults are
+    # transient, as real ones are; a client's bounded retries always get through. None = no cap.
+    fault_max_streak: int | None = None
     retry_after: int = 1  # Retry-After seconds of 429 answers
     fault_timeout_delay: float = 0.0  # seconds to wait before a 504 answer
     delay: float = 0.0  # seconds added to each matching request
@@ -75,7 +78,9 @@ class Knobs:
                 value = bool(raw)
             elif isinstance(current, float):
                 value = float(raw)
-            elif isinstance(current, int) and key != "fault_limit":
+            elif key in ("fault_limit", "fault_max_streak"):
+                value = None if raw is None else int(raw)
+            elif isinstance(current, int):
                 value = int(raw)
             setattr(self, key, value)
         for kind in self.fault_kinds:
@@ -142,6 +147,7 @@ class FakeKube:
         self.request_log: list[dict[str, Any]] = []
         self.bugs: list[str] = []
         self.faults_injected = 0
+        self._streaks: dict[tuple[str, str], int] = {}  # (verb, path) -> faults in a row
         self._rng = random.Random(self.knobs.fault_seed)
         self._rng_lock = threading.Lock()
         self._log_lock = threading.Lock()
@@ -573,6 +579,7 @@ class FakeKube:
             if "fault_seed" in values:
                 self._rng = random.Random(self.knobs.fault_seed)
                 self.faults_injected = 0
+                self._streaks.clear()
 
     # --- request handling hooks used by the HTTP layer ----------------------------------------
 
@@ -607,8 +614,13 @@ class FakeKube:
         with self._rng_lock:
             if knobs.fault_limit is not None and self.faults_injected >= knobs.fault_limit:
                 return None, ""
+            streak_key = (verb, path)
+            streak = self._streaks.pop(streak_key, 0)
+            if knobs.fault_max_streak is not None and streak >= knobs.fault_max_streak:
+                return None, ""
             if self._rng.random() >= knobs.fault_rate:
                 return None, ""
+            self._streaks[streak_key] = streak + 1
             kind = self._rng.choice(knobs.fault_kinds)
             phase = (
                 knobs.fault_phase if knobs.fault_phase != "random" else self._rng.choice(["before", "after"])

@@ -158,3 +158,18 @@ def _phase(fake: FakeKube, name: str) -> str | None:
 def _ready(fake: FakeKube, name: str) -> bool:
     conditions = ((fake.get("v1", "Pod", "default", name) or {}).get("status") or {}).get("conditions") or []
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def test_fault_max_streak_lets_the_next_try_of_a_request_through(
+    fake_kube_factory: Callable[..., FakeKube],
+) -> None:
+    fake = fake_kube_factory(fault_rate=1.0, fault_kinds=["500"], fault_max_streak=2)
+    wire = Wire(fake)
+
+    same = [wire.call("GET", CONFIGMAPS).status for _ in range(6)]
+    other = wire.call("GET", "/api/v1/namespaces/default/secrets").status
+    fake.set_knobs(fault_max_streak="3")  # as the control endpoint and --knob pass it
+
+    assert same == [500, 500, 200, 500, 500, 200]
+    assert other == 500  # streaks are per verb and path
+    assert [wire.call("GET", CONFIGMAPS).status for _ in range(4)] == [500, 500, 500, 200]
