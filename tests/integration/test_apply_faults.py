@@ -160,3 +160,36 @@ def test_crash_loop_without_rollback_leaves_it_failed(
     live = fake.get("apps/v1", "StatefulSet", "default", "redis")
     assert live is not None
     assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "valkey/valkey:9.0.1-broken"
+
+
+def test_unchanged_reapplies_under_faults_never_delete_or_write(
+    cli: Callable[[list[str]], Any], cluster: Cluster, tmp_path: Path
+) -> None:
+    """A plain re-apply is a set of server-side no-ops whatever the API does meanwhile: lost
+    answers of writes (the fault after the write), 500/503/429, dropped connections, watches cut
+    and expired between runs. A re-create (a DELETE) of an object that did not change would be
+    the worst thing this tool could do, so no client write of any kind may reach the storage.
+    At most two faults in a row per request, so none exhausts its six attempts."""
+    fake = cluster.need_fake()
+    overlay = write_overlay(tmp_path / "prod")
+    assert apply(cli, overlay, cluster).code == 0
+    fake.reset_logs()
+
+    for run in range(2):
+        fake.set_knobs(
+            fault_rate=0.2,
+            fault_kinds=["500", "503", "429", "drop"],
+            fault_phase="random",
+            fault_seed=100 + run,
+            fault_max_streak=2,
+            retry_after=0,
+        )
+        result = apply(cli, overlay, cluster)
+        assert result.code == 0, result.output
+        assert {o["action"] for o in report_of(result.stdout)["objects"]} == {"unchanged"}, result.stdout
+        assert fake.faults_injected > 0
+        fake.drop_watches()
+        fake.compact()
+
+    assert not client_deletes(fake)
+    assert not [e for e in fake.history() if str(e["actor"]).startswith("client")]
