@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -89,12 +88,14 @@ def test_the_wait_survives_dropped_watches_and_an_expired_resource_version(clust
     thread = threading.Thread(target=wait)
     thread.start()
     try:
-        fake.wait_for(lambda: fake.requests(verb="watch", path="/statefulsets"))
-        fake.drop_watches()  # streams cut without their final chunk
+        fake.wait_for(lambda: any(w.kind == "StatefulSet" for w in list(fake.store.watchers)))
         fake.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "moves-the-rv"}})
-        fake.compact()  # and the resourceVersion we watched from is gone: 410, relist
-        fake.wait_for(lambda: len(fake.requests(verb="watch", path="/statefulsets")) >= 2)
-        time.sleep(0.2)
+        # Under the store's lock no event can reach the stream between the two (a status write
+        # would carry a resourceVersion newer than the compaction and spare the watch its 410).
+        with fake.store.lock:
+            fake.compact()  # the resourceVersion the watch started from is gone...
+            fake.drop_watches()  # ...and its stream is cut without the final chunk: reconnect, 410, relist
+        fake.wait_for(lambda: len(fake.requests(verb="list", path="/statefulsets")) >= 2)
         fake.set_knobs(never_ready=[])
         thread.join(timeout=30)
     finally:
