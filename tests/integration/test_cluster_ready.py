@@ -66,12 +66,17 @@ def test_waits_for_a_node_to_become_ready(
 ) -> None:
     fake, kubeconfig = make_fake(nodes=0)
     fake.seed_node("worker-1", ready=False)
-    timer = threading.Timer(0.8, fake.set_node_ready, args=("worker-1", True))
-    timer.start()
-    try:
-        result = ready(cli, kubeconfig, "--timeout", "30")
-    finally:
-        timer.cancel()
+
+    def ready_after_the_first_poll() -> None:
+        # Not after a fixed delay: a slow first poll would already see the node Ready. The log
+        # has a request's status once its answer is computed, so this flips it after that answer.
+        fake.wait_for(lambda: [r for r in fake.requests(verb="list", path="/nodes$") if r["status"]], 30)
+        fake.set_node_ready("worker-1", True)
+
+    flipper = threading.Thread(target=ready_after_the_first_poll, daemon=True)
+    flipper.start()
+    result = ready(cli, kubeconfig, "--timeout", "30")
+    flipper.join(timeout=30)
     assert result.code == 0, result.output
     assert "nodes: waiting: 0/1 Ready (need at least 1); not ready: worker-1 (NotReady:" in result.stderr
     assert "nodes: ok: 1/1 Ready" in result.stderr
