@@ -857,9 +857,8 @@ class Engine:
         if outcome.state == "ready":
             return
         detail = f"; pods: {'; '.join(outcome.pods)}" if outcome.pods else ""
-        self.run_.error(
-            f"{r.ref}: rollout {outcome.state}: {outcome.message}{detail}", title=f"rollout: {r.ref}"
-        )
+        # The title names the object; the message does not repeat it.
+        self.run_.error(f"rollout {outcome.state}: {outcome.message}{detail}", title=f"rollout: {r.ref}")
         if outcome.state in ("failed", "timeout") and not r.hint:
             r.hint = (
                 f"inspect it: kubectl describe {r.ref.kind.lower()} {r.ref.name} -n {r.ref.namespace}; "

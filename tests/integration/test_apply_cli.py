@@ -415,3 +415,12 @@ def test_invalid_yaml_in_the_variable_is_not_echoed(monkeypatch: pytest.MonkeyPa
         load_connection(KubeconfigSource(env_var="KC"))
     assert "is not valid YAML" in info.value.message
     assert "secret-material-xyz" not in str(info.value)
+
+
+def test_a_tab_in_the_kubeconfig_is_named_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KC", "apiVersion: v1\nusers:\n\t- name: secret-material-xyz\n")
+    with pytest.raises(ConfigurationError) as info:
+        load_connection(KubeconfigSource(env_var="KC"))
+    assert "a tab character at line 3" in info.value.message
+    assert info.value.hint and "replace the tab" in info.value.hint
+    assert "secret-material-xyz" not in str(info.value)

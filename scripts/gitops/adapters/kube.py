@@ -52,7 +52,7 @@ import yaml
 
 from gitops import __version__, runner
 from gitops.core.retry import RetryDecision, RetryPolicy, classify_response, classify_transport, delay_for
-from gitops.errors import ConfigurationError
+from gitops.errors import ConfigurationError, yaml_problem
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
@@ -154,15 +154,15 @@ def _parse_kubeconfig(text: str, source: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        # Never echo the content: a kubeconfig is a credential.
+        # Never echo the content: a kubeconfig is a credential. yaml_problem names only the
+        # kind of mistake (a tab, a bad indent) and where it is.
+        what, line, hint = yaml_problem(exc, text)
         raise ConfigurationError(
-            f"{source} is not valid YAML (line {line})" if line else f"{source} is not valid YAML",
+            f"{source} is not valid YAML: {what}",
             file=None if source.startswith("the kubeconfig in $") else source,
             line=line,
             title="Invalid kubeconfig",
-            hint="export it with `kubectl config view --raw --flatten --minify`",
+            hint=hint or "export it again with `kubectl config view --raw --flatten --minify`",
         ) from None
     if not isinstance(data, dict):
         raise ConfigurationError(
@@ -264,7 +264,7 @@ def _select(
             f"context {name!r} is not defined in {source}",
             key="--context" if context else "current-context",
             title="Invalid kubeconfig",
-            hint=f"contexts defined: {', '.join(map(str, contexts)) or 'none'}",
+            hint=f"pass --context NAME (one of: {', '.join(map(str, contexts)) or 'none defined'})",
         )
     ctx = contexts[name]
     clusters = {
