@@ -23,8 +23,8 @@ from tests.support.actions import GhaEnv
 
 # Shared fixtures that live next to the code they support: `git_repo` builds real commits,
 # `fake_kube`/`kube_target` start the wire-level fake Kubernetes API server (or use the real
-# cluster named by GITOPS_TEST_KUBECONFIG).
-pytest_plugins = ["tests.support.git_repo", "tests.fakekube.plugin"]
+# cluster named by GITOPS_TEST_KUBECONFIG), `cluster`/`secrets_env` serve the apply tests.
+pytest_plugins = ["tests.support.git_repo", "tests.fakekube.plugin", "tests.support.apply"]
 
 
 @pytest.fixture(autouse=True)

@@ -7,14 +7,14 @@ import io
 import json
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from tests.support.actions import GhaEnv
-from tests.support.apply import Cluster, by_name, report_of, secret_values, start_fake, write_overlay
+from tests.support.apply import Cluster, by_name, report_of, write_overlay
 
 from gitops.adapters.kube import KubeconfigSource, load_connection
 from gitops.errors import ConfigurationError
@@ -22,19 +22,6 @@ from gitops.errors import ConfigurationError
 pytestmark = pytest.mark.integration
 
 CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"a": "1"}}
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    yield from start_fake(tmp_path)
-
-
-@pytest.fixture
-def secrets_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = secret_values()
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
 
 
 def manifests(tmp_path: Path, *objects: dict[str, Any]) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +12,10 @@ from tests.support.apply import (
     by_name,
     client_deletes,
     report_of,
-    secret_values,
-    start_fake,
     write_overlay,
 )
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    yield from start_fake(tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in secret_values().items():
-        monkeypatch.setenv(name, value)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("secrets_env")]
 
 
 def apply(cli: Callable[[list[str]], Any], overlay: Path, cluster: Cluster, *extra: str) -> Any:

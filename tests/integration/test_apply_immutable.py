@@ -7,24 +7,19 @@ and checks what was (and, above all, what was NOT) deleted.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from tests.support.apply import Cluster, by_name, client_deletes, report_of, start_fake
+from tests.support.apply import Cluster, by_name, client_deletes, report_of
 
 from gitops.adapters.kube import Kube, KubeError
 
 pytestmark = pytest.mark.integration
 
 LABELS = {"app.kubernetes.io/name": "db"}
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    yield from start_fake(tmp_path)
 
 
 def statefulset(

@@ -10,7 +10,7 @@ tests cover single requests; these run the seed scenario and compare our rollbac
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +21,13 @@ from tests.support.apply import (
     client_deletes,
     report_of,
     secret_values,
-    start_fake,
     write_overlay,
 )
 
 from gitops.adapters.kubectl import kubectl_binary
 from gitops.rendering import dump_manifests, render_overlay
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    yield from start_fake(tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in secret_values().items():
-        monkeypatch.setenv(name, value)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("secrets_env")]
 
 
 @pytest.fixture

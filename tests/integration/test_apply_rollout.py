@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from tests.support.apply import Cluster, by_name, report_of, start_fake
+from tests.support.apply import Cluster, by_name, report_of
 
 from gitops.adapters.kube import Kube, KubeconfigSource
 from gitops.core.apply_plan import ObjectRef
 from gitops.rollout import Outcome, RolloutWaiter
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    yield from start_fake(tmp_path)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ API server turns them into no-ops.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,25 +24,10 @@ from tests.support.apply import (
     client_deletes,
     client_writes,
     report_of,
-    secret_values,
-    start_fake,
     write_overlay,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    yield from start_fake(tmp_path)
-
-
-@pytest.fixture
-def secrets_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = secret_values()
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
 
 
 def apply(cli: Callable[[list[str]], Any], overlay: Path, kubeconfig: Path, *extra: str) -> Any:

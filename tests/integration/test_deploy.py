@@ -7,7 +7,7 @@ real Hetzner overlays, on the fake API server.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ from tests.support.apply import (
     by_name,
     client_deletes,
     secret_values,
-    start_fake,
     write_overlay,
 )
 
@@ -29,11 +28,6 @@ pytestmark = pytest.mark.integration
 # Inside the dev and prod deployment windows (prod: Mon-Thu 09:00-17:00 Europe/Berlin).
 OPEN = "2026-11-26T10:00:00+01:00"
 FREEZE = "2026-12-24T10:00:00+01:00"  # prod's year-end deny period
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    yield from start_fake(tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.fakekube import FakeKube
@@ -115,3 +116,21 @@ def client_deletes(fake: FakeKube) -> list[dict[str, Any]]:
 def client_writes(fake: FakeKube, kind: str, name: str) -> list[dict[str, Any]]:
     """Writes that reached the fake's storage for one object and came from a client."""
     return [e for e in fake.history(kind=kind, name=name) if str(e.get("actor", "")).startswith("client")]
+
+
+# -- fixtures (registered in tests/conftest.py) -------------------------------------------------
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A fake API server for one test (a module may define its own `cluster` to use knobs)."""
+    yield from start_fake(tmp_path)
+
+
+@pytest.fixture
+def secrets_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The nine secret variables set to test values (use with `pytest.mark.usefixtures`)."""
+    values = secret_values()
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
