@@ -100,7 +100,7 @@ def fake_server(workdir: Path, knobs: dict[str, Any] | None = None) -> Iterator[
 
 
 def manifests(configmaps: int) -> str:
-    from gitops.rendering import dump_manifests, render_overlay
+    from gitops.operations.rendering import dump_manifests, render_overlay
 
     objects = render_overlay(ROOT / "infra/k8s/hetzner/prod", SECRETS).objects
     for i in range(configmaps):
@@ -188,7 +188,7 @@ def measure_apply(workdir: Path, path: Path, repeat: int) -> dict[str, list[floa
 def measure_latency(workdir: Path, path: Path, samples: int) -> dict[str, list[float]]:
     from gitops.adapters.kube import Kube, KubeconfigSource
     from gitops.core.apply_plan import ObjectRef
-    from gitops.rollout import RolloutWaiter
+    from gitops.operations.rollout import RolloutWaiter
 
     ours: list[float] = []
     theirs: list[float] = []

@@ -143,7 +143,7 @@ def _interleaved_medians(fns: dict[str, Callable[[], object]], runs: int) -> dic
 
 
 def measure(repo: Path, runs: int) -> dict[str, float | int]:
-    from gitops.changes import detect
+    from gitops.operations.change_detection import detect
 
     env = _git_env()
     base, head = "HEAD~1", "HEAD"
@@ -195,7 +195,7 @@ def render(files: int, changed: int, runs: int, result: dict[str, float | int]) 
     rows = [
         ("`git diff --name-status -M -z` (the floor)", git_s, 1.0),
         ("`gitops changes` (new process, JSON on stdout)", cli_s, cli_s / git_s),
-        ("`gitops.changes.detect()` in-process", detect_s, detect_s / git_s),
+        ("`gitops.operations.change_detection.detect()` in-process", detect_s, detect_s / git_s),
         ("`gitops --version` (interpreter start-up + the CLI module)", startup_s, startup_s / git_s),
     ]
     lines = [

@@ -18,13 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from gitops import runner
+from gitops.adapters import runner
 from tests.support.actions import GhaEnv
 
 # Shared fixtures that live next to the code they support: `git_repo` builds real commits,
 # `fake_kube`/`kube_target` start the wire-level fake Kubernetes API server (or use the real
 # cluster named by GITOPS_TEST_KUBECONFIG), `cluster`/`secrets_env` serve the apply tests.
-pytest_plugins = ["tests.support.git_repo", "tests.fakekube.plugin", "tests.support.apply"]
+pytest_plugins = [
+    "tests.support.git_repo",
+    "tests.fakekube.plugin",
+    "tests.support.apply",
+    "tests.support.services",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from gitops import __version__, runner
+from gitops import __version__
+from gitops.adapters import runner
 from gitops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, ConfigurationError, Problem
 
 # verb -> module under gitops.commands. Order is the order of `gitops --help`.
@@ -129,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
     if args.format is None:
-        from gitops.report import default_format
+        from gitops.commands.output import default_format
 
         args.format = default_format()
     try:

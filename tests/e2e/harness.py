@@ -18,7 +18,7 @@ How a run is set up (each choice says why):
   the hash-locked venv once (the session fixture builds it before the first run).
 * ``--insecure-secrets``: act then masks NOTHING in its log (neither ``-s`` values nor values
   registered with ``::add-mask::``; it only shows the registration lines as ``***``), so the
-  secret scan checks that OUR code never prints a secret (``gitops.runner`` redacts registered
+  secret scan checks that OUR code never prints a secret (``gitops.adapters.runner`` redacts registered
   values itself), not that act or GitHub would hide it. ``--json`` gives one record per log
   line with job, matrix, step and result.
 * ``BASH_ENV`` points at ``stubs/capture.sh``: bash sources it in every ``run:`` step (also

@@ -7,7 +7,7 @@ under ``tmp_path`` that references them by relative path and patches what a scen
 The scenarios built on :func:`start_fake` need the fake's knobs (never-ready, crash loops,
 faults) and its request/storage log, so they always run on the fake. What also runs on a real
 cluster (``GITOPS_TEST_KUBECONFIG``) uses the shared ``kube_target`` fixture instead
-(tests/integration/test_apply_cluster.py).
+(tests/integration/operations/test_apply_cluster.py).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ HETZNER = ("dev", "test", "prod")
 SERVICES = ("postgres", "redis", "jaeger")
 PLACEHOLDER = "StrongBase64Password"
 # The variables the deploy workflow provides, one per placeholder Secret key (the infra contract:
-# tests/integration/test_infra_overlays.py checks the rendered Secrets carry exactly these keys).
+# tests/infra/test_overlays.py checks the rendered Secrets carry exactly these keys).
 SECRET_VARIABLES = (
     "POSTGRES_SA_PASSWORD",
     "ACCOUNT_SERVICE_DB_USER_PASSWORD",

@@ -21,7 +21,7 @@ from gitops.core.policy import (
     Policy,
     ServicePolicy,
 )
-from gitops.policy import parse_policy
+from gitops.core.policy_schema import parse_policy
 
 
 def days(spec: str) -> frozenset[int]:

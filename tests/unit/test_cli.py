@@ -9,10 +9,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from tests.support.actions import GhaEnv
 
 from gitops import cli as cli_module
 from gitops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, ConfigurationError, Problem
+from tests.support.actions import GhaEnv
 
 
 def fake_verb(behaviour: Callable[[argparse.Namespace], int]) -> ModuleType:

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops import runner
-from gitops.core.changes import STATUS_WORDS, FileChange
+from gitops.adapters import runner
+from gitops.core.change_map import STATUS_WORDS, FileChange
 from gitops.errors import ConfigurationError
 
 ZERO_SHA = "0" * 40

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from gitops import runner
+from gitops.adapters import runner
 from gitops.core import github_errors, github_http
 from gitops.core.github_errors import Needs, TokenInfo
 from gitops.errors import ConfigurationError

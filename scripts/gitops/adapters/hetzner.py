@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from types import FrameType
 
-from gitops import runner
+from gitops.adapters import runner
 from gitops.core.hetzner_k3s import Release, load_release
 from gitops.errors import ConfigurationError
 

@@ -50,7 +50,8 @@ from urllib.parse import quote
 
 import yaml
 
-from gitops import __version__, runner
+from gitops import __version__
+from gitops.adapters import runner
 from gitops.core.retry import RetryDecision, RetryPolicy, classify_response, classify_transport, delay_for
 from gitops.errors import ConfigurationError, yaml_problem
 

@@ -1,7 +1,7 @@
 """``kubectl kustomize``: the only thing this suite runs kubectl for.
 
 Rendering happens before any secret value is involved: kustomize sees the repository's
-files only, and substitution happens afterwards in memory (:mod:`gitops.rendering`).
+files only, and substitution happens afterwards in memory (:mod:`gitops.operations.rendering`).
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from gitops.core.inputs import parse_bool
 from gitops.errors import ConfigurationError
-from gitops.inputs import parse_bool
 
 
 def input_env(name: str) -> str:

@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gitops import runner
-from gitops.apply import APPLIED, ApplyReport, ApplySettings, Engine, ObjectResult, RollbackSetting
+from gitops.adapters import runner
 from gitops.commands._kube_args import (
     KUBECONFIG_HELP,
     UNREACHABLE_HINT,
@@ -22,9 +21,17 @@ from gitops.commands._kube_args import (
     kube_source,
     seconds,
 )
+from gitops.commands.output import emit, markdown_table, text_table
+from gitops.core.inputs import parse_bool
 from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
-from gitops.inputs import parse_bool
-from gitops.report import emit, markdown_table, text_table
+from gitops.operations.apply_engine import (
+    APPLIED,
+    ApplyReport,
+    ApplySettings,
+    Engine,
+    ObjectResult,
+    RollbackSetting,
+)
 
 DESCRIPTION = """\
 Apply Kubernetes manifests to a cluster, safely, and wait until they run.
@@ -159,7 +166,7 @@ def load_input(
 ) -> tuple[list[dict[str, Any]], str]:
     """The objects to apply and a name for them, Secret values masked."""
     from gitops.adapters.kustomize import kustomization_file, missing_overlay
-    from gitops.rendering import DEFAULT_PLACEHOLDER, display_path, render_overlay
+    from gitops.operations.rendering import DEFAULT_PLACEHOLDER, display_path, render_overlay
 
     overlay, filename = overlay.strip(), filename.strip()
     if bool(overlay) == bool(filename):
@@ -202,7 +209,7 @@ def load_input(
 
 def mask_secret_values(objects: Sequence[Mapping[str, Any]]) -> None:
     """Mask every value of every Secret, whatever its origin (a -f file may carry real ones)."""
-    from gitops.rendering import mask_secret
+    from gitops.operations.rendering import mask_secret
 
     for obj in objects:
         if obj.get("kind") != "Secret" or obj.get("apiVersion") != "v1":
@@ -271,15 +278,15 @@ def execute(
                 err.describe(),
                 needs="get/list/watch/create/patch/delete on the kinds you apply",
             ) from None
-        run_ = runner.current()
-        run_.error(
+        console = runner.current()
+        console.error(
             f"cannot talk to the API server at {kube.host} (context {kube.connection.context!r}): "
             f"{err.describe()}; nothing was applied",
             title="Kubernetes API unreachable",
         )
         fix = UNREACHABLE_HINT
-        run_.log(f"How to fix: {fix}")
-        run_.summary(
+        console.log(f"How to fix: {fix}")
+        console.summary(
             f"### :x: gitops {getattr(args, 'verb', 'apply')}: API server {kube.host} unreachable, "
             "nothing applied\n\n"
             f"{err.describe()}\n\n**How to fix:** {fix}\n"
@@ -431,13 +438,15 @@ def summary_markdown(report: ApplyReport, title: str | None = None, level: str =
 
 def publish(report: ApplyReport, *, summary: str | None = None) -> None:
     """Step outputs and the job summary (``summary`` replaces the default one, e.g. for deploy)."""
-    run_ = runner.current()
+    console = runner.current()
     data = report.to_json()
-    run_.set_output("result", report.result)
-    run_.set_output(
+    console.set_output("result", report.result)
+    console.set_output(
         "changed", str(sum(1 for o in report.objects if o.action in APPLIED and o.action != "unchanged"))
     )
-    run_.set_output("recreated", json.dumps([str(o.ref) for o in report.objects if o.action == "recreated"]))
-    run_.set_output("failed", json.dumps([str(o.ref) for o in report.objects if not o.ok]))
-    run_.set_output("report", json.dumps(data, separators=(",", ":")))
-    run_.summary(summary if summary is not None else summary_markdown(report))
+    console.set_output(
+        "recreated", json.dumps([str(o.ref) for o in report.objects if o.action == "recreated"])
+    )
+    console.set_output("failed", json.dumps([str(o.ref) for o in report.objects if not o.ok]))
+    console.set_output("report", json.dumps(data, separators=(",", ":")))
+    console.summary(summary if summary is not None else summary_markdown(report))

@@ -8,11 +8,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from gitops import runner
-from gitops.changes import ChangeReport, detect
-from gitops.core.changes import Layout
+from gitops.adapters import runner
+from gitops.commands.output import emit, markdown_table, text_table
+from gitops.core.change_map import Layout
 from gitops.errors import EXIT_OK, ConfigurationError
-from gitops.report import emit, markdown_table, text_table
+from gitops.operations.change_detection import ChangeReport, detect
 
 DESCRIPTION = """\
 Which environments and clusters a commit range, push or pull request affects, and why.

@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from gitops import report, runner
+from gitops.adapters import runner
+from gitops.commands import output as report
 from gitops.commands._github_args import env_default
 from gitops.core import hetzner_k3s as hk
 from gitops.core.kubeconfig import mask_pieces
@@ -130,12 +131,12 @@ class Secrets:
 
 
 def _token(args: argparse.Namespace) -> str:
-    run_ = runner.current()
+    console = runner.current()
     names = [args.token_env] if args.token_env else ["HCLOUD_TOKEN", "HETZNER_TOKEN"]
     for name in names:
-        value = run_.env(name).strip()
+        value = console.env(name).strip()
         if value:
-            run_.mask(value)
+            console.mask(value)
             return value
     raise ConfigurationError(
         f"no Hetzner Cloud token: set {' or '.join(names)}",
@@ -147,14 +148,14 @@ def _token(args: argparse.Namespace) -> str:
 
 
 def _secrets(args: argparse.Namespace) -> Secrets:
-    run_ = runner.current()
+    console = runner.current()
     token = _token(args)
-    private = run_.env(args.ssh_private_key_env)
-    public = run_.env(args.ssh_public_key_env)
+    private = console.env(args.ssh_private_key_env)
+    public = console.env(args.ssh_public_key_env)
     if private.strip():
-        run_.mask(private)
+        console.mask(private)
         private = hk.normalize_key(private)
-        run_.mask(private)
+        console.mask(private)
         if not hk.looks_like_private_key(private):
             raise ConfigurationError(
                 f"${args.ssh_private_key_env} does not hold a private key "
@@ -203,13 +204,13 @@ def _load_config(path: Path) -> Any:
 
 
 def _kubeconfig_target(args: argparse.Namespace, configured: str, environment: str) -> Path:
-    run_ = runner.current()
+    console = runner.current()
     if args.kubeconfig_path:
         return Path(args.kubeconfig_path).expanduser().absolute()
-    if configured.startswith("~") and run_.env("RUNNER_TEMP"):
+    if configured.startswith("~") and console.env("RUNNER_TEMP"):
         # Not in the runner's home: RUNNER_TEMP is emptied when the job ends, a home directory of a
         # self-hosted runner is not.
-        return Path(run_.env("RUNNER_TEMP")) / f"gitops-kubeconfig-{environment}" / Path(configured).name
+        return Path(console.env("RUNNER_TEMP")) / f"gitops-kubeconfig-{environment}" / Path(configured).name
     return Path(configured).expanduser().absolute()
 
 
@@ -279,7 +280,7 @@ def _tool_path(env: Mapping[str, str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from gitops.adapters import hetzner
 
-    run_ = runner.current()
+    console = runner.current()
     environment = args.environment or ""
     if not environment.strip():
         raise ConfigurationError(
@@ -330,7 +331,7 @@ def run(args: argparse.Namespace) -> int:
             kubeconfig_path=str(kubeconfig),
         )
         for warning in prepared.warnings:
-            run_.warning(warning, file=str(config_path), title="Cluster config")
+            console.warning(warning, file=str(config_path), title="Cluster config")
         config_copy = hetzner.write_private(
             private / "cluster-config.yaml", yaml.safe_dump(prepared.document, sort_keys=False)
         )
@@ -340,7 +341,7 @@ def run(args: argparse.Namespace) -> int:
         home.mkdir(mode=0o700)
         child_env = hetzner.child_environment(os.environ, secrets.token, home=home, path_prefix=path_prefix)
         argv = [str(binary), "create", "--config", str(config_copy)]
-        with run_.group(f"hetzner-k3s create: cluster {prepared.cluster_name} ({environment})"):
+        with console.group(f"hetzner-k3s create: cluster {prepared.cluster_name} ({environment})"):
             code = hetzner.run_streaming(argv, child_env, Path.cwd())
     seconds = round(time.monotonic() - started)
 
@@ -354,26 +355,26 @@ def run(args: argparse.Namespace) -> int:
         "seconds": seconds,
     }
     if code != 0:
-        run_.error(
+        console.error(
             f"hetzner-k3s create failed for {prepared.cluster_name} (exit {code}); its output is in the "
             "group above. Re-running is safe: create continues from the cluster's current state",
             file=str(config_path),
             title="Cluster create failed",
         )
-        run_.summary(_summary(data, ok=False))
+        console.summary(_summary(data, ok=False))
         report.emit(args.format, data, lambda: _table(data))
         return EXIT_DEPLOY_FAILED
     if not kubeconfig.is_file():
-        run_.error(
+        console.error(
             f"hetzner-k3s finished but wrote no kubeconfig at {kubeconfig}", title="Kubeconfig missing"
         )
         return EXIT_DEPLOY_FAILED
     kubeconfig.chmod(0o600)
     for piece in mask_pieces(kubeconfig.read_text(encoding="utf-8", errors="replace")):
-        run_.mask(piece)
-    run_.set_output("kubeconfig", str(kubeconfig))
-    run_.set_output("cluster-name", prepared.cluster_name)
-    run_.summary(_summary(data, ok=True))
+        console.mask(piece)
+    console.set_output("kubeconfig", str(kubeconfig))
+    console.set_output("cluster-name", prepared.cluster_name)
+    console.summary(_summary(data, ok=True))
     report.emit(args.format, data, lambda: _table(data))
     return 0
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gitops import runner
+from gitops.adapters import runner
 from gitops.commands._kube_args import (
     KUBECONFIG_HELP,
     UNREACHABLE_HINT,
@@ -27,8 +27,8 @@ from gitops.commands._kube_args import (
     kube_source,
     seconds,
 )
+from gitops.commands.output import emit, markdown_table, text_table
 from gitops.errors import EXIT_DEPLOY_FAILED, EXIT_OK, ConfigurationError
-from gitops.report import emit, markdown_table, text_table
 
 UNINITIALIZED_TAINT = "node.cloudprovider.kubernetes.io/uninitialized"
 
@@ -163,7 +163,7 @@ def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic
     from gitops.adapters.kube import ApiResource, Kube, KubeError
     from gitops.core.retry import RetryPolicy
 
-    run_ = runner.current()
+    console = runner.current()
     try:
         min_nodes = int(args.min_nodes.strip() or "1")
     except ValueError:
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic
     last: list[Check] = []
     last_report = 0.0
     nodes_rows: list[dict[str, Any]] = []
-    run_.log(f"waiting up to {timeout:g}s for {kube.host} to be ready")
+    console.log(f"waiting up to {timeout:g}s for {kube.host} to be ready")
     try:
         while True:
             try:
@@ -222,11 +222,11 @@ def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic
                 for check in checks:
                     if check not in last:
                         mark = "ok" if check.passed else "waiting"
-                        run_.log(f"  [{elapsed:.0f}s] {check.name}: {mark}: {check.detail}")
+                        console.log(f"  [{elapsed:.0f}s] {check.name}: {mark}: {check.detail}")
                 last, last_report = checks, elapsed
             elif elapsed - last_report >= STILL_WAITING_SECONDS:
                 waiting = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.passed)
-                run_.log(f"  [{elapsed:.0f}s] still waiting (up to {timeout:g}s): {waiting}")
+                console.log(f"  [{elapsed:.0f}s] still waiting (up to {timeout:g}s): {waiting}")
                 last_report = elapsed
             ready = all(c.passed for c in checks)
             if ready or elapsed >= timeout:
@@ -246,15 +246,15 @@ def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic
     if not ready:
         for check in last:
             if not check.passed:
-                run_.error(
+                console.error(
                     f"{check.name}: {check.detail}",
                     title=f"cluster not ready within {timeout:g}s",
                 )
         hints = [NOT_READY_HINTS[c.name] for c in last if not c.passed and c.name in NOT_READY_HINTS]
-        run_.log("How to fix: " + "; ".join(hints))
-    run_.set_output("ready", "true" if ready else "false")
-    run_.set_output("nodes-ready", str(sum(1 for n in nodes_rows if n["ready"])))
-    run_.set_output("report", json.dumps(data, separators=(",", ":")))
+        console.log("How to fix: " + "; ".join(hints))
+    console.set_output("ready", "true" if ready else "false")
+    console.set_output("nodes-ready", str(sum(1 for n in nodes_rows if n["ready"])))
+    console.set_output("report", json.dumps(data, separators=(",", ":")))
     context = kube.connection.context
     if ready:
         verdict = f"cluster ready: {kube.host} (context {context}) after {elapsed:.0f}s"
@@ -262,7 +262,7 @@ def run(args: argparse.Namespace, *, clock: Callable[[], float] = time.monotonic
         verdict = (
             f"cluster NOT ready within {timeout:g}s: {kube.host} (context {context}), waited {elapsed:.0f}s"
         )
-    run_.summary(
+    console.summary(
         f"### {':white_check_mark:' if ready else ':x:'} {verdict}\n\n"
         + markdown_table(
             ("check", "", "detail"),

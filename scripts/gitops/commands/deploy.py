@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitops import runner
-from gitops.apply import ApplyReport, ApplySettings, RollbackSetting
+from gitops.adapters import runner
 from gitops.commands import apply as apply_command
 from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, seconds
 from gitops.commands.apply import add_apply_args, execute, load_input
+from gitops.commands.output import emit, markdown_table, text_table
+from gitops.core.inputs import parse_bool
 from gitops.errors import EXIT_DEPLOY_FAILED, EXIT_OK
-from gitops.inputs import parse_bool
-from gitops.report import emit, markdown_table, text_table
+from gitops.operations.apply_engine import ApplyReport, ApplySettings, RollbackSetting
 
 if TYPE_CHECKING:
     from gitops.core.gate import Decision
@@ -133,21 +133,22 @@ def run(args: argparse.Namespace) -> int:
     from gitops.commands.gate import automatic_from
     from gitops.core import gate
     from gitops.core.policy import Override
-    from gitops.policy import DEFAULT_PATH, load_policy, parse_instant
+    from gitops.core.policy_schema import DEFAULT_PATH, load_policy, parse_instant
 
-    run_ = runner.current()
+    console = runner.current()
     environment = args.environment.strip()
     control = Path(args.control.strip() or DEFAULT_PATH)
     policy = load_policy(control)
-    event = args.event.strip() or run_.env("GITHUB_EVENT_NAME") or "workflow_dispatch"
-    ref = args.ref.strip() or run_.env("GITHUB_REF") or None
+    event = args.event.strip() or console.env("GITHUB_EVENT_NAME") or "workflow_dispatch"
+    ref = args.ref.strip() or console.env("GITHUB_REF") or None
     at = parse_instant(args.at) if args.at.strip() else datetime.now(UTC)
     override = None
     if parse_bool(args.override, "--override"):
         override = Override(
-            actor=args.actor.strip() or run_.env("GITHUB_ACTOR") or None, reason=args.reason.strip() or None
+            actor=args.actor.strip() or console.env("GITHUB_ACTOR") or None,
+            reason=args.reason.strip() or None,
         )
-    automatic = automatic_from(args.triggered_by.strip() or run_.env("GITOPS_TRIGGERED_BY"))
+    automatic = automatic_from(args.triggered_by.strip() or console.env("GITOPS_TRIGGERED_BY"))
 
     def decide(service: str | None) -> gate.Decision:
         return gate.evaluate(
@@ -178,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     if services and len(blocked) == len(services):
         return _blocked(args, data, services[blocked[0]], " (every service)")
     for name in blocked:
-        run_.notice(
+        console.notice(
             f"{name} is skipped: {_reason(services[name])}", title=f"Deploy gate: {environment}/{name}"
         )
     overlay = args.overlay.strip() or f"infra/k8s/hetzner/{environment}"
@@ -210,10 +211,10 @@ def run(args: argparse.Namespace) -> int:
         }
     )
     apply_command.publish(report, summary=_deploy_summary(data, env_decision, report))
-    run_.set_output("allowed", "true")
-    run_.set_output("skipped-services", json.dumps(blocked))
-    run_.set_output("reason", "")
-    run_.set_output("deploy", json.dumps(data, separators=(",", ":")))
+    console.set_output("allowed", "true")
+    console.set_output("skipped-services", json.dumps(blocked))
+    console.set_output("reason", "")
+    console.set_output("deploy", json.dumps(data, separators=(",", ":")))
     emit(args.format, data, lambda: _human(data, report))
     return report.exit_code
 
@@ -233,7 +234,7 @@ def _check_rows(decision: Decision, *, markdown: bool) -> list[list[str]]:
 def _blocked(args: argparse.Namespace, data: dict[str, Any], decision: Decision, scope: str) -> int:
     from gitops.commands.gate import next_window_text
 
-    run_ = runner.current()
+    console = runner.current()
     environment = data["environment"]
     reason = _reason(decision)
     data.update(
@@ -247,18 +248,18 @@ def _blocked(args: argparse.Namespace, data: dict[str, Any], decision: Decision,
             "apply": None,
         }
     )
-    run_.notice(f"{environment}{scope} is not deployed: {reason}", title="Deploy gate: blocked")
-    run_.set_output("allowed", "false")
-    run_.set_output("result", "blocked")
-    run_.set_output("reason", reason)
-    run_.set_output("skipped-services", json.dumps(data["skipped_services"]))
-    run_.set_output("deploy", json.dumps(data, separators=(",", ":")))
+    console.notice(f"{environment}{scope} is not deployed: {reason}", title="Deploy gate: blocked")
+    console.set_output("allowed", "false")
+    console.set_output("result", "blocked")
+    console.set_output("reason", reason)
+    console.set_output("skipped-services", json.dumps(data["skipped_services"]))
+    console.set_output("deploy", json.dumps(data, separators=(",", ":")))
     check = decision.blocked_by
     blocker = check.name if check else "the gate"
     head = f"gitops deploy {environment}: BLOCKED by {blocker}{scope}, nothing applied"
     detail = check.detail if check else reason
     next_at = next_window_text(decision) if decision.next_allowed_at is not None else None
-    run_.summary(
+    console.summary(
         f"### :no_entry: {head}\n\n{detail}"
         + (f"\n\nNext allowed: {next_at}" if next_at else "")
         + "\n\n"

@@ -28,7 +28,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
-from gitops import report, runner
+from gitops.adapters import runner
+from gitops.commands import output as report
 from gitops.commands._github_args import (
     add_repo_and_app,
     env_default,
@@ -242,7 +243,7 @@ class Dispatched:
 def _run(args: argparse.Namespace) -> int:
     from gitops.adapters import github as gh
 
-    run_ = runner.current()
+    console = runner.current()
     s = settings(args)
     client = gh.connect(s.owner, s.repo, app_id=s.app_id, app_private_key_env=s.app_private_key_env)
     try:
@@ -269,20 +270,20 @@ def _run(args: argparse.Namespace) -> int:
             "succeeded": None,
         }
         if dispatched.note:
-            run_.warning(dispatched.note, title="Dispatch")
-        run_.log(
+            console.warning(dispatched.note, title="Dispatch")
+        console.log(
             f"dispatched {workflow.get('path')} on {s.ref}: run {dispatched.run_id or '(unknown)'} "
             f"{dispatched.html_url}".rstrip()
         )
-        run_.set_output("run-id", str(dispatched.run_id or ""))
-        run_.set_output("run-url", dispatched.html_url)
+        console.set_output("run-id", str(dispatched.run_id or ""))
+        console.set_output("run-url", dispatched.html_url)
         code = 0
         if s.wait:
             code = _wait(client, s, dispatched, data)
-        run_.set_output("conclusion", str(data["conclusion"] or ""))
+        console.set_output("conclusion", str(data["conclusion"] or ""))
     finally:
         client.close()
-    run_.summary(_summary(data))
+    console.summary(_summary(data))
     report.emit(args.format, data, lambda: _table(data))
     return code
 
@@ -410,7 +411,7 @@ def _check_workflow_file(
 def _dispatch(client: Any, t: Target) -> Dispatched:
     from gitops.adapters.github import GitHubUnavailable
 
-    run_, s = runner.current(), t.s
+    console, s = runner.current(), t.s
     path = f"{_base(s)}/actions/workflows/{t.workflow.get('id')}/dispatches"
     operation = f"dispatch {t.path} on {s.ref}"
     body: dict[str, Any] = {"ref": s.ref, "inputs": t.inputs, "return_run_details": True}
@@ -446,13 +447,13 @@ def _dispatch(client: Any, t: Target) -> Dispatched:
                 raise error
             # GitHub Enterprise Server without run details: the first POST was refused, so this
             # is the one dispatch (never a repeat of an accepted one).
-            run_.log("this GitHub does not accept return_run_details; dispatching without it")
+            console.log("this GitHub does not accept return_run_details; dispatching without it")
             body.pop("return_run_details")
             response = client.request(
                 "POST", path, operation=operation, needs=github_errors.ACTIONS_WRITE, body=body, ok=(200, 204)
             )
     except GitHubUnavailable as exc:
-        run_.warning(
+        console.warning(
             f"{exc.message}. GitHub may have started the run anyway, so the dispatch is NOT sent again; "
             f"looking for the run for {s.find_timeout:g}s",
             title="Dispatch answer lost",
@@ -505,7 +506,7 @@ def _actor(client: Any) -> str | None:
 def _find_run(client: Any, t: Target) -> Dispatched:
     from gitops.adapters.github import clock
 
-    run_, s, workflow, spec = runner.current(), t.s, t.workflow, t.spec
+    console, s, workflow, spec = runner.current(), t.s, t.workflow, t.spec
     correlation = t.inputs.get(wd.CORRELATION_INPUT)
     actor = None if correlation else _actor(client)
     created = datetime.fromtimestamp(t.since, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -544,7 +545,7 @@ def _find_run(client: Any, t: Target) -> Dispatched:
         remaining = deadline - clock.monotonic()
         if remaining <= 0:
             return Dispatched(None, "", "", "none")
-        run_.log(f"the run has not appeared yet (check {attempt}); looking again in 3s")
+        console.log(f"the run has not appeared yet (check {attempt}); looking again in 3s")
         clock.sleep(min(3.0, remaining))
 
 
@@ -559,9 +560,9 @@ def _elapsed(seconds: float) -> str:
 def _wait(client: Any, s: Settings, dispatched: Dispatched, data: dict[str, Any]) -> int:
     from gitops.adapters.github import clock
 
-    run_ = runner.current()
+    console = runner.current()
     if dispatched.run_id is None:
-        run_.error(
+        console.error(
             "the workflow was dispatched but its run could not be identified, so it cannot be waited for; "
             f"see https://github.com/{s.full}/actions",
             title="Run not found",
@@ -570,7 +571,7 @@ def _wait(client: Any, s: Settings, dispatched: Dispatched, data: dict[str, Any]
     start = clock.monotonic()
     last_status: str | None = None
     last_report = start
-    run_.log(f"waiting up to {_elapsed(s.timeout)} for run {dispatched.run_id} ({dispatched.html_url})")
+    console.log(f"waiting up to {_elapsed(s.timeout)} for run {dispatched.run_id} ({dispatched.html_url})")
     while True:
         response = client.request(
             "GET",
@@ -587,23 +588,23 @@ def _wait(client: Any, s: Settings, dispatched: Dispatched, data: dict[str, Any]
         if status != last_status or now - last_report >= 60:
             word = wd.STATUS_WORDS.get(status, status)
             prefix = "still " if status == last_status else ""
-            run_.log(f"run {dispatched.run_id}: {prefix}{word} ({_elapsed(now - start)})")
+            console.log(f"run {dispatched.run_id}: {prefix}{word} ({_elapsed(now - start)})")
             last_status, last_report = status, now
         if status == "completed":
             conclusion = body.get("conclusion")
             ok, sentence = wd.outcome(conclusion if isinstance(conclusion, str) else None)
             data.update(conclusion=conclusion, succeeded=ok, waited_seconds=round(now - start))
             if ok:
-                run_.notice(f"run {dispatched.run_id}: {sentence}", title="Dispatched run succeeded")
+                console.notice(f"run {dispatched.run_id}: {sentence}", title="Dispatched run succeeded")
                 return 0
-            run_.error(
+            console.error(
                 f"run {dispatched.run_id}: {sentence} ({dispatched.html_url})", title=f"Run {conclusion}"
             )
             return EXIT_DEPLOY_FAILED
         remaining = s.timeout - (now - start)
         if remaining <= 0:
             data.update(succeeded=False, waited_seconds=round(now - start), wait_timed_out=True)
-            run_.error(
+            console.error(
                 f"run {dispatched.run_id} is still {wd.STATUS_WORDS.get(status, status)} after "
                 f"{_elapsed(s.timeout)}; stopped waiting (the run goes on: {dispatched.html_url})",
                 title="Wait timed out",

@@ -7,14 +7,14 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gitops import runner
+from gitops.adapters import runner
+from gitops.commands.output import emit, markdown_table, text_table
 from gitops.core import gate
+from gitops.core.inputs import parse_bool
 from gitops.core.policy import Override
+from gitops.core.policy_schema import DEFAULT_PATH, load_policy, parse_instant
 from gitops.core.windows import fmt_local
 from gitops.errors import EXIT_OK
-from gitops.inputs import parse_bool
-from gitops.policy import DEFAULT_PATH, load_policy, parse_instant
-from gitops.report import emit, markdown_table, text_table
 
 DESCRIPTION = """\
 Evaluate the deploy-control policy for one environment (and optionally one service) and say
@@ -108,21 +108,21 @@ def automatic_from(triggered_by: str) -> bool | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    run_ = runner.current()
+    console = runner.current()
     control = Path(args.control or DEFAULT_PATH)
     policy = load_policy(control)
-    event = args.event.strip() or run_.env("GITHUB_EVENT_NAME") or "workflow_dispatch"
-    ref = args.ref.strip() or run_.env("GITHUB_REF") or None
+    event = args.event.strip() or console.env("GITHUB_EVENT_NAME") or "workflow_dispatch"
+    ref = args.ref.strip() or console.env("GITHUB_REF") or None
     at = parse_instant(args.at) if args.at.strip() else datetime.now(UTC)
     override = None
     if parse_bool(args.override.strip(), "--override"):
         override = Override(
-            actor=args.actor.strip() or run_.env("GITHUB_ACTOR") or None,
+            actor=args.actor.strip() or console.env("GITHUB_ACTOR") or None,
             reason=args.reason.strip() or None,
         )
     elif args.reason.strip():
-        run_.warning("--reason is ignored without --override", title="Deploy gate")
-    triggered_by = args.triggered_by.strip() or run_.env("GITOPS_TRIGGERED_BY")
+        console.warning("--reason is ignored without --override", title="Deploy gate")
+    triggered_by = args.triggered_by.strip() or console.env("GITOPS_TRIGGERED_BY")
     decision = gate.evaluate(
         policy,
         environment=args.env.strip(),
@@ -143,24 +143,24 @@ def run(args: argparse.Namespace) -> int:
 
 def publish(decision: gate.Decision, data: dict[str, object]) -> None:
     """Step outputs, job summary and annotations (no-ops outside Actions)."""
-    run_ = runner.current()
-    run_.set_output("allowed", _bool(decision.allowed))
-    run_.set_output("requires-approval", _bool(decision.requires_approval))
-    run_.set_output("rollback-on-failure", _bool(decision.rollback_on_failure))
-    run_.set_output("rollout-timeout", str(decision.rollout_timeout_seconds))
-    run_.set_output("next-allowed-at", str(data["next_allowed_at"] or ""))
-    run_.set_output("decision", json.dumps(data, separators=(",", ":")))
-    run_.summary(summary_markdown(decision))
+    console = runner.current()
+    console.set_output("allowed", _bool(decision.allowed))
+    console.set_output("requires-approval", _bool(decision.requires_approval))
+    console.set_output("rollback-on-failure", _bool(decision.rollback_on_failure))
+    console.set_output("rollout-timeout", str(decision.rollout_timeout_seconds))
+    console.set_output("next-allowed-at", str(data["next_allowed_at"] or ""))
+    console.set_output("decision", json.dumps(data, separators=(",", ":")))
+    console.summary(summary_markdown(decision))
     target = _target(decision)
     if decision.override is not None and decision.override.bypassed_window:
         reason = decision.override.reason or "(no reason)"
-        run_.warning(
+        console.warning(
             f"emergency override by {_who(decision.override.actor)}: {reason}",
             title=f"Deployment windows bypassed for {target}",
         )
     blocked = decision.blocked_by
-    if blocked is not None and run_.in_actions:
-        run_.notice(f"{blocked.name}: {blocked.detail}", title=f"Deploy gate: {target} blocked")
+    if blocked is not None and console.in_actions:
+        console.notice(f"{blocked.name}: {blocked.detail}", title=f"Deploy gate: {target} blocked")
 
 
 def _bool(value: bool) -> str:

@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitops import runner
-from gitops.changes import ChangeReport, detect
+from gitops.adapters import runner
 from gitops.commands.gate import until
+from gitops.commands.output import emit, markdown_table, text_table
 from gitops.core import gate
 from gitops.core.policy import UNGOVERNED, Policy
+from gitops.core.policy_schema import DEFAULT_PATH, load_policy, parse_instant
 from gitops.core.windows import WindowState, fmt_local, state_at
 from gitops.errors import EXIT_OK, ConfigurationError
-from gitops.policy import DEFAULT_PATH, load_policy, parse_instant
-from gitops.report import emit, markdown_table, text_table
+from gitops.operations.change_detection import ChangeReport, detect
 
 DESCRIPTION = """\
 Show, with no cluster and no GitHub, what a change would deploy where, and why.
@@ -388,9 +388,9 @@ def summary_markdown(rows: list[Row], data: dict[str, Any]) -> str:
 
 
 def publish(rows: list[Row], data: dict[str, Any]) -> None:
-    run_ = runner.current()
-    run_.summary(summary_markdown(rows, data))
-    run_.set_output("plan", json.dumps(data, separators=(",", ":")))
+    console = runner.current()
+    console.summary(summary_markdown(rows, data))
+    console.set_output("plan", json.dumps(data, separators=(",", ":")))
     deploys = [
         r.environment
         for r in rows
@@ -399,4 +399,4 @@ def publish(rows: list[Row], data: dict[str, Any]) -> None:
         and r.dispatch is not None
         and (r.push.allowed if data["event_kind"] == "push" else r.dispatch.allowed)
     ]
-    run_.set_output("deploys", json.dumps(deploys))
+    console.set_output("deploys", json.dumps(deploys))

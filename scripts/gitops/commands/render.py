@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gitops import runner
+from gitops.adapters import runner
+from gitops.commands.output import emit, markdown_table, text_table
+from gitops.core.inputs import parse_bool
 from gitops.errors import EXIT_OK, ConfigurationError, Problem
-from gitops.inputs import parse_bool
-from gitops.report import emit, markdown_table, text_table
 
 DESCRIPTION = """\
 Render a Kustomize overlay and fill its Secret placeholders in memory.
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 def _render(
     args: argparse.Namespace, overlay: Path, secret_map: Path | None, placeholder: str, *, allow_empty: bool
 ) -> int:
-    from gitops.rendering import display_path, render_overlay
+    from gitops.operations.rendering import display_path, render_overlay
 
     run = runner.current()
     output: str = args.output
@@ -256,7 +256,7 @@ def _check(
     require_all: bool,
     allow_empty: bool,
 ) -> int:
-    from gitops.rendering import display_path, render_overlay
+    from gitops.operations.rendering import display_path, render_overlay
 
     if args.output not in ("", "-"):
         raise ConfigurationError(

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitops import report, runner
+from gitops.adapters import runner
+from gitops.commands import output as report
 from gitops.commands._github_args import add_repo_and_app, env_default, env_flag, repository, require
 from gitops.core import github_errors
 from gitops.core.kubeconfig import MAX_SECRET_BYTES, KubeconfigFacts, mask_pieces, validate_kubeconfig
@@ -214,12 +215,12 @@ def _run(args: argparse.Namespace) -> int:
     from gitops.adapters import github as gh
     from gitops.adapters.github import GitHubUnavailable, segment
 
-    run_ = runner.current()
+    console = runner.current()
     s = settings(args)
     content = read_kubeconfig(s)
     facts = validate_kubeconfig(content, s.source)
     for warning in facts.warnings:
-        run_.warning(warning, title="Kubeconfig")
+        console.warning(warning, title="Kubeconfig")
     probe_detail = None
     if s.check_server:
         probe_detail = _check_server(content, facts)
@@ -253,7 +254,7 @@ def _run(args: argparse.Namespace) -> int:
                     ok=(200, 201),
                 )
                 environment_created = True
-                run_.log(f"created {where}")
+                console.log(f"created {where}")
 
         key = client.request(
             "GET",
@@ -310,10 +311,10 @@ def _run(args: argparse.Namespace) -> int:
         },
         "token": client.token.describe(),
     }
-    run_.set_output("secret-name", s.name)
-    run_.set_output("updated-at", str(body.get("updated_at") or ""))
-    run_.set_output("environment", s.environment)
-    run_.summary(_summary(data))
+    console.set_output("secret-name", s.name)
+    console.set_output("updated-at", str(body.get("updated_at") or ""))
+    console.set_output("environment", s.environment)
+    console.summary(_summary(data))
     report.emit(args.format, data, lambda: _table(data))
     return 0
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from gitops import runner
+from gitops.adapters import runner
 from gitops.errors import EXIT_OK, EXIT_USER_ERROR, ConfigurationError, Problem
 
 DEFAULT_KUBERNETES_VERSION = "1.37.0"
@@ -319,7 +319,7 @@ def validate_overlay(
 
     from gitops.adapters import kustomize
     from gitops.core.secrets import scan
-    from gitops.rendering import display_path, load_manifests
+    from gitops.operations.rendering import display_path, load_manifests
 
     shown = display_path(overlay)
     result = OverlayResult(shown, overlay.name)
@@ -413,8 +413,8 @@ def validate_overlay(
 
 def check_policy(path: Path, results: list[OverlayResult], failures: list[Failure]) -> dict[str, Any]:
     """Load deploy-control.yaml with the gate's own loader; its environments must match the overlays."""
-    from gitops.policy import load_policy
-    from gitops.rendering import display_path
+    from gitops.core.policy_schema import load_policy
+    from gitops.operations.rendering import display_path
 
     shown = display_path(path)
     try:
@@ -478,9 +478,9 @@ def check_policy(path: Path, results: list[OverlayResult], failures: list[Failur
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops.report import emit
+    from gitops.commands.output import emit
 
-    run_ = runner.current()
+    console = runner.current()
     version = check_version(args.kubernetes_version)
     if not args.placeholder:
         raise ConfigurationError(
@@ -492,9 +492,9 @@ def run(args: argparse.Namespace) -> int:
     failures: list[Failure] = []
     results = []
     for overlay in overlays:
-        with run_.group(f"validate {overlay}"):
+        with console.group(f"validate {overlay}"):
             result = validate_overlay(overlay, version, args.placeholder, index, failures)
-            run_.log(
+            console.log(
                 f"{result.overlay}: {result.objects} object(s), {result.valid} valid, "
                 f"{result.failed} failed, {len(result.skipped)} skipped"
             )
@@ -503,7 +503,7 @@ def run(args: argparse.Namespace) -> int:
     policy = check_policy(policy_path, results, failures) if policy_path.exists() else None
     for f in failures:
         where = _what(f.kind, f.name) + (f" in {f.overlay}" if f.overlay else "")
-        run_.error(
+        console.error(
             f"{where}: {f.field + ': ' if f.field else ''}{f.error}",
             file=f.file,
             line=f.line,
@@ -517,9 +517,9 @@ def run(args: argparse.Namespace) -> int:
         "failures": [f.to_json() for f in failures],
         "policy": policy,
     }
-    run_.set_output("ok", "true" if not failures else "false")
-    run_.set_output("failure-count", str(len(failures)))
-    run_.summary(_summary(report))
+    console.set_output("ok", "true" if not failures else "false")
+    console.set_output("failure-count", str(len(failures)))
+    console.summary(_summary(report))
     emit(args.format, report, lambda: _table(report))
     return EXIT_OK if not failures else EXIT_USER_ERROR
 
@@ -545,7 +545,7 @@ def _headline(report: dict[str, Any]) -> str:
 
 
 def _table(report: dict[str, Any]) -> str:
-    from gitops.report import text_table
+    from gitops.commands.output import text_table
 
     rows = [
         [o["overlay"], o["objects"], o["valid"], o["failed"], len(o["skipped"])] for o in report["overlays"]
@@ -564,7 +564,7 @@ def _table(report: dict[str, Any]) -> str:
 
 
 def _summary(report: dict[str, Any]) -> str:
-    from gitops.report import markdown_table
+    from gitops.commands.output import markdown_table
 
     icon = ":white_check_mark:" if report["ok"] else ":x:"
     lines = [f"### {icon} gitops validate: {_headline(report)}", ""]

@@ -1,6 +1,6 @@
 """What to apply, in which order: object identity, staging, and leaving out gate-blocked services.
 
-Pure: manifests in, an ordered plan out. The engine (:mod:`gitops.apply`) asks the cluster's
+Pure: manifests in, an ordered plan out. The engine (:mod:`gitops.operations.apply_engine`) asks the cluster's
 discovery which kinds are namespaced and passes the answer in as ``namespaced``.
 
 Why stages: a Namespace or CRD must exist before the objects that live in it or use it, a

@@ -45,7 +45,7 @@ from typing import TypedDict
 
 import yaml
 
-from gitops.core.changes import FileChange
+from gitops.core.change_map import FileChange
 from gitops.errors import ConfigurationError, Problem, yaml_problem
 
 STATUSES = ("added", "modified", "deleted", "renamed", "copied", "unmerged")

@@ -1,6 +1,6 @@
 """The deploy-control policy as plain, immutable data (``infra/deploy-control.yaml``, version 3).
 
-:mod:`gitops.policy` reads and validates the file and builds these objects; everything that
+:mod:`gitops.core.policy_schema` reads and validates the file and builds these objects; everything that
 decides (:mod:`gitops.core.gate`, :mod:`gitops.core.windows`) takes them as plain input.
 Every environment has the same keys (only values differ), so a feature can be tried in ``dev``
 with the exact structure that ``prod`` will get.

@@ -15,7 +15,7 @@ is filled from a variable:
       "default/redis-acl":            # namespace/name also works
         "$.data.*": REDIS_SHARED      # one variable for every placeholder in data
 
-Rules (each one has a test in ``tests/unit/test_secrets.py``):
+Rules (each one has a test in ``tests/unit/core/test_secrets.py``):
 
 * ``data`` gets the base64 of the value's bytes (UTF-8; a value that came from non-UTF-8
   environment bytes keeps its exact bytes); ``stringData`` gets the text unchanged.

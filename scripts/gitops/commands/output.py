@@ -1,0 +1,56 @@
+"""Printing a verb's result: JSON for machines, an aligned table for people, markdown for summaries."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from gitops.adapters import runner
+
+Row = Sequence[object]
+
+
+def default_format() -> str:
+    """JSON inside Actions (the data also goes to outputs), a readable table elsewhere."""
+    return "json" if runner.current().in_actions else "table"
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False, default=str)
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Row]) -> str:
+    """A plain aligned table; cells are str()'d and never wrapped.
+
+    Headers are upper-cased (as kubectl prints them), so every verb's table looks the same
+    whatever case its caller wrote them in.
+    """
+    cells = [[str(h).upper() for h in headers], *[["" if c is None else str(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _md_cell(value: object) -> str:
+    return ("" if value is None else str(value)).replace("|", "\\|").replace("\n", "<br>")
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Row]) -> str:
+    head = "| " + " | ".join(_md_cell(h) for h in headers) + " |"
+    sep = "|" + "|".join("---" for _ in headers) + "|"
+    body = ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join([head, sep, *body]) + "\n"
+
+
+def emit(fmt: str, data: Mapping[str, Any] | Sequence[Any], human: Callable[[], str]) -> None:
+    """Print the result on stdout: ``data`` as JSON, or ``human()`` for ``--format table``.
+
+    Everything printed is passed through the runner's redaction, so a registered secret
+    cannot reach stdout even by mistake.
+    """
+    text = to_json(data) if fmt == "json" else human()
+    sys.stdout.write(runner.current().redact(text) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,574 @@
+"""Change detection: which environments and clusters a commit range or GitHub event affects.
+
+:func:`detect` picks the commits to compare, runs ONE ``git diff``, and maps the changed files
+with :mod:`gitops.core.change_map` (``git show`` runs only for deploy-control.yaml, to compare it by
+meaning). Which commits, by event:
+
+* ``push``: ``before..after``. A new branch or tag (``before`` is all zeros) is compared with
+  its merge-base with the default branch (``origin/<repository.default_branch>``), or counts
+  every file when there is none (the first push of the default branch). A force push whose
+  ``before`` is not an ancestor of ``after`` is compared with their merge-base, and ``note``
+  says so. A deleted branch or tag affects nothing.
+* ``pull_request``, ``pull_request_target``, ``merge_group``: the merge-base of the base and
+  head commits of the payload (what the PR itself changes).
+* ``workflow_dispatch``, ``schedule`` and any other event: no diff; every environment, cluster and
+  filter counts, and the reason says so.
+* no event: ``--base``/``--head``; by default ``HEAD~1..HEAD``, or every file of a root commit.
+
+An explicit ``base`` always wins over the event. A base that is not an ancestor of head is
+replaced by the merge-base of the two (like a pull request), and ``note`` says so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops.adapters import runner
+from gitops.adapters.git import SHALLOW_HINT, ZERO_SHA, Git, is_zero_sha, looks_like_sha
+from gitops.core.change_map import (
+    BASE_DIR,
+    CLUSTER_DIR,
+    KUSTOMIZATION_FILES,
+    ControlImpact,
+    FileChange,
+    Impact,
+    Layout,
+    Overlay,
+    control_impact,
+    everything,
+    find_overlays,
+    map_changes,
+    merge_overlays,
+    removed_overlays,
+    sort_environments,
+    touches_control_file,
+)
+from gitops.core.filters import Filter, FilterOutcome, evaluate, every_filter, parse_filters
+from gitops.errors import ConfigurationError
+
+PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment")
+DIFF_EVENTS = ("push", "merge_group", *PR_EVENTS)
+
+
+@dataclass(frozen=True)
+class ChangeReport:
+    """The answer of :func:`detect`; :meth:`to_json` gives the ``gitops changes`` JSON."""
+
+    base: str | None
+    head: str
+    files: list[str]
+    environments: list[str]
+    clusters: list[str]
+    reasons: dict[str, list[str]]
+    note: str | None = None
+    filters: dict[str, FilterOutcome] = field(default_factory=dict)
+    cluster_reasons: dict[str, list[str]] = field(default_factory=dict)
+    file_statuses: list[FileChange] = field(default_factory=list)
+    event: str | None = None
+    known_environments: list[str] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+    diffed: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "base": self.base,
+            "head": self.head,
+            "files": self.files,
+            "environments": self.environments,
+            "clusters": self.clusters,
+            "reasons": self.reasons,
+            "cluster_reasons": self.cluster_reasons,
+            "note": self.note,
+            "event": self.event,
+            "diffed": self.diffed,
+            "known_environments": self.known_environments,
+            "file_statuses": [c.to_json() for c in self.file_statuses],
+            "unmapped": self.unmapped,
+        }
+        if self.filters:
+            data["filters"] = self.filters
+        return data
+
+
+@dataclass
+class _Range:
+    head: str
+    base: str | None = None  # None while diff is True: every file of head counts as added
+    diff: bool = True
+    reason: str | None = None  # the sentence for every environment, when diff is False
+    notes: list[str] = field(default_factory=list)
+    nothing: bool = False  # a deleted ref: nothing to deploy
+
+
+def all_environments(repo: Path, infra: str = "infra") -> list[str]:
+    """Environment keys of the overlays on disk under ``<repo>/<infra>/k8s``, in promotion order."""
+    return sort_environments(o.environment for o in overlays_on_disk(repo, infra))
+
+
+def overlays_on_disk(repo: Path, infra: str = "infra") -> list[Overlay]:
+    layout = Layout(infra)
+    k8s = repo / layout.k8s
+    paths: list[str] = []
+    if k8s.is_dir():
+        for provider in sorted(p for p in k8s.iterdir() if p.is_dir() and p.name != BASE_DIR):
+            for env in sorted(e for e in provider.iterdir() if e.is_dir()):
+                for name in (*KUSTOMIZATION_FILES, CLUSTER_DIR):
+                    if (env / name).exists():
+                        paths.append(f"{layout.k8s}/{provider.name}/{env.name}/{name}")
+    return find_overlays(paths, layout)
+
+
+def _tree_overlays(git: Git, rev: str, layout: Layout) -> list[Overlay]:
+    prefix = layout.k8s + "/"
+    candidates = []
+    for directory in git.tree_dirs(rev, layout.k8s):
+        parts = directory[len(prefix) :].split("/") if directory.startswith(prefix) else []
+        if len(parts) == 2 and parts[0] != BASE_DIR:
+            candidates.append(directory)
+    entries = git.tree_entries(
+        rev, [f"{d}/{n}" for d in candidates for n in (*KUSTOMIZATION_FILES, CLUSTER_DIR)]
+    )
+    return find_overlays(entries, layout)
+
+
+def load_filters(spec: str, repo: Path) -> list[Filter]:
+    """``--filters``: inline YAML, or a file (relative to the working directory or the repository)."""
+    text: str | None = None
+    source = "--filters"
+    if "\n" not in spec:
+        for candidate in (Path(spec), repo / spec):
+            if candidate.is_file():
+                text = candidate.read_text(encoding="utf-8")
+                source = spec
+                break
+        if text is None and ":" not in spec:
+            raise ConfigurationError(
+                f"filters file {spec} not found",
+                hint="pass a path relative to the repository, or the filters themselves as YAML",
+                key="--filters",
+                title="Filters not found",
+            )
+    return parse_filters(text if text is not None else spec, source=source)
+
+
+EVENT_HINT = (
+    'in a workflow pass --event "$GITHUB_EVENT_PATH" (the payload the runner wrote); '
+    "locally leave --event out and compare --base/--head"
+)
+
+
+def read_event(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigurationError(
+            f"event payload {path} not found",
+            file=str(path),
+            key="--event",
+            hint=EVENT_HINT,
+            title="Event payload not found",
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"the event payload is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            file=str(path),
+            line=exc.lineno,
+            key="--event",
+            hint=EVENT_HINT,
+            title="Invalid event payload",
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"cannot read the event payload: {exc}",
+            file=str(path),
+            key="--event",
+            hint=EVENT_HINT,
+            title="Invalid event payload",
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"the event payload is a JSON {type(data).__name__ if data is not None else 'null'}, "
+            "not an object",
+            file=str(path),
+            key="--event",
+            hint=EVENT_HINT,
+            title="Invalid event payload",
+        )
+    return data
+
+
+def _infer_event(payload: dict[str, Any]) -> str:
+    if "merge_group" in payload:
+        return "merge_group"
+    if "pull_request" in payload:
+        return "pull_request"
+    if "before" in payload and "after" in payload:
+        return "push"
+    raise ConfigurationError(
+        "cannot tell which event the payload belongs to (it has no pull_request, merge_group, or "
+        "before and after)",
+        hint="pass --event-name (in Actions: $GITHUB_EVENT_NAME), e.g. --event-name workflow_dispatch",
+        key="--event-name",
+        title="Unknown event",
+    )
+
+
+def _dig(payload: dict[str, Any], *keys: str) -> str | None:
+    node: Any = payload
+    for key in keys:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node if isinstance(node, str) and node else None
+
+
+def _short(sha: str | None) -> str:
+    return (sha or "")[:12]
+
+
+class _Resolver:
+    def __init__(self, git: Git) -> None:
+        self.git = git
+
+    def commit(self, rev: str, role: str) -> str:
+        """The SHA of ``rev``, fetching or deepening first when it is missing.
+
+        A depth-1 checkout lacks most names: a SHA is fetched directly; ``main`` or ``v1.2`` is
+        fetched as a tag or branch (a branch lands in ``origin/main``); ``origin/main`` as that
+        branch; a relative revision (``HEAD~3``, ``main^``) deepens the history behind its base.
+        """
+        git = self.git
+        found = git.commit(rev)
+        if found:
+            return found
+        if git.has_remote():
+            found = self._fetch_and_resolve(rev)
+            if found:
+                return found
+        hints = []
+        if git.is_shallow():
+            hints.append(f"this is a shallow clone: {SHALLOW_HINT}")
+        if looks_like_sha(rev):
+            hints.append("the commit may have been force-pushed away (then pass an existing --base)")
+        raise ConfigurationError(
+            f"the {role} revision '{rev}' is not in {git.root}",
+            hint="; ".join(hints) or "check the revision with `git rev-parse REV`",
+            key=f"--{role}",
+            title="Unknown revision",
+        )
+
+    def _fetch_and_resolve(self, rev: str) -> str | None:
+        git = self.git
+        cut = min((i for i in (rev.find("~"), rev.find("^")) if i >= 0), default=len(rev))
+        name, suffix = rev[:cut], rev[cut:]
+        remote = git.remote
+        if looks_like_sha(name):
+            specs = [name]
+        elif name.startswith(f"{remote}/"):
+            branch = name.removeprefix(f"{remote}/")
+            specs = [f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"]
+        elif name and name != "HEAD" and not name.startswith("refs/") and ":" not in name:
+            specs = [
+                f"+refs/tags/{name}:refs/tags/{name}",
+                f"+refs/heads/{name}:refs/remotes/{remote}/{name}",
+            ]
+        else:
+            specs = []
+        resolved_name = git.commit(name) if name else None
+        for spec in specs:
+            if resolved_name:
+                break
+            git.fetch_one(spec)
+            resolved_name = git.commit(name) or git.commit(f"{remote}/{name}")
+        if resolved_name is None:
+            return None
+        if not suffix:
+            return resolved_name
+        target = resolved_name + suffix
+        git.make_available([resolved_name], lambda: git.commit(target) is not None)
+        return git.commit(target)
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """Their merge-base, fetching missing commits and history first when there is none here."""
+        git = self.git
+        found = git.merge_base(a, b)
+        if found:
+            return found
+        git.make_available([a, b], lambda: bool(git.merge_base(a, b)))
+        return git.merge_base(a, b)
+
+
+def _explicit_range(resolver: _Resolver, base: str, head: str) -> _Range:
+    head_sha = resolver.commit(head, "head")
+    base_sha = resolver.commit(base, "base")
+    result = _Range(head=head_sha, base=base_sha)
+    if base_sha == head_sha:
+        return result
+    mb = resolver.merge_base(base_sha, head_sha)
+    if mb and mb != base_sha:
+        result.base = mb
+        result.notes.append(
+            f"{base} ({_short(base_sha)}) is not an ancestor of {head} ({_short(head_sha)}): "
+            f"compared with their merge-base {_short(mb)}"
+        )
+    return result
+
+
+def _default_range(resolver: _Resolver, head: str) -> _Range:
+    git = resolver.git
+    head_sha = resolver.commit(head, "head")
+
+    parents = git.parents(head_sha)
+    if not parents and git.is_shallow():  # a shallow boundary looks like a root commit
+        git.make_available([head_sha], lambda: bool(git.parents(head_sha)))
+        parents = git.parents(head_sha)
+    if not parents:
+        return _Range(
+            head=head_sha, notes=[f"{_short(head_sha)} is a root commit: every file counts as added"]
+        )
+    return _Range(head=head_sha, base=parents[0])
+
+
+def _push_range(resolver: _Resolver, payload: dict[str, Any], head: str | None) -> _Range:
+    git = resolver.git
+    ref = _dig(payload, "ref") or ""
+    before = _dig(payload, "before")
+    after = _dig(payload, "after")
+    if payload.get("deleted") is True or (after is not None and is_zero_sha(after)):
+        current = git.commit("HEAD") or ZERO_SHA
+        return _Range(
+            head=current, nothing=True, notes=[f"push: {ref or 'the ref'} was deleted; nothing to deploy"]
+        )
+    if after is None:
+        # GitHub always sends `after`; without it this is not a push payload, and treating it as a
+        # new branch ("every file counts") would deploy every environment on a wrong file.
+        raise ConfigurationError(
+            "the push payload has no 'after' commit, so it is not a GitHub push event",
+            key="--event",
+            hint=EVENT_HINT + "; for another event pass its --event-name",
+            title="Invalid event payload",
+        )
+    head_sha = resolver.commit(head or after, "head")
+    kind = "tag" if ref.startswith("refs/tags/") else "branch"
+    short_ref = ref.removeprefix("refs/heads/").removeprefix("refs/tags/") or "(no ref in the payload)"
+
+    if before is None or is_zero_sha(before):
+        default = _dig(payload, "repository", "default_branch")
+        if default and ref != f"refs/heads/{default}":
+            remote_ref = f"refs/remotes/{git.remote}/{default}"
+            spec = f"+refs/heads/{default}:{remote_ref}"
+            git.make_available(
+                [spec, head_sha],
+                lambda: git.commit(remote_ref) is not None and bool(git.merge_base(remote_ref, head_sha)),
+            )
+            default_sha = git.commit(remote_ref)
+            mb = git.merge_base(default_sha, head_sha) if default_sha else None
+            if mb:
+                return _Range(
+                    head=head_sha,
+                    base=mb,
+                    notes=[
+                        f"push of a new {kind} {short_ref}: compared with its merge-base with "
+                        f"{git.remote}/{default} ({_short(mb)})"
+                    ],
+                )
+            why = (
+                f"no history in common with {git.remote}/{default}"
+                if default_sha
+                else f"{git.remote}/{default} is not available"
+            )
+            return _Range(
+                head=head_sha, notes=[f"push of a new {kind} {short_ref}: {why}; every file counts"]
+            )
+        return _Range(
+            head=head_sha, notes=[f"push of a new {kind} {short_ref}: nothing to compare; every file counts"]
+        )
+
+    mb = resolver.merge_base(before, head_sha)
+    if not git.has_commit(before):
+        reason = (
+            f"push: the previous commit {_short(before)} is gone (force-pushed away?); "
+            "no diff, every environment"
+        )
+        return _Range(head=head_sha, diff=False, reason=reason, notes=[reason])
+    if mb == before:
+        return _Range(head=head_sha, base=before)
+    if mb:
+        return _Range(
+            head=head_sha,
+            base=mb,
+            notes=[
+                f"force push: {_short(before)} is not an ancestor of {_short(head_sha)}; "
+                f"compared with their merge-base {_short(mb)}"
+            ],
+        )
+    return _Range(
+        head=head_sha,
+        notes=[f"force push: {_short(before)} and {_short(head_sha)} share no history; every file counts"],
+    )
+
+
+def _pair_range(
+    resolver: _Resolver, event: str, base_sha: str | None, head_sha: str | None, head: str | None
+) -> _Range:
+    if not base_sha or not (head or head_sha):
+        what = "merge_group.base_sha/head_sha" if event == "merge_group" else "pull_request.base.sha/head.sha"
+        raise ConfigurationError(
+            f"the {event} payload lacks the base or head commit ({what})",
+            hint="pass the real $GITHUB_EVENT_PATH, or --base and --head",
+            key="--event",
+            title="Invalid event payload",
+        )
+    git = resolver.git
+    head_rev = head or head_sha or "HEAD"
+    if looks_like_sha(head_rev) and not git.has_commit(head_rev):
+        git.make_available([head_rev], lambda: git.has_commit(head_rev))
+    head_commit = resolver.commit(head_rev, "head")
+    mb = resolver.merge_base(base_sha, head_commit)
+    if mb:
+        return _Range(head=head_commit, base=mb)
+    if not git.has_commit(base_sha):
+        raise ConfigurationError(
+            f"{event}: the base commit {base_sha} is not in {git.root} and could not be fetched",
+            hint=SHALLOW_HINT,
+            key="--event",
+            title="Unknown revision",
+        )
+    return _Range(
+        head=head_commit,
+        notes=[f"{event}: {_short(base_sha)} and {_short(head_commit)} share no history; every file counts"],
+    )
+
+
+def _event_range(resolver: _Resolver, event: str, payload: dict[str, Any] | None, head: str | None) -> _Range:
+    if event not in DIFF_EVENTS:
+        head_sha = resolver.commit(head or "HEAD", "head")
+        reason = f"{event}: no diff, every environment"
+        return _Range(head=head_sha, diff=False, reason=reason)
+    if payload is None:
+        raise ConfigurationError(
+            f"a {event} run needs its event payload to know what changed",
+            hint="pass --event $GITHUB_EVENT_PATH (the action does this), or --base and --head",
+            key="--event",
+            title="Event payload missing",
+        )
+    if event == "push":
+        return _push_range(resolver, payload, head)
+    if event == "merge_group":
+        return _pair_range(
+            resolver,
+            event,
+            _dig(payload, "merge_group", "base_sha"),
+            _dig(payload, "merge_group", "head_sha"),
+            head,
+        )
+    return _pair_range(
+        resolver,
+        event,
+        _dig(payload, "pull_request", "base", "sha"),
+        _dig(payload, "pull_request", "head", "sha"),
+        head,
+    )
+
+
+def detect(
+    repo: Path,
+    *,
+    base: str | None = None,
+    head: str | None = None,
+    event_name: str | None = None,
+    event_path: Path | None = None,
+    filters: str | None = None,
+    infra: str = "infra",
+) -> ChangeReport:
+    """What changed and which environments/clusters it affects. Raises ConfigurationError."""
+    layout = Layout(infra)
+    parsed = load_filters(filters, repo) if filters else []
+    git = Git(repo)
+    resolver = _Resolver(git)
+    payload = read_event(event_path) if event_path is not None else None
+    try:
+        event = event_name or (_infer_event(payload) if payload is not None else None)
+        if base:
+            rng = _explicit_range(resolver, base, head or "HEAD")
+        elif event:
+            rng = _event_range(resolver, event, payload, head)
+        else:
+            rng = _default_range(resolver, head or "HEAD")
+    except ConfigurationError as exc:
+        if exc.key in ("--event", "--event-name") and exc.file is None and event_path is not None:
+            exc.file = str(event_path)  # a payload problem: say which file
+        raise
+    note = " ".join(rng.notes) or None
+
+    if rng.nothing:
+        known = _tree_overlays(git, rng.head, layout) if rng.head != ZERO_SHA else []
+        return ChangeReport(
+            base=None,
+            head=rng.head,
+            files=[],
+            environments=[],
+            clusters=[],
+            reasons={},
+            note=note,
+            filters=evaluate(parsed, []),
+            event=event,
+            known_environments=sort_environments(o.environment for o in known),
+            diffed=False,
+        )
+
+    if not rng.diff:
+        overlays = _tree_overlays(git, rng.head, layout)
+        every = everything(overlays, rng.reason or "no diff, every environment")
+        return ChangeReport(
+            base=None,
+            head=rng.head,
+            files=[],
+            environments=every.environments,
+            clusters=every.clusters,
+            reasons=every.reasons,
+            cluster_reasons=every.cluster_reasons,
+            note=note,
+            filters=every_filter(parsed),
+            event=event,
+            known_environments=sort_environments(o.environment for o in overlays),
+            diffed=False,
+        )
+
+    changes = git.diff(rng.base, rng.head)
+    # Overlays of the base tree that head no longer has show up as deleted (or renamed-away)
+    # kustomization or cluster files in the diff itself, so the base tree needs no listing.
+    overlays = merge_overlays(_tree_overlays(git, rng.head, layout), removed_overlays(changes, layout))
+    control: ControlImpact | None = None
+    if touches_control_file(changes, layout):
+        base_text = git.show(rng.base, layout.control_file) if rng.base else None
+        head_text = git.show(rng.head, layout.control_file)
+        control = control_impact(base_text, head_text, path=layout.control_file)
+    impact: Impact = map_changes(changes, overlays, layout=layout, control=control)
+
+    files: list[str] = []
+    seen: set[str] = set()
+    for change in changes:
+        for path in change.touched_paths():
+            if path not in seen:
+                seen.add(path)
+                files.append(path)
+    runner.current().debug(f"{len(changes)} changes, {git.calls} git calls")
+    return ChangeReport(
+        base=rng.base,
+        head=rng.head,
+        files=files,
+        environments=impact.environments,
+        clusters=impact.clusters,
+        reasons=impact.reasons,
+        cluster_reasons=impact.cluster_reasons,
+        note=note,
+        filters=evaluate(parsed, changes),
+        file_statuses=changes,
+        event=event,
+        known_environments=sort_environments(o.environment for o in overlays),
+        unmapped=impact.unmapped,
+    )
