@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.fakekube import FakeKube, samples
+from tests.fakekube import FakeKube
 from tests.fakekube.wire import Wire
+from tests.support import manifests as samples
 
 pytestmark = pytest.mark.integration
 

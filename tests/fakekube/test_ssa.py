@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from tests.fakekube import FakeKube
-from tests.fakekube import samples as s
 from tests.fakekube.ssa import from_fields_v1, path_string, to_fields_v1
 from tests.fakekube.wire import Wire
+from tests.support import manifests as s
 
 pytestmark = pytest.mark.integration
 

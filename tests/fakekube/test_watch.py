@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.fakekube import FakeKube
-from tests.fakekube import samples as s
 from tests.fakekube.wire import Wire, watch_events
+from tests.support import manifests as s
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,10 @@ cluster (``GITOPS_TEST_KUBECONFIG``) uses the shared ``kube_target`` fixture ins
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,22 @@ def write_overlay(
     text = yaml.safe_dump(kustomization, sort_keys=False)
     (directory / "kustomization.yaml").write_text(text, encoding="utf-8")
     return directory
+
+
+def file_applier(
+    cli: Callable[[list[str]], Any], kubeconfig: Path, directory: Path, *options: str
+) -> Callable[..., Any]:
+    """``run(objects, *extra)``: ``gitops apply -f FILE --format json OPTIONS EXTRA`` of ``objects``,
+    written to a new FILE under ``directory`` for each call."""
+    counter = itertools.count()
+
+    def run(objects: Sequence[dict[str, Any]], *extra: str) -> Any:
+        path = directory / f"manifests-{next(counter)}.yaml"
+        path.write_text(yaml.safe_dump_all(objects), encoding="utf-8")
+        args = ["apply", "-f", str(path), "--kubeconfig", str(kubeconfig), "--format", "json"]
+        return cli([*args, *options, *extra])
+
+    return run
 
 
 def report_of(stdout: str) -> dict[str, Any]:

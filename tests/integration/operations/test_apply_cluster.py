@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.fakekube.plugin import KubeTarget
-from tests.support.apply import by_name, report_of
+from tests.support import manifests as m
+from tests.support.apply import by_name, file_applier, report_of
 
 pytestmark = pytest.mark.integration
 
@@ -25,61 +25,37 @@ BUSYBOX = "registry.k8s.io/e2e-test-images/busybox:1.36.1-1"
 
 
 def deployment(app: str) -> dict[str, Any]:
-    labels = {"app": app}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "containers": [{"name": "pause", "image": PAUSE}],
-                    "terminationGracePeriodSeconds": 0,
-                },
-            },
-        },
-    }
+    made = m.deployment("web", image=PAUSE, labels={"app": app}, namespace=None)
+    made["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 0  # re-created pods go at once
+    return made
 
 
 def service(headless: bool = False) -> dict[str, Any]:
-    spec: dict[str, Any] = {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}
-    if headless:
-        spec["clusterIP"] = "None"
-        spec["clusterIPs"] = ["None"]
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": spec}
+    ip = "None" if headless else None
+    return m.service(
+        "web",
+        port=80,
+        port_name="http",
+        cluster_ip=ip,
+        cluster_ips=[ip] if ip else None,
+        selector={"app": "web"},
+        namespace=None,
+    )
 
 
 def job(arg: str) -> dict[str, Any]:
-    container = {"name": "run", "image": BUSYBOX, "command": ["sh", "-c", f"echo {arg}"]}
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "once"},
-        "spec": {
-            "backoffLimit": 0,
-            "activeDeadlineSeconds": 600,
-            "template": {"spec": {"restartPolicy": "Never", "containers": [container]}},
-        },
-    }
+    made = m.job("once", image=BUSYBOX, command=f"echo {arg}", labels={}, namespace=None)
+    made["spec"].update(backoffLimit=0, activeDeadlineSeconds=600)
+    return made
 
 
-CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"mode": "a"}}
+CONFIGMAP = m.configmap("settings", {"mode": "a"}, namespace=None)
 
 
 @pytest.fixture
 def apply(cli: Callable[[list[str]], Any], kube_target: KubeTarget, tmp_path: Path) -> Callable[..., Any]:
-    counter = iter(range(1000))
-
-    def run(objects: list[dict[str, Any]], *extra: str) -> Any:
-        path = tmp_path / f"manifests-{next(counter)}.yaml"
-        path.write_text(yaml.safe_dump_all(objects), encoding="utf-8")
-        args = ["apply", "-f", str(path), "--kubeconfig", str(kube_target.kubeconfig), "--format", "json"]
-        return cli([*args, "--namespace", kube_target.namespace, "--timeout", "240", *extra])
-
-    return run
+    options = ("--namespace", kube_target.namespace, "--timeout", "240")
+    return file_applier(cli, kube_target.kubeconfig, tmp_path, *options)
 
 
 def test_create_then_nothing_changes(apply: Callable[..., Any]) -> None:

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from gitops.adapters.kube import Kube, KubeError
-from tests.support.apply import Cluster, by_name, client_deletes, report_of
+from tests.support import manifests as m
+from tests.support.apply import Cluster, by_name, client_deletes, file_applier, report_of
 
 pytestmark = pytest.mark.integration
 
@@ -23,98 +23,42 @@ LABELS = {"app.kubernetes.io/name": "db"}
 
 
 def statefulset(
-    storage: str = "10Gi", storage_class: str = "hcloud-volumes", retention: str = "Retain", **spec: Any
+    storage: str = "10Gi", storage_class: str = "hcloud-volumes", retention: str = "Retain"
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": "db", "labels": LABELS},
-        "spec": {
-            "serviceName": "db",
-            "replicas": 2,
-            "selector": {"matchLabels": LABELS},
-            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": retention, "whenScaled": "Retain"},
-            "template": {
-                "metadata": {"labels": LABELS},
-                "spec": {"containers": [{"name": "db", "image": "postgres:18"}]},
-            },
-            "volumeClaimTemplates": [
-                {
-                    "metadata": {"name": "data"},
-                    "spec": {
-                        "accessModes": ["ReadWriteOnce"],
-                        "storageClassName": storage_class,
-                        "resources": {"requests": {"storage": storage}},
-                    },
-                }
-            ],
-            **spec,
-        },
-    }
+    """The database of these scenarios: two replicas, one claim template, claims kept on delete."""
+    return m.statefulset(
+        "db",
+        image="postgres:18",
+        replicas=2,
+        storage=storage,
+        storage_class=storage_class,
+        retention=retention,
+        namespace=None,
+    )
 
 
 def service(cluster_ip: str | None = None) -> dict[str, Any]:
-    spec: dict[str, Any] = {"selector": LABELS, "ports": [{"name": "pg", "port": 5432}]}
-    if cluster_ip:
-        spec["clusterIP"] = cluster_ip
-        spec["clusterIPs"] = [cluster_ip]
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "labels": LABELS}, "spec": spec}
+    ips = [cluster_ip] if cluster_ip else None
+    return m.service(
+        "db", port_name="pg", cluster_ip=cluster_ip, cluster_ips=ips, labels=LABELS, namespace=None
+    )
 
 
 def deployment(app: str) -> dict[str, Any]:
-    labels = {"app": app}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "web", "image": "nginx"}]},
-            },
-        },
-    }
+    return m.deployment("web", image="nginx", labels={"app": app}, namespace=None)
 
 
 def job(image: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "migrate"},
-        "spec": {
-            "template": {
-                "spec": {"restartPolicy": "Never", "containers": [{"name": "migrate", "image": image}]}
-            }
-        },
-    }
+    return m.job("migrate", image=image, command=None, labels={}, namespace=None)
 
 
 def pvc(storage_class: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": "scratch"},
-        "spec": {
-            "accessModes": ["ReadWriteOnce"],
-            "storageClassName": storage_class,
-            "resources": {"requests": {"storage": "10Gi"}},
-        },
-    }
+    return m.pvc("scratch", storage_class=storage_class, namespace=None)
 
 
 @pytest.fixture
 def apply(cli: Callable[[list[str]], Any], cluster: Cluster, tmp_path: Path) -> Callable[..., Any]:
-    counter = iter(range(1000))
-
-    def run(objects: list[dict[str, Any]], *extra: str) -> Any:
-        path = tmp_path / f"manifests-{next(counter)}.yaml"
-        path.write_text(yaml.safe_dump_all(objects), encoding="utf-8")
-        args = ["apply", "-f", str(path), "--kubeconfig", str(cluster.kubeconfig), "--format", "json"]
-        return cli([*args, "--timeout", "30", "--progress-interval", "2", *extra])
-
-    return run
+    return file_applier(cli, cluster.kubeconfig, tmp_path, "--timeout", "30", "--progress-interval", "2")
 
 
 def test_service_cluster_ip_change_recreates_it_and_says_so(

@@ -13,57 +13,23 @@ import yaml
 from gitops.adapters.kube import Kube, KubeconfigSource
 from gitops.core.apply_plan import ObjectRef
 from gitops.operations.rollout import Outcome, RolloutWaiter
-from tests.support.apply import Cluster, by_name, report_of
+from tests.support import manifests as m
+from tests.support.apply import Cluster, by_name, file_applier, report_of
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def apply(cli: Callable[[list[str]], Any], cluster: Cluster, tmp_path: Path) -> Callable[..., Any]:
-    counter = iter(range(1000))
-
-    def run(objects: list[dict[str, Any]], *extra: str) -> Any:
-        path = tmp_path / f"manifests-{next(counter)}.yaml"
-        path.write_text(yaml.safe_dump_all(objects), encoding="utf-8")
-        args = ["apply", "-f", str(path), "--kubeconfig", str(cluster.kubeconfig), "--format", "json"]
-        return cli([*args, "--timeout", "60", "--progress-interval", "2", *extra])
-
-    return run
+    return file_applier(cli, cluster.kubeconfig, tmp_path, "--timeout", "60", "--progress-interval", "2")
 
 
 def statefulset(name: str = "cache") -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "serviceName": name,
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "c", "image": "valkey:9"}]},
-            },
-        },
-    }
+    return m.statefulset(name, image="valkey:9", storage=None, labels={"app": name})
 
 
 def deployment(image: str) -> dict[str, Any]:
-    labels = {"app": "web"}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "web", "image": image}]},
-            },
-        },
-    }
+    return m.deployment("web", image=image, replicas=2, namespace=None)
 
 
 def test_the_wait_survives_dropped_watches_and_an_expired_resource_version(cluster: Cluster) -> None:
@@ -84,7 +50,7 @@ def test_the_wait_survives_dropped_watches_and_an_expired_resource_version(clust
     thread.start()
     try:
         fake.wait_for(lambda: any(w.kind == "StatefulSet" for w in list(fake.store.watchers)))
-        fake.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "moves-the-rv"}})
+        fake.put(m.obj("v1", "ConfigMap", "moves-the-rv", None))
         # Under the store's lock no event can reach the stream between the two (a status write
         # would carry a resourceVersion newer than the compaction and spare the watch its 410).
         with fake.store.lock:
@@ -120,15 +86,7 @@ def test_a_failed_deployment_rolls_back_through_its_replicaset_history(
 
 
 def test_a_job_is_waited_for_until_complete(apply: Callable[..., Any]) -> None:
-    job = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "migrate"},
-        "spec": {
-            "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "m", "image": "m:1"}]}}
-        },
-    }
-    result = apply([job])
+    result = apply([m.job("migrate", image="m:1", command=None, labels={}, namespace=None)])
     assert result.code == 0, result.output
     obj = by_name(report_of(result.stdout))["Job/migrate"]
     assert obj["rollout"] == "ready" and obj["rollout_message"] == "complete"
@@ -136,32 +94,8 @@ def test_a_job_is_waited_for_until_complete(apply: Callable[..., Any]) -> None:
 
 def test_a_crd_and_its_objects_in_one_apply(apply: Callable[..., Any], cluster: Cluster) -> None:
     fake = cluster.need_fake()
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                    },
-                }
-            ],
-        },
-    }
-    widget = {
-        "apiVersion": "example.com/v1",
-        "kind": "Widget",
-        "metadata": {"name": "w1"},
-        "spec": {"size": 3},
-    }
+    crd = m.crd("example.com", "Widget", "widgets")
+    widget = m.obj("example.com/v1", "Widget", "w1", None, spec={"size": 3})
     result = apply([widget, crd])
     assert result.code == 0, result.output
     report = report_of(result.stdout)

@@ -6,6 +6,7 @@ import pytest
 
 from gitops.core.apply_plan import ObjectRef
 from gitops.core.immutable import Cause, Remedy, causes_of, check_adoption, classify
+from tests.support import manifests as m
 
 STS = ObjectRef("apps", "v1", "StatefulSet", "default", "postgres")
 DEPLOY = ObjectRef("apps", "v1", "Deployment", "default", "web")
@@ -40,12 +41,8 @@ def status(
 
 
 def live(ref: ObjectRef, spec: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "apiVersion": ref.api_version,
-        "kind": ref.kind,
-        "metadata": {"name": ref.name, "namespace": ref.namespace, "uid": "old"},
-        "spec": spec or {},
-    }
+    """The object ``ref`` names, as stored (uid "old"), with just the ``spec`` a case is about."""
+    return m.with_meta(m.obj(ref.api_version, ref.kind, ref.name, ref.namespace, spec=spec or {}), uid="old")
 
 
 FORBIDDEN_SPEC = [{"reason": "FieldValueForbidden", "field": "spec", "message": "Forbidden: updates to ..."}]
@@ -293,14 +290,8 @@ def test_selector_change_warns_about_orphaned_pods() -> None:
 
 
 def pod(name: str, uid: str, owner: str | None, deleting: bool = False) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "uid": uid}
-    if owner:
-        meta["ownerReferences"] = [
-            {"uid": owner, "controller": True, "kind": "StatefulSet", "name": "postgres"}
-        ]
-    if deleting:
-        meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    return {"metadata": meta}
+    made = m.owned_by(m.with_meta(m.pod(name), uid=uid), owner)
+    return m.with_meta(made, deletionTimestamp="2026-01-01T00:00:00Z") if deleting else made
 
 
 def test_check_adoption() -> None:

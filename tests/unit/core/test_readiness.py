@@ -4,7 +4,14 @@ from typing import Any
 
 import pytest
 
-from gitops.core.readiness import State, assess, pod_failure, pod_summary, selects
+from gitops.core.readiness import (
+    State,
+    assess,
+    pod_failure,
+    pod_summary,
+    selects,
+)
+from tests.support import manifests as m
 
 
 def sts(
@@ -26,12 +33,8 @@ def sts(
     }
     if observed is not None:
         status["observedGeneration"] = observed
-    return {
-        "kind": "StatefulSet",
-        "metadata": {"name": "postgres", "generation": generation},
-        "spec": {"replicas": replicas, "updateStrategy": strategy or {"type": "RollingUpdate"}},
-        "status": status,
-    }
+    obj = m.statefulset("postgres", replicas=replicas, strategy=strategy or {"type": "RollingUpdate"})
+    return m.with_status(m.with_meta(obj, generation=generation), **status)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +90,7 @@ def test_statefulset(obj: dict[str, Any], state: State, fragment: str) -> None:
 def deployment(**status: Any) -> dict[str, Any]:
     base = {"observedGeneration": 3, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2}
     base.update(status)
-    return {"kind": "Deployment", "metadata": {"generation": 3}, "spec": {"replicas": 2}, "status": base}
+    return m.with_status(m.with_meta(m.deployment(replicas=2), generation=3), **base)
 
 
 @pytest.mark.parametrize(
@@ -149,9 +152,8 @@ def test_deployment(obj: dict[str, Any], state: State, fragment: str) -> None:
     ],
 )
 def test_daemonset(status: dict[str, Any], strategy: str, state: State) -> None:
-    obj = {"kind": "DaemonSet", "metadata": {"generation": 1}, "spec": {"updateStrategy": {"type": strategy}}}
-    obj["status"] = status
-    assert assess(obj).state is state
+    obj = m.with_meta(m.daemonset(strategy={"type": strategy}), generation=1)
+    assert assess(m.with_status(obj, **status)).state is state
 
 
 @pytest.mark.parametrize(
@@ -165,7 +167,7 @@ def test_daemonset(status: dict[str, Any], strategy: str, state: State) -> None:
     ],
 )
 def test_job(conditions: list[dict[str, str]], state: State) -> None:
-    assert assess({"kind": "Job", "status": {"conditions": conditions, "active": 1}}).state is state
+    assert assess(m.with_status(m.job(), conditions=conditions, active=1)).state is state
 
 
 def pod(
@@ -175,8 +177,7 @@ def pod(
     if exit_code is not None:
         cs["lastState"] = {"terminated": {"exitCode": exit_code, "reason": "Error"}}
     key = "initContainerStatuses" if init else "containerStatuses"
-    labels = {"controller-revision-hash": "r2"}
-    return {"metadata": {"name": "postgres-0", "labels": labels}, "status": {key: [cs]}}
+    return m.with_status(m.pod("postgres-0", labels={"controller-revision-hash": "r2"}), **{key: [cs]})
 
 
 @pytest.mark.parametrize(
@@ -211,7 +212,7 @@ def test_a_ready_rollout_ignores_pod_noise() -> None:
 
 
 def test_a_job_may_crash_and_retry_but_not_fail_to_pull() -> None:
-    job = {"kind": "Job", "status": {"active": 1}}
+    job = m.with_status(m.job(), active=1)
     assert assess(job, [pod("CrashLoopBackOff")]).state is State.PROGRESSING
     assert assess(job, [pod("ImagePullBackOff")]).state is State.FAILED
 
@@ -220,27 +221,23 @@ def test_a_job_may_crash_and_retry_but_not_fail_to_pull() -> None:
     ("obj", "state"),
     [
         pytest.param(
-            {
-                "kind": "CustomResourceDefinition",
-                "status": {"conditions": [{"type": "Established", "status": "True"}]},
-            },
+            m.with_status(m.crd(), conditions=[{"type": "Established", "status": "True"}]),
             State.READY,
             id="crd-established",
         ),
-        pytest.param({"kind": "CustomResourceDefinition", "status": {}}, State.PROGRESSING, id="crd-waiting"),
+        pytest.param(m.with_status(m.crd()), State.PROGRESSING, id="crd-waiting"),
         pytest.param(
-            {
-                "kind": "CustomResourceDefinition",
-                "status": {"conditions": [{"type": "NamesAccepted", "status": "False", "message": "clash"}]},
-            },
+            m.with_status(
+                m.crd(), conditions=[{"type": "NamesAccepted", "status": "False", "message": "clash"}]
+            ),
             State.FAILED,
             id="crd-names-rejected",
         ),
-        pytest.param({"kind": "Namespace", "status": {"phase": "Active"}}, State.READY, id="ns-active"),
+        pytest.param(m.with_status(m.namespace_object(), phase="Active"), State.READY, id="ns-active"),
         pytest.param(
-            {"kind": "Namespace", "status": {"phase": "Terminating"}}, State.FAILED, id="ns-terminating"
+            m.with_status(m.namespace_object(), phase="Terminating"), State.FAILED, id="ns-terminating"
         ),
-        pytest.param({"kind": "ConfigMap"}, State.READY, id="no-rollout"),
+        pytest.param(m.configmap(), State.READY, id="no-rollout"),
     ],
 )
 def test_other_kinds(obj: dict[str, Any], state: State) -> None:
@@ -275,7 +272,7 @@ def test_pod_summary_for_timeout_reports() -> None:
     crashing = pod("CrashLoopBackOff")
     crashing["status"]["phase"] = "Running"
     assert pod_summary(crashing) == "postgres-0: Running, 0/1 ready (postgres: CrashLoopBackOff)"
-    pending = {"metadata": {"name": "redis-0", "deletionTimestamp": "x"}, "status": {"phase": "Pending"}}
+    pending = m.with_status(m.with_meta(m.pod("redis-0"), deletionTimestamp="x"), phase="Pending")
     assert pod_summary(pending) == "redis-0: Pending (terminating)"
 
 
@@ -294,30 +291,16 @@ def test_terminating_pods_never_fail_a_rollout() -> None:
 
 
 def test_only_pods_of_a_deployments_current_replicaset_fail_it_fast() -> None:
-    def owned(uid: str) -> list[dict[str, Any]]:
-        return [{"uid": uid, "controller": True}]
+    def replicaset(uid: str, image: str, hashed: str) -> dict[str, Any]:
+        made = m.replicaset(f"web-{hashed}", image=image, labels={"app": "web", "pod-template-hash": hashed})
+        return m.owned_by(m.with_meta(made, uid=uid), "d", kind="Deployment", name="web")
 
-    def template(image: str, hashed: str | None = None) -> dict[str, Any]:
-        labels = {"app": "web", **({"pod-template-hash": hashed} if hashed else {})}
-        return {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "web", "image": image}]}}
-
-    deploy = {
-        "kind": "Deployment",
-        "metadata": {"uid": "d", "generation": 2},
-        "spec": {"replicas": 1, "template": template("web:1")},
-        "status": {"observedGeneration": 2, "updatedReplicas": 0},
-    }
-    old_rs = {
-        "metadata": {"uid": "rs-old", "ownerReferences": owned("d")},
-        "spec": {"template": template("web:2", "b")},
-    }
-    new_rs = {
-        "metadata": {"uid": "rs-new", "ownerReferences": owned("d")},
-        "spec": {"template": template("web:1", "a")},
-    }
-    stuck = pod("ImagePullBackOff")
-    stuck["metadata"]["ownerReferences"] = owned("rs-old")
+    deploy = m.with_meta(m.deployment("web", image="web:1"), uid="d", generation=2)
+    m.with_status(deploy, observedGeneration=2, updatedReplicas=0)
+    old_rs = replicaset("rs-old", "web:2", "b")
+    new_rs = replicaset("rs-new", "web:1", "a")
+    stuck = m.owned_by(pod("ImagePullBackOff"), "rs-old", kind="ReplicaSet")
     assert assess(deploy, [stuck], [old_rs, new_rs]).state is State.PROGRESSING  # the abandoned template
-    stuck["metadata"]["ownerReferences"] = owned("rs-new")
+    m.owned_by(stuck, "rs-new", kind="ReplicaSet")
     assert assess(deploy, [stuck], [old_rs, new_rs]).state is State.FAILED
     assert assess(deploy, [stuck], []).state is State.PROGRESSING  # ReplicaSets not known yet

@@ -5,39 +5,21 @@ from typing import Any
 import pytest
 
 from gitops.core.rollback import deployment_rollback, statefulset_rollback
+from tests.support import manifests as m
 
-SELECTOR = {"matchLabels": {"app.kubernetes.io/name": "postgres"}}
 LABELS = {"app.kubernetes.io/name": "postgres"}
 
 
-def template(image: str) -> dict[str, Any]:
-    return {"metadata": {"labels": dict(LABELS)}, "spec": {"containers": [{"name": "pg", "image": image}]}}
-
-
 def sts(image: str, uid: str = "sts-uid") -> dict[str, Any]:
-    return {
-        "kind": "StatefulSet",
-        "metadata": {"name": "postgres", "uid": uid},
-        "spec": {"selector": SELECTOR, "template": template(image)},
-    }
+    return m.with_meta(m.statefulset("postgres", image=image, storage=None), uid=uid)
 
 
 def revision(
     n: int, image: str, owner: str | None = "sts-uid", labels: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": f"postgres-{n}", "labels": LABELS if labels is None else labels}
-    if owner:
-        meta["ownerReferences"] = [
-            {"uid": owner, "controller": True, "kind": "StatefulSet", "name": "postgres"}
-        ]
-    tpl = template(image)
-    tpl["$patch"] = "replace"
-    return {
-        "kind": "ControllerRevision",
-        "metadata": meta,
-        "revision": n,
-        "data": {"spec": {"template": tpl}},
-    }
+    made = m.controller_revision(f"postgres-{n}", n, sts(image)["spec"]["template"])
+    m.with_meta(made, labels=dict(LABELS if labels is None else labels))
+    return m.owned_by(made, owner)
 
 
 def test_statefulset_rolls_back_to_the_second_highest_revision() -> None:
@@ -74,26 +56,13 @@ def test_statefulset_nothing_to_do(revisions: list[dict[str, Any]], fragment: st
 
 
 def replicaset(n: int, image: str, owner: str = "d-uid") -> dict[str, Any]:
-    tpl = template(image)
-    tpl["metadata"]["labels"]["pod-template-hash"] = f"h{n}"
-    return {
-        "kind": "ReplicaSet",
-        "metadata": {
-            "name": f"web-h{n}",
-            "annotations": {"deployment.kubernetes.io/revision": str(n)},
-            "ownerReferences": [{"uid": owner, "controller": True}],
-        },
-        "spec": {"template": tpl},
-    }
+    made = m.replicaset(f"web-h{n}", image=image, labels={**LABELS, "pod-template-hash": f"h{n}"}, revision=n)
+    return m.owned_by(made, owner, kind="Deployment", name="web")
 
 
 def deployment(image: str, revision_annotation: str | None = "3") -> dict[str, Any]:
     annotations = {"deployment.kubernetes.io/revision": revision_annotation} if revision_annotation else {}
-    return {
-        "kind": "Deployment",
-        "metadata": {"name": "web", "uid": "d-uid", "annotations": annotations},
-        "spec": {"selector": SELECTOR, "template": template(image)},
-    }
+    return m.with_meta(m.deployment("web", image=image, labels=LABELS), uid="d-uid", annotations=annotations)
 
 
 def test_deployment_rolls_back_to_the_previous_replicaset_template() -> None:

@@ -5,7 +5,13 @@ from typing import Any
 
 import pytest
 
-from gitops.core.volumes import abandoned_claims, claims_of, parse_quantity, plan_growth
+from gitops.core.volumes import (
+    abandoned_claims,
+    claims_of,
+    parse_quantity,
+    plan_growth,
+)
+from tests.support import manifests as m
 
 
 @pytest.mark.parametrize(
@@ -31,22 +37,11 @@ def test_parse_quantity_rejects(bad: str) -> None:
 
 
 def sts(storage: str, template: str = "data") -> dict[str, Any]:
-    return {
-        "kind": "StatefulSet",
-        "metadata": {"name": "postgres"},
-        "spec": {
-            "volumeClaimTemplates": [
-                {"metadata": {"name": template}, "spec": {"resources": {"requests": {"storage": storage}}}}
-            ]
-        },
-    }
+    return m.statefulset("postgres", storage=storage, claim=template)
 
 
 def pvc(name: str, storage: str, storage_class: str | None = "hcloud-volumes") -> dict[str, Any]:
-    spec: dict[str, Any] = {"resources": {"requests": {"storage": storage}}}
-    if storage_class:
-        spec["storageClassName"] = storage_class
-    return {"metadata": {"name": name}, "spec": spec}
+    return m.pvc(name, storage=storage, storage_class=storage_class)
 
 
 EXPANDABLE = {"hcloud-volumes": {"allowVolumeExpansion": True}, "fixed": {}}
