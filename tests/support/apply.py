@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,21 @@ class Cluster:
 
     def need_fake(self) -> FakeKube:
         return self.fake
+
+
+class SteppingClock:
+    """A :class:`gitops.adapters.clock.Clock` whose ``sleep`` returns at once and moves time on:
+    a bounded poll runs to its deadline without waiting for it. ``monotonic`` still follows real
+    time, so waits on events (the rollout waiter) work as usual."""
+
+    def __init__(self) -> None:
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.slept
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
 
 
 def start_fake(tmp_path: Path, **knobs: Any) -> Iterator[Cluster]:

@@ -12,13 +12,29 @@
 A dry-run compare (``dryRun=All`` first, then diff) was rejected for the real run: it doubles
 the writes and must guess which differences are defaulting noise. It IS what ``--dry-run``
 shows, through :func:`changed_paths` on the dry-run answer, where a guess is only a preview.
+
+:class:`Change` is the vocabulary shared by apply, its dry run and any preview: what applying
+one object does (or would do). :func:`applied_change` decides it for an accepted apply;
+:attr:`gitops.core.immutable.ImmutableVerdict.change` for one the server rejected with 422.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
+
+
+class Change(StrEnum):
+    """What applying one object does to the cluster (fluxcd ssa ``changeset.go``'s Action)."""
+
+    CREATE = "create"
+    CONFIGURE = "configure"
+    UNCHANGED = "unchanged"
+    RECREATE = "recreate"  # an immutable field changes: delete (without its dependents) and create
+    REFUSE = "refuse"  # apply stops at this object: invalid, or not safe to re-create
+
 
 SERVER_METADATA = (
     "uid",
@@ -64,6 +80,18 @@ def is_unchanged(live: Mapping[str, Any] | None, applied: Mapping[str, Any]) -> 
     if before is not None and before == after:
         return True
     return _comparable(live) == _comparable(applied)
+
+
+def applied_change(live: Mapping[str, Any] | None, answer: Mapping[str, Any], *, dry_run: bool) -> Change:
+    """What an apply the server accepted did (``answer`` is its reply; ``live`` the object before).
+
+    A real apply is judged by :func:`is_unchanged`; a dry run by :func:`changed_paths`, the
+    preview it shows (the server wrote nothing, so its resourceVersion proves nothing).
+    """
+    if live is None:
+        return Change.CREATE
+    same = not changed_paths(live, answer) if dry_run else is_unchanged(live, answer)
+    return Change.UNCHANGED if same else Change.CONFIGURE
 
 
 def changed_paths(

@@ -18,18 +18,28 @@ Safety rules (DESIGN.md "Nothing is deleted that the user did not ask to delete"
 * never a Namespace, PersistentVolume or PersistentVolumeClaim: a PVC change is fatal, with
   the diff; immutable ConfigMaps/Secrets are refused (rename them instead);
 * never a StatefulSet whose ``persistentVolumeClaimRetentionPolicy.whenDeleted`` is
-  ``Delete``: that policy makes the volumes follow the StatefulSet.
+  ``Delete``: that policy makes the volumes follow the StatefulSet;
+* never a StatefulSet whose selector changes: the new object could not adopt the pods, and
+  would collide with their names (``<name>-<ordinal>``);
+* never a StatefulSet whose ``volumeClaimTemplates`` drop a template that still has claims:
+  its pods would come back on new, empty volumes (claims are named
+  ``<template>-<statefulset>-<ordinal>``, see :mod:`gitops.core.volumes`).
+
+:func:`classify` is the one place that decides what may be deleted. The apply engine, its
+dry run (and any preview of what apply would do) call it and do what the verdict says.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from gitops.core.apply_plan import ObjectRef
+from gitops.core.drift import Change
+from gitops.core.volumes import abandoned_claims
 
 
 class Remedy(Enum):
@@ -77,6 +87,11 @@ class ImmutableVerdict:
     @property
     def immutable(self) -> bool:
         return self.remedy is not Remedy.NOT_IMMUTABLE
+
+    @property
+    def change(self) -> Change:
+        """What apply does with the object the 422 was about: re-create it, or stop at it."""
+        return Change.RECREATE if self.recreate else Change.REFUSE
 
 
 FORBIDDEN = "FieldValueForbidden"
@@ -211,11 +226,13 @@ def classify(
     ref: ObjectRef,
     live: Mapping[str, Any] | None,
     desired: Mapping[str, Any],
+    claims: Sequence[Mapping[str, Any]] = (),
 ) -> ImmutableVerdict:
     """Decide what to do about a failed apply of ``desired`` (identified by ``ref``).
 
     ``status`` is the parsed 422 body; ``live`` is the object as it is in the cluster now
-    (None if it does not exist, in which case nothing can be immutable).
+    (None if it does not exist, in which case nothing can be immutable). ``claims`` are the
+    PersistentVolumeClaims of the object's namespace, needed for a StatefulSet only.
     """
     causes = causes_of(status)
     message = str(status.get("message") or "")
@@ -253,112 +270,183 @@ def classify(
             f"{ref} was rejected as immutable but does not exist: {message}",
             causes,
         )
-    return _remedy_for(ref, immutable, live, desired)
+    return _remedy_for(ref, immutable, live, desired, claims)
 
 
 def _fields(causes: Sequence[Cause]) -> str:
     return ", ".join(sorted({c.field or "?" for c in causes}))
 
 
+@dataclass(frozen=True)
+class _Case:
+    """One rejection whose causes are all immutable fields: what each kind's remedy decides from."""
+
+    ref: ObjectRef
+    causes: tuple[Cause, ...]
+    live: Mapping[str, Any]
+    desired: Mapping[str, Any]
+    claims: Sequence[Mapping[str, Any]]
+
+    @property
+    def fields(self) -> str:
+        return _fields(self.causes)
+
+    def verdict(
+        self,
+        remedy: Remedy,
+        summary: str,
+        *,
+        hint: str | None = None,
+        warnings: tuple[str, ...] = (),
+        diff: tuple[str, ...] = (),
+    ) -> ImmutableVerdict:
+        return ImmutableVerdict(remedy, summary, self.causes, hint, warnings, diff)
+
+
 def _remedy_for(
-    ref: ObjectRef, causes: list[Cause], live: Mapping[str, Any], desired: Mapping[str, Any]
+    ref: ObjectRef,
+    causes: list[Cause],
+    live: Mapping[str, Any],
+    desired: Mapping[str, Any],
+    claims: Sequence[Mapping[str, Any]],
 ) -> ImmutableVerdict:
-    fields = _fields(causes)
-    key = ref.group_kind
-    if key == ("", "Namespace"):
-        return ImmutableVerdict(
-            Remedy.REFUSE,
-            f"{ref}: immutable field(s) {fields}; a Namespace is never deleted "
-            "(that would delete everything in it)",
-            tuple(causes),
-            hint="revert the change to the Namespace in Git",
-        )
-    if key == ("", "PersistentVolumeClaim"):
-        diff = tuple(spec_diff(live.get("spec") or {}, desired.get("spec") or {}, "spec"))
-        return ImmutableVerdict(
-            Remedy.FATAL_PVC,
-            f"{ref}: a PersistentVolumeClaim's spec is immutable except resources.requests.storage "
-            "(growth) and volumeAttributesClassName; a PVC is never deleted",
-            tuple(causes),
-            hint="revert these fields in Git (only storage growth is allowed), "
-            "or migrate the data to a new PVC",
-            diff=diff,
-        )
-    if key == ("", "PersistentVolume"):
-        return ImmutableVerdict(
-            Remedy.REFUSE,
-            f"{ref}: immutable field(s) {fields}; a PersistentVolume is never deleted",
-            tuple(causes),
-            hint="revert the change in Git",
-        )
-    if key in (("", "ConfigMap"), ("", "Secret")):
-        return ImmutableVerdict(
-            Remedy.REFUSE,
-            f"{ref} is marked immutable: true, so its data cannot change in place",
-            tuple(causes),
-            hint="give the changed data a new name (a kustomize generator appends a content hash) "
-            "and point the workloads at it",
-        )
-    if key == ("apps", "StatefulSet"):
-        policy = (live.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
-        if policy.get("whenDeleted") == "Delete":
-            return ImmutableVerdict(
-                Remedy.REFUSE,
-                f"{ref} has persistentVolumeClaimRetentionPolicy.whenDeleted: Delete, so deleting it "
-                "could delete its volumes; refusing to re-create it",
-                tuple(causes),
-                hint=(
-                    "set whenDeleted: Retain on the live object first (the field is mutable): "
-                    f"kubectl patch statefulset {ref.name} -n {ref.namespace} --type merge -p "
-                    '\'{"spec":{"persistentVolumeClaimRetentionPolicy":{"whenDeleted":"Retain"}}}\''
-                    ", then run the deploy again"
-                ),
-            )
-    if key in _ORPHAN_KINDS:
-        warnings: tuple[str, ...] = ()
-        selector_changes = any(_normalize(c.field) == "spec.selector" for c in causes)
-        if selector_changes or _selector(live) != _selector(desired):
-            warnings = (
-                f"{ref}: the selector changes, so the new object will NOT adopt the old pods; they keep "
-                "running orphaned until you delete them",
-            )
-        return ImmutableVerdict(
-            Remedy.RECREATE_ORPHAN,
-            f"{ref}: immutable field(s) {fields}; re-creating it with propagationPolicy Orphan "
-            "(its pods and volumes are kept and adopted by the new object)",
-            tuple(causes),
-            warnings=warnings,
-        )
-    if key == ("batch", "Job"):
-        return ImmutableVerdict(
-            Remedy.RECREATE_BACKGROUND,
-            f"{ref}: immutable field(s) {fields}; re-creating the Job (its pods are deleted with it "
-            "and the Job runs again)",
-            tuple(causes),
-        )
-    if key == ("", "Service"):
-        old_ip = (live.get("spec") or {}).get("clusterIP")
-        shown = f" {old_ip}" if old_ip and old_ip != "None" else ""
-        return ImmutableVerdict(
-            Remedy.RECREATE_SERVICE,
-            f"{ref}: immutable field(s) {fields}; re-creating the Service",
-            tuple(causes),
-            warnings=(
-                f"{ref}: its ClusterIP{shown} changes; clients that use the IP instead of the DNS name "
-                "must be updated",
-            ),
-        )
-    return ImmutableVerdict(
+    case = _Case(ref, tuple(causes), live, desired, claims)
+    return _REMEDIES.get(ref.group_kind, _not_automatic)(case)
+
+
+def _namespace(case: _Case) -> ImmutableVerdict:
+    return case.verdict(
         Remedy.REFUSE,
-        f"{ref}: immutable field(s) {fields}; this kind is not re-created automatically",
-        tuple(causes),
-        hint=f"revert the change in Git, or delete {ref} yourself if losing it is acceptable",
+        f"{case.ref}: immutable field(s) {case.fields}; a Namespace is never deleted "
+        "(that would delete everything in it)",
+        hint="revert the change to the Namespace in Git",
     )
 
 
-_ORPHAN_KINDS = frozenset(
-    {("apps", "StatefulSet"), ("apps", "Deployment"), ("apps", "DaemonSet"), ("apps", "ReplicaSet")}
-)
+def _claim(case: _Case) -> ImmutableVerdict:
+    return case.verdict(
+        Remedy.FATAL_PVC,
+        f"{case.ref}: a PersistentVolumeClaim's spec is immutable except resources.requests.storage "
+        "(growth) and volumeAttributesClassName; a PVC is never deleted",
+        hint="revert these fields in Git (only storage growth is allowed), or migrate the data to a new PVC",
+        diff=tuple(spec_diff(case.live.get("spec") or {}, case.desired.get("spec") or {}, "spec")),
+    )
+
+
+def _volume(case: _Case) -> ImmutableVerdict:
+    return case.verdict(
+        Remedy.REFUSE,
+        f"{case.ref}: immutable field(s) {case.fields}; a PersistentVolume is never deleted",
+        hint="revert the change in Git",
+    )
+
+
+def _immutable_data(case: _Case) -> ImmutableVerdict:
+    """A ConfigMap or Secret marked ``immutable: true``."""
+    return case.verdict(
+        Remedy.REFUSE,
+        f"{case.ref} is marked immutable: true, so its data cannot change in place",
+        hint="give the changed data a new name (a kustomize generator appends a content hash) "
+        "and point the workloads at it",
+    )
+
+
+def _workload(case: _Case) -> ImmutableVerdict:
+    """Deployment, DaemonSet, ReplicaSet: orphan the pods, the new object adopts them."""
+    warnings: tuple[str, ...] = ()
+    selector_changes = any(_normalize(c.field) == "spec.selector" for c in case.causes)
+    if selector_changes or _selector(case.live) != _selector(case.desired):
+        warnings = (
+            f"{case.ref}: the selector changes, so the new object will NOT adopt the old pods; they keep "
+            "running orphaned until you delete them",
+        )
+    return case.verdict(
+        Remedy.RECREATE_ORPHAN,
+        f"{case.ref}: immutable field(s) {case.fields}; re-creating it with propagationPolicy Orphan "
+        "(its pods and volumes are kept and adopted by the new object)",
+        warnings=warnings,
+    )
+
+
+def _statefulset(case: _Case) -> ImmutableVerdict:
+    """A workload whose re-create must also keep its volumes and its pods' names (module doc)."""
+    ref = case.ref
+    policy = (case.live.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
+    if policy.get("whenDeleted") == "Delete":
+        return case.verdict(
+            Remedy.REFUSE,
+            f"{ref} has persistentVolumeClaimRetentionPolicy.whenDeleted: Delete, so deleting it "
+            "could delete its volumes; refusing to re-create it",
+            hint=(
+                "set whenDeleted: Retain on the live object first (the field is mutable): "
+                f"kubectl patch statefulset {ref.name} -n {ref.namespace} --type merge -p "
+                '\'{"spec":{"persistentVolumeClaimRetentionPolicy":{"whenDeleted":"Retain"}}}\''
+                ", then run the deploy again"
+            ),
+        )
+    if _selector(case.live) != _selector(case.desired):
+        return case.verdict(
+            Remedy.REFUSE,
+            f"{ref}: the selector changes; a re-created StatefulSet could not adopt its pods and "
+            "would collide with their names. Nothing was deleted",
+            hint=f"delete it yourself (`kubectl delete statefulset {ref.name} -n {ref.namespace} "
+            "--cascade=orphan`), then delete its pods one by one so the new StatefulSet re-creates "
+            "them on the same volumes, or keep the old selector",
+        )
+    abandoned = abandoned_claims(case.live, case.desired, case.claims)
+    if abandoned:
+        return case.verdict(
+            Remedy.REFUSE,
+            f"{ref}: volumeClaimTemplates no longer include the claims of {', '.join(abandoned)}: "
+            "the re-created pods would start on NEW EMPTY volumes. Nothing was deleted",
+            hint="keep the volumeClaimTemplates names (only their size may grow), or migrate the data first",
+        )
+    return _workload(case)
+
+
+def _job(case: _Case) -> ImmutableVerdict:
+    return case.verdict(
+        Remedy.RECREATE_BACKGROUND,
+        f"{case.ref}: immutable field(s) {case.fields}; re-creating the Job (its pods are deleted with it "
+        "and the Job runs again)",
+    )
+
+
+def _service(case: _Case) -> ImmutableVerdict:
+    old_ip = (case.live.get("spec") or {}).get("clusterIP")
+    shown = f" {old_ip}" if old_ip and old_ip != "None" else ""
+    return case.verdict(
+        Remedy.RECREATE_SERVICE,
+        f"{case.ref}: immutable field(s) {case.fields}; re-creating the Service",
+        warnings=(
+            f"{case.ref}: its ClusterIP{shown} changes; clients that use the IP instead of the DNS name "
+            "must be updated",
+        ),
+    )
+
+
+def _not_automatic(case: _Case) -> ImmutableVerdict:
+    return case.verdict(
+        Remedy.REFUSE,
+        f"{case.ref}: immutable field(s) {case.fields}; this kind is not re-created automatically",
+        hint=f"revert the change in Git, or delete {case.ref} yourself if losing it is acceptable",
+    )
+
+
+# (group, kind) -> its remedy; any other kind is refused with the server's message.
+_REMEDIES = {
+    ("", "Namespace"): _namespace,
+    ("", "PersistentVolumeClaim"): _claim,
+    ("", "PersistentVolume"): _volume,
+    ("", "ConfigMap"): _immutable_data,
+    ("", "Secret"): _immutable_data,
+    ("apps", "StatefulSet"): _statefulset,
+    ("apps", "Deployment"): _workload,
+    ("apps", "DaemonSet"): _workload,
+    ("apps", "ReplicaSet"): _workload,
+    ("batch", "Job"): _job,
+    ("", "Service"): _service,
+}
 
 
 def _selector(obj: Mapping[str, Any]) -> Any:
@@ -379,50 +467,3 @@ def spec_diff(live: Any, desired: Any, path: str) -> list[str]:
 
 def _show(value: Any) -> str:
     return "(unset)" if value is None else repr(value) if isinstance(value, str) else str(value)
-
-
-# -- adoption after re-create -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Adoption:
-    """How the dependents the old object controlled relate to the new one."""
-
-    adopted: tuple[str, ...] = ()
-    pending: tuple[str, ...] = ()  # exist, not (yet) controlled by the new object
-    replaced: tuple[str, ...] = ()  # gone (the controller rolled them) - fine
-    foreign: tuple[str, ...] = field(default=())  # now controlled by something else
-
-    @property
-    def complete(self) -> bool:
-        return not self.pending and not self.foreign
-
-
-def controller_uid(obj: Mapping[str, Any]) -> str | None:
-    for owner in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if owner.get("controller"):
-            return str(owner.get("uid"))
-    return None
-
-
-def check_adoption(
-    before: Sequence[Mapping[str, Any]], now: Sequence[Mapping[str, Any]], new_uid: str
-) -> Adoption:
-    """Compare the dependents the old object controlled (``before``) with the live ones (``now``)."""
-    current = {(o.get("metadata") or {}).get("uid"): o for o in now}
-    adopted, pending, replaced, foreign = [], [], [], []
-    for old in before:
-        meta = old.get("metadata") or {}
-        name = str(meta.get("name"))
-        live = current.get(meta.get("uid"))
-        if live is None or (live.get("metadata") or {}).get("deletionTimestamp"):
-            replaced.append(name)
-            continue
-        owner = controller_uid(live)
-        if owner == new_uid:
-            adopted.append(name)
-        elif owner is None or owner == controller_uid(old):
-            pending.append(name)
-        else:
-            foreign.append(name)
-    return Adoption(tuple(adopted), tuple(pending), tuple(replaced), tuple(foreign))

@@ -8,14 +8,20 @@ and kstatus (sigs.k8s.io/cli-utils/pkg/kstatus), with two deliberate differences
   pod's reason (``kubectl rollout status`` would wait for the full timeout);
 * a ``Deployment`` whose ``Progressing`` condition says ``ProgressDeadlineExceeded`` fails
   (kubectl also fails it) instead of being "still in progress" (kstatus).
+
+:class:`State` is one object's status at one moment (kstatus ``Current``/``InProgress``/
+``Failed``); :class:`RolloutState` is how waiting for it ended, as reports show it. The waiter
+(:mod:`gitops.operations.rollout`) turns the one into the other with :func:`wait_verdict`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
+
+from gitops.core.ownership import controller_uid
 
 FAIL_FAST_REASONS = frozenset(
     {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError"}
@@ -39,6 +45,39 @@ class Readiness:
     @property
     def done(self) -> bool:
         return self.state is not State.PROGRESSING
+
+
+class RolloutState(StrEnum):
+    """How a rollout ended for one object (``rollout`` in apply's JSON report)."""
+
+    READY = "ready"
+    FAILED = "failed"
+    TIMEOUT = "timeout"  # still progressing at the deadline
+    NOT_WAITED = "not-waited"  # still progressing when the wait stopped at another object's failure
+    ROLLED_BACK = "rolled-back"  # failed, then rolled back, and the rollback became ready
+    ROLLBACK_FAILED = "rollback-failed"  # failed, rolled back, and the rollback did not become ready
+
+    @property
+    def needs_rollback(self) -> bool:
+        return self in (RolloutState.FAILED, RolloutState.TIMEOUT)
+
+    @property
+    def ok(self) -> bool:
+        """False when the rollout failed, whether or not a rollback followed."""
+        return self in (RolloutState.READY, RolloutState.NOT_WAITED)
+
+    def after_rollback(self) -> RolloutState:
+        """The state of the failed rollout, given how the wait for its rollback ended (``self``)."""
+        return RolloutState.ROLLED_BACK if self is RolloutState.READY else RolloutState.ROLLBACK_FAILED
+
+
+def wait_verdict(readiness: Readiness, *, expired: bool) -> RolloutState:
+    """How the wait ended for an object last seen in ``readiness``; ``expired``: the deadline passed."""
+    if readiness.state is State.READY:
+        return RolloutState.READY
+    if readiness.state is State.FAILED:
+        return RolloutState.FAILED
+    return RolloutState.TIMEOUT if expired else RolloutState.NOT_WAITED
 
 
 def _ready(message: str) -> Readiness:
@@ -65,6 +104,11 @@ def _int(value: Any, default: int = 0) -> int:
         return int(value)
     except (TypeError, ValueError):
         return default
+
+
+def _short(have: int, want: int, what: str) -> Readiness | None:
+    """``"1 of 2 pods ready"`` as a waiting state while ``have`` is below ``want``, else None."""
+    return _waiting(f"{have} of {want} {what}") if have < want else None
 
 
 def _observed(obj: Mapping[str, Any]) -> Readiness | None:
@@ -146,13 +190,6 @@ def templates_equal(a: Any, b: Any) -> bool:
     return bool(_normalize_template(a) == _normalize_template(b))
 
 
-def _controller(obj: Mapping[str, Any]) -> str | None:
-    for owner in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if owner.get("controller"):
-            return str(owner.get("uid"))
-    return None
-
-
 def current_pods(
     obj: Mapping[str, Any],
     pods: Sequence[Mapping[str, Any]],
@@ -175,9 +212,9 @@ def current_pods(
         current = {
             (rs.get("metadata") or {}).get("uid")
             for rs in replicasets
-            if _controller(rs) == uid and templates_equal((rs.get("spec") or {}).get("template"), template)
+            if controller_uid(rs) == uid and templates_equal((rs.get("spec") or {}).get("template"), template)
         }
-        return [p for p in live if _controller(p) in current]
+        return [p for p in live if controller_uid(p) in current]
     if kind != "StatefulSet" or _observed(obj) is not None:
         return live
     update = (obj.get("status") or {}).get("updateRevision")
@@ -264,15 +301,14 @@ def _deployment(obj: Mapping[str, Any]) -> Readiness:
     status = obj.get("status") or {}
     replicas = _int(spec.get("replicas"), 1)
     updated = _int(status.get("updatedReplicas"))
-    if updated < replicas:
-        return _waiting(f"{updated} of {replicas} new replicas updated")
-    old = _int(status.get("replicas")) - updated
-    if old > 0:
-        return _waiting(f"{old} old replicas pending termination")
     available = _int(status.get("availableReplicas"))
-    if available < updated:
-        return _waiting(f"{available} of {updated} updated replicas available")
-    return _ready(f"{available}/{replicas} available")
+    old = _int(status.get("replicas")) - updated
+    return (
+        _short(updated, replicas, "new replicas updated")
+        or (_waiting(f"{old} old replicas pending termination") if old > 0 else None)
+        or _short(available, updated, "updated replicas available")
+        or _ready(f"{available}/{replicas} available")
+    )
 
 
 def _daemonset(obj: Mapping[str, Any]) -> Readiness:
@@ -284,13 +320,12 @@ def _daemonset(obj: Mapping[str, Any]) -> Readiness:
         return waiting
     status = obj.get("status") or {}
     desired = _int(status.get("desiredNumberScheduled"))
-    updated = _int(status.get("updatedNumberScheduled"))
-    if updated < desired:
-        return _waiting(f"{updated} of {desired} pods updated")
     available = _int(status.get("numberAvailable"))
-    if available < desired:
-        return _waiting(f"{available} of {desired} updated pods available")
-    return _ready(f"{available}/{desired} available")
+    return (
+        _short(_int(status.get("updatedNumberScheduled")), desired, "pods updated")
+        or _short(available, desired, "updated pods available")
+        or _ready(f"{available}/{desired} available")
+    )
 
 
 def _job(obj: Mapping[str, Any]) -> Readiness:

@@ -10,6 +10,12 @@ Deployment (``DeploymentRollbacker``): the ReplicaSets the Deployment controls, 
 their ``deployment.kubernetes.io/revision`` annotation; the target is the highest revision
 below the current one; its pod template (without the ``pod-template-hash`` label) replaces
 the Deployment's.
+
+After a StatefulSet rollback, pods of the failed revision that are stuck (CrashLoopBackOff...)
+must be deleted: a StatefulSet never replaces a pod that is not Ready during a rolling update,
+so the broken pod stays broken until it is deleted (the "forced rollback" of
+https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#forced-rollback).
+:func:`stuck_pods` picks them.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitops.core.immutable import controller_uid
-from gitops.core.readiness import POD_TEMPLATE_HASH, selects, templates_equal
+from gitops.core.ownership import controller_uid, uid
+from gitops.core.readiness import POD_TEMPLATE_HASH, pod_failure, selects, templates_equal
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+REVISION_HASH_LABEL = "controller-revision-hash"
 
 
 @dataclass(frozen=True)
@@ -33,10 +40,6 @@ class RollbackPlan:
     reason: str
     to_revision: int | None = None
     from_revision: int | None = None
-
-
-def _uid(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("uid"))
 
 
 def _int(value: Any) -> int | None:
@@ -51,7 +54,7 @@ def statefulset_rollback(sts: Mapping[str, Any], revisions: Sequence[Mapping[str
     owned = [
         r
         for r in revisions
-        if controller_uid(r) == _uid(sts)
+        if controller_uid(r) == str(uid(sts))
         and selects(selector, (r.get("metadata") or {}).get("labels"))
         and _int(r.get("revision")) is not None
     ]
@@ -85,9 +88,8 @@ def _rs_revision(rs: Mapping[str, Any]) -> int | None:
 def deployment_rollback(
     deployment: Mapping[str, Any], replicasets: Sequence[Mapping[str, Any]]
 ) -> RollbackPlan:
-    owned = [
-        rs for rs in replicasets if controller_uid(rs) == _uid(deployment) and _rs_revision(rs) is not None
-    ]
+    owner = str(uid(deployment))
+    owned = [rs for rs in replicasets if controller_uid(rs) == owner and _rs_revision(rs) is not None]
     owned.sort(key=lambda rs: _rs_revision(rs) or 0)
     current_rev = _int(((deployment.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION))
     if current_rev is None and owned:
@@ -114,3 +116,29 @@ def deployment_rollback(
         _rs_revision(target),
         current_rev,
     )
+
+
+@dataclass(frozen=True)
+class StuckPod:
+    name: str
+    pod_uid: str | None
+    why: str
+
+
+def stuck_pods(sts: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> list[StuckPod]:
+    """Pods of the StatefulSet ``sts`` (as it was before the rollback) to delete after it: only
+    those it controls, at its failed ``status.updateRevision``, stuck in a fail-fast state.
+    Their volumes are untouched."""
+    bad_revision = (sts.get("status") or {}).get("updateRevision")
+    if not bad_revision:
+        return []
+    stuck: list[StuckPod] = []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        revision = (meta.get("labels") or {}).get(REVISION_HASH_LABEL)
+        if controller_uid(pod) != uid(sts) or revision != bad_revision:
+            continue
+        why = pod_failure(pod)
+        if why:
+            stuck.append(StuckPod(str(meta.get("name")), uid(pod), why))
+    return stuck

@@ -1,9 +1,12 @@
 """StatefulSet volumes across a re-create: which PVCs belong to it, which must grow, which are left behind.
 
-Re-creating a StatefulSet with a larger ``volumeClaimTemplates`` storage request does NOT
-grow the claims that already exist (the controller only creates missing ones). Each existing
-PVC must be patched to the new size, which the API server allows only when the claim's
-StorageClass has ``allowVolumeExpansion: true``
+The StatefulSet controller names the claim of template ``T`` for the pod with ordinal ``i``
+``T-<statefulset>-i`` (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#stable-storage),
+ordinals counting from ``spec.ordinals.start`` (0 by default). Re-creating a StatefulSet with
+a larger ``volumeClaimTemplates`` storage request does NOT grow the claims that already exist
+(the controller only creates missing ones). Each existing PVC must be patched to the new
+size, which the API server allows only when the claim's StorageClass has
+``allowVolumeExpansion: true``
 (https://kubernetes.io/docs/concepts/storage/persistent-volumes/#expanding-persistent-volumes-claims).
 """
 
@@ -76,16 +79,17 @@ def pvc_storage(pvc: Mapping[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class Resize:
+    """One existing claim smaller than its template: grow it from ``current`` to ``wanted``."""
+
     pvc: str
     current: str
     wanted: str
 
 
 @dataclass(frozen=True)
-class LeftAtOldSize:
-    pvc: str
-    current: str
-    wanted: str
+class LeftAtOldSize(Resize):
+    """A claim that should grow but cannot, and why."""
+
     why: str
 
 
@@ -94,6 +98,35 @@ class GrowthPlan:
     resize: tuple[Resize, ...] = ()
     blocked: tuple[LeftAtOldSize, ...] = ()
     notes: tuple[str, ...] = ()
+
+
+def undersized_claims(
+    sts: Mapping[str, Any], pvcs: Sequence[Mapping[str, Any]]
+) -> tuple[list[tuple[Mapping[str, Any], Resize]], list[str]]:
+    """The existing claims of ``sts`` (the NEW desired object) smaller than its templates, each
+    with the :class:`Resize` it needs; and notes about claims LARGER than their template
+    (a claim cannot shrink)."""
+    name = str((sts.get("metadata") or {}).get("name"))
+    smaller: list[tuple[Mapping[str, Any], Resize]] = []
+    notes: list[str] = []
+    for template, wanted in claim_templates(sts).items():
+        if wanted is None:
+            continue
+        want = parse_quantity(wanted)
+        for pvc in claims_of(name, template, pvcs):
+            pvc_name = str(pvc["metadata"]["name"])
+            current = pvc_storage(pvc)
+            if current is None:
+                continue
+            have = parse_quantity(current)
+            if have < want:
+                smaller.append((pvc, Resize(pvc_name, current, wanted)))
+            elif have > want:
+                notes.append(
+                    f"PersistentVolumeClaim {pvc_name} is {current}, larger than the template's {wanted}; "
+                    "a claim cannot shrink, it stays at its size"
+                )
+    return smaller, notes
 
 
 def plan_growth(
@@ -107,40 +140,22 @@ def plan_growth(
     ``storage_classes`` maps name -> StorageClass object; ``default_class`` is the cluster's
     default StorageClass (used by claims without ``storageClassName``).
     """
-    name = str((sts.get("metadata") or {}).get("name"))
+    smaller, notes = undersized_claims(sts, pvcs)
     resize: list[Resize] = []
     blocked: list[LeftAtOldSize] = []
-    notes: list[str] = []
-    for template, wanted in claim_templates(sts).items():
-        if wanted is None:
+    for pvc, grow in smaller:
+        class_name = (pvc.get("spec") or {}).get("storageClassName") or default_class
+        sc = storage_classes.get(class_name) if class_name else None
+        if not class_name:
+            why = "it has no storageClassName and the cluster has no default StorageClass"
+        elif sc is None:
+            why = f"its StorageClass {class_name} does not exist"
+        elif sc.get("allowVolumeExpansion") is not True:
+            why = f"StorageClass {class_name} does not set allowVolumeExpansion: true"
+        else:
+            resize.append(grow)
             continue
-        want = parse_quantity(wanted)
-        for pvc in claims_of(name, template, pvcs):
-            pvc_name = str(pvc["metadata"]["name"])
-            current = pvc_storage(pvc)
-            if current is None:
-                continue
-            have = parse_quantity(current)
-            if have == want:
-                continue
-            if have > want:
-                notes.append(
-                    f"PersistentVolumeClaim {pvc_name} is {current}, larger than the template's {wanted}; "
-                    "a claim cannot shrink, it stays at its size"
-                )
-                continue
-            class_name = (pvc.get("spec") or {}).get("storageClassName") or default_class
-            sc = storage_classes.get(class_name) if class_name else None
-            if not class_name:
-                why = "it has no storageClassName and the cluster has no default StorageClass"
-            elif sc is None:
-                why = f"its StorageClass {class_name} does not exist"
-            elif sc.get("allowVolumeExpansion") is not True:
-                why = f"StorageClass {class_name} does not set allowVolumeExpansion: true"
-            else:
-                resize.append(Resize(pvc_name, current, wanted))
-                continue
-            blocked.append(LeftAtOldSize(pvc_name, current, wanted, why))
+        blocked.append(LeftAtOldSize(grow.pvc, grow.current, grow.wanted, why))
     return GrowthPlan(tuple(resize), tuple(blocked), tuple(notes))
 
 
@@ -155,3 +170,44 @@ def abandoned_claims(
     name = str((live.get("metadata") or {}).get("name"))
     gone = set(claim_templates(live)) - set(claim_templates(desired))
     return [str(p["metadata"]["name"]) for t in sorted(gone) for p in claims_of(name, t, pvcs)]
+
+
+@dataclass(frozen=True)
+class ClaimState:
+    """One claim a StatefulSet's pods mount, as verification reports it."""
+
+    pvc: str
+    bound: bool
+    detail: str
+
+
+def claim_states(sts: Mapping[str, Any], pvcs: Sequence[Mapping[str, Any]]) -> list[ClaimState]:
+    """Every claim the live StatefulSet ``sts`` needs for its replicas: does it exist, is it Bound,
+    and is an expansion to the template's size still under way?"""
+    spec = sts.get("spec") or {}
+    name = str((sts.get("metadata") or {}).get("name"))
+    replicas = int(spec.get("replicas", 1) or 0)
+    start = int(((spec.get("ordinals") or {}).get("start")) or 0)
+    by_name = {str((p.get("metadata") or {}).get("name")): p for p in pvcs}
+    states: list[ClaimState] = []
+    for template, wanted in claim_templates(sts).items():
+        for ordinal in range(start, start + replicas):
+            pvc_name = f"{template}-{name}-{ordinal}"
+            pvc = by_name.get(pvc_name)
+            if pvc is None:
+                states.append(ClaimState(pvc_name, False, "the PersistentVolumeClaim does not exist"))
+                continue
+            phase = (pvc.get("status") or {}).get("phase")
+            capacity = ((pvc.get("status") or {}).get("capacity") or {}).get("storage")
+            detail = f"{phase or 'no phase'}, requested {pvc_storage(pvc)}, capacity {capacity or 'unknown'}"
+            if wanted and capacity and _smaller(capacity, wanted):
+                detail += f" (expansion to {wanted} in progress)"
+            states.append(ClaimState(pvc_name, phase == "Bound", detail))
+    return states
+
+
+def _smaller(a: str, b: str) -> bool:
+    try:
+        return parse_quantity(a) < parse_quantity(b)
+    except ValueError:
+        return False

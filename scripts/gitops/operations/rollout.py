@@ -7,22 +7,24 @@ lists, watches from the list's resourceVersion and reconnects on drops and ``410
 recomputes :func:`gitops.core.readiness.assess` for the objects an event touches. Readiness
 is therefore detected within one event's latency of the API server recording it.
 
-Every wait has a deadline. On expiry each object's state is reported, with its pods.
+Every wait has a deadline. On expiry each object's state is reported, with its pods. The
+verdict per object is a :class:`gitops.core.readiness.RolloutState`, derived from the last
+:class:`gitops.core.readiness.State` seen (:func:`gitops.core.readiness.wait_verdict`).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitops.adapters import runner
+from gitops.adapters.clock import SYSTEM_CLOCK, Clock
 from gitops.adapters.kube import ApiResource, Kube, KubeError, WatchEvent
 from gitops.core.apply_plan import ObjectRef
-from gitops.core.readiness import Readiness, State, assess, pod_summary, selects
+from gitops.core.readiness import Readiness, RolloutState, State, assess, pod_summary, selects, wait_verdict
 
 _POD_KINDS = frozenset({"StatefulSet", "Deployment", "DaemonSet", "Job"})
 _POD = ApiResource("", "v1", "Pod", "pods", True, ("list", "watch"))
@@ -32,9 +34,9 @@ Cache = dict[tuple[str, str], dict[str, dict[str, Any]]]  # ("pod"|"rs", namespa
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a wait ended for one object: ``ready``, ``failed`` or ``timeout``."""
+    """How a wait ended for one object: ready, failed, timeout, or not waited for."""
 
-    state: str
+    state: RolloutState
     message: str
     seconds: float
     pods: tuple[str, ...] = ()
@@ -72,13 +74,7 @@ def _watches(kind: str, target_kind: str) -> bool:
 
 
 class RolloutWaiter:
-    def __init__(
-        self,
-        kube: Kube,
-        *,
-        progress_interval: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, kube: Kube, *, progress_interval: float = 10.0, clock: Clock = SYSTEM_CLOCK) -> None:
         self.kube = kube
         self.progress_interval = progress_interval
         self.clock = clock
@@ -100,7 +96,7 @@ class RolloutWaiter:
         run = runner.current()
         if not targets:
             return {}
-        start = self.clock()
+        start = self.clock.monotonic()
         deadline = start + timeout
         state = {ref: _Target(ref, res) for ref, res in targets}
         caches: Cache = {}
@@ -125,7 +121,7 @@ class RolloutWaiter:
         next_progress = start + self.progress_interval
         try:
             while True:
-                now = self.clock()
+                now = self.clock.monotonic()
                 pending = [t for t in state.values() if not t.readiness.done]
                 failed = [t for t in state.values() if t.readiness.state is State.FAILED]
                 if not pending or (stop_on_failure and failed):
@@ -135,9 +131,9 @@ class RolloutWaiter:
                 try:
                     kind, key, item = events.get(timeout=max(0.01, min(deadline, next_progress) - now))
                 except queue.Empty:
-                    if self.clock() >= next_progress:
+                    if self.clock.monotonic() >= next_progress:
                         self._progress(pending, start, timeout)
-                        next_progress = self.clock() + self.progress_interval
+                        next_progress = self.clock.monotonic() + self.progress_interval
                     continue
                 if isinstance(item, Exception):
                     self._watch_failed(state, key, kind, item)
@@ -228,7 +224,7 @@ class RolloutWaiter:
             if new.message != target.readiness.message or new.state is not target.readiness.state:
                 runner.current().log(f"  {target.ref}: {new.state.value}: {new.message}")
             target.readiness = new
-            target.done_at = self.clock() - start if new.done else None
+            target.done_at = self.clock.monotonic() - start if new.done else None
 
     def _watch_failed(
         self, state: dict[ObjectRef, _Target], key: tuple[ApiResource, str | None], kind: str, exc: Exception
@@ -248,7 +244,7 @@ class RolloutWaiter:
             target.readiness = Readiness(State.FAILED, f"cannot watch {res.plural}: {text}{hint}")
 
     def _progress(self, pending: Sequence[_Target], start: float, timeout: float) -> None:
-        elapsed = self.clock() - start
+        elapsed = self.clock.monotonic() - start
         states = "; ".join(f"{t.ref}: {t.readiness.message}" for t in pending)
         runner.current().log(f"  still waiting ({elapsed:.0f}s of {timeout:.0f}s): {states}")
 
@@ -260,22 +256,16 @@ class RolloutWaiter:
         timeout: float,
     ) -> dict[ObjectRef, Outcome]:
         result: dict[ObjectRef, Outcome] = {}
-        elapsed = self.clock() - start
+        elapsed = self.clock.monotonic() - start
         for ref, target in state.items():
             selected = _pods_of(target.obj, caches.get(("pod", ref.namespace or ""), {}))
             its_pods = tuple(pod_summary(p) for p in selected)
-            if target.readiness.state is State.READY:
-                result[ref] = Outcome("ready", target.readiness.message, target.done_at or elapsed, its_pods)
-            elif target.readiness.state is State.FAILED:
-                result[ref] = Outcome("failed", target.readiness.message, target.done_at or elapsed, its_pods)
-            elif elapsed >= timeout:
-                result[ref] = Outcome(
-                    "timeout",
-                    f"not ready after {timeout:.0f}s: {target.readiness.message}",
-                    elapsed,
-                    its_pods,
-                )
-            else:
-                message = f"stopped waiting (another object failed): {target.readiness.message}"
-                result[ref] = Outcome("not-waited", message, elapsed, its_pods)
+            verdict = wait_verdict(target.readiness, expired=elapsed >= timeout)
+            last = target.readiness.message
+            message = {
+                RolloutState.TIMEOUT: f"not ready after {timeout:.0f}s: {last}",
+                RolloutState.NOT_WAITED: f"stopped waiting (another object failed): {last}",
+            }.get(verdict, last)
+            seconds = elapsed if not target.readiness.done else target.done_at or elapsed
+            result[ref] = Outcome(verdict, message, seconds, its_pods)
         return result

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from gitops.adapters.kube import Kube, KubeError
+from gitops.adapters.kube import Kube, KubeconfigSource, KubeError
+from gitops.operations.apply_engine import Action, ApplySettings, Engine
 from tests.support import manifests as m
-from tests.support.apply import Cluster, by_name, client_deletes, file_applier, report_of
+from tests.support.apply import Cluster, SteppingClock, by_name, client_deletes, file_applier, report_of
 
 pytestmark = pytest.mark.integration
 
@@ -232,6 +233,25 @@ def test_renamed_claim_template_is_refused(apply: Callable[..., Any], cluster: C
     assert not client_deletes(fake)
 
 
+def test_dry_run_refuses_what_apply_refuses_with_the_same_words(
+    apply: Callable[..., Any], cluster: Cluster
+) -> None:
+    """The dry run goes through the same 422 handling: a re-create that the real run would refuse
+    (here: claims left behind by a renamed template) is "would-fail", not "would-recreate"."""
+    fake = cluster.need_fake()
+    assert apply([statefulset()]).code == 0
+    renamed = statefulset()
+    renamed["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] = "pgdata"
+    fake.reset_logs()
+    preview = by_name(report_of(apply([renamed], "--dry-run").stdout))["StatefulSet/db"]
+    assert not [e for e in fake.history() if str(e["actor"]).startswith("client")]
+    real = by_name(report_of(apply([renamed]).stdout))["StatefulSet/db"]
+    assert (preview["action"], real["action"]) == ("would-fail", "failed")
+    assert preview["message"] == real["message"] and "NEW EMPTY volumes" in preview["message"]
+    assert preview["hint"] == real["hint"]
+    assert not client_deletes(fake)
+
+
 def test_dry_run_shows_what_would_happen_and_writes_nothing(
     apply: Callable[..., Any], cluster: Cluster
 ) -> None:
@@ -256,3 +276,29 @@ def test_dry_run_shows_what_would_happen_and_writes_nothing(
     assert objects["Service/db"]["diff"] == ["metadata.labels.tier: (unset) -> 'db'"]
     assert not [e for e in fake.history() if str(e["actor"]).startswith("client")]
     assert not client_deletes(fake)
+
+
+def test_an_object_that_never_goes_away_is_reported_and_not_recreated(cluster: Cluster) -> None:
+    """A finalizer nobody removes keeps the deleted StatefulSet terminating: the re-create waits
+    ``delete_timeout`` (on the engine's clock), then stops and says which finalizers hold it."""
+    fake = cluster.need_fake()
+    held = m.with_meta(statefulset(), finalizers=["example.com/hold"])
+    grown = m.with_meta(statefulset(storage="20Gi"), finalizers=["example.com/hold"])
+    clock = SteppingClock()
+    kube = Kube.connect(KubeconfigSource(path=cluster.kubeconfig))
+    try:
+        assert Engine(kube, ApplySettings(rollout_timeout=30), clock=clock).run([held], "held.yaml").ok
+        before = fake.get("apps/v1", "StatefulSet", "default", "db")
+        report = Engine(kube, ApplySettings(rollout_timeout=30), clock=clock).run([grown], "grown.yaml")
+    finally:
+        kube.close()
+    [obj] = report.objects
+    assert obj.action is Action.FAILED and report.exit_code == 2
+    assert obj.message is not None and "is still terminating after 120s" in obj.message
+    assert "example.com/hold" in obj.message and "it was not re-created yet" in obj.message
+    assert clock.slept >= 120  # the wait was bounded by delete_timeout, measured on the injected clock
+    after = fake.get("apps/v1", "StatefulSet", "default", "db")
+    assert before is not None and after is not None
+    assert after["metadata"]["uid"] == before["metadata"]["uid"] and after["metadata"]["deletionTimestamp"]
+    assert [(d["kind"], d["propagationPolicy"]) for d in client_deletes(fake)] == [("StatefulSet", "Orphan")]
+    assert fake.get("v1", "PersistentVolumeClaim", "default", "data-db-0") is not None

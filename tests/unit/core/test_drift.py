@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from gitops.core.drift import changed_paths, is_unchanged, strip_server_fields
+from gitops.core.drift import Change, applied_change, changed_paths, is_unchanged, strip_server_fields
 
 
 def live(**changes: Any) -> dict[str, Any]:
@@ -92,3 +92,38 @@ def test_changed_paths_is_bounded() -> None:
     new = {"metadata": {"name": "x"}, "data": {str(i): "b" for i in range(30)}}
     lines = changed_paths(old, new, limit=5)
     assert len(lines) == 6 and lines[-1] == "... and 25 more"
+
+
+@pytest.mark.parametrize(
+    ("before", "answer", "dry_run", "change"),
+    [
+        pytest.param(None, live(), False, Change.CREATE, id="create"),
+        pytest.param(None, live(), True, Change.CREATE, id="would-create"),
+        pytest.param(live(), live(), False, Change.UNCHANGED, id="unchanged"),
+        pytest.param(
+            live(),
+            live(metadata__resourceVersion="11", spec={"replicas": 2}),
+            False,
+            Change.CONFIGURE,
+            id="configure",
+        ),
+        # A real apply that kept the resourceVersion made no write (the API server skips the
+        # storage write of a no-op update), whatever its answer shows; a dry run writes nothing
+        # either way, so only its diff can tell.
+        pytest.param(live(), live(spec={"replicas": 2}), False, Change.UNCHANGED, id="same-version-no-write"),
+        pytest.param(
+            live(), live(spec={"replicas": 2}), True, Change.CONFIGURE, id="dry-run-judged-by-its-diff"
+        ),
+        pytest.param(
+            live(),
+            live(metadata__resourceVersion="11", status={}),
+            True,
+            Change.UNCHANGED,
+            id="dry-run-no-diff",
+        ),
+    ],
+)
+def test_applied_change(
+    before: dict[str, Any] | None, answer: dict[str, Any], dry_run: bool, change: Change
+) -> None:
+    assert applied_change(before, answer, dry_run=dry_run) is change

@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 
 from gitops.core.apply_plan import ObjectRef
-from gitops.core.immutable import Cause, Remedy, causes_of, check_adoption, classify
+from gitops.core.drift import Change
+from gitops.core.immutable import Cause, Remedy, causes_of, classify
 from tests.support import manifests as m
 
 STS = ObjectRef("apps", "v1", "StatefulSet", "default", "postgres")
@@ -111,6 +112,7 @@ def test_structured_causes_decide(
     assert verdict.remedy is remedy, verdict.summary
     assert verdict.propagation == propagation
     assert verdict.recreate == (propagation is not None)
+    assert verdict.change is (Change.RECREATE if verdict.recreate else Change.REFUSE)
 
 
 def test_service_recreate_warns_that_the_cluster_ip_changes() -> None:
@@ -289,23 +291,61 @@ def test_selector_change_warns_about_orphaned_pods() -> None:
     assert any("NOT adopt" in w for w in verdict.warnings)
 
 
-def pod(name: str, uid: str, owner: str | None, deleting: bool = False) -> dict[str, Any]:
-    made = m.owned_by(m.with_meta(m.pod(name), uid=uid), owner)
-    return m.with_meta(made, deletionTimestamp="2026-01-01T00:00:00Z") if deleting else made
+# -- StatefulSets: what the re-create would do to its pods and volumes ---------------------------
+# The StatefulSet controller names pods <name>-<ordinal> and claims <template>-<name>-<ordinal>
+# (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#stable-network-id and
+# #stable-storage), and adopts only pods its selector matches.
+
+DB = ObjectRef("apps", "v1", "StatefulSet", "default", "db")
 
 
-def test_check_adoption() -> None:
-    before = [
-        pod("p-0", "u0", "old"),
-        pod("p-1", "u1", "old"),
-        pod("p-2", "u2", "old"),
-        pod("p-3", "u3", "old"),
-    ]
-    now = [pod("p-0", "u0", "new"), pod("p-1", "u1", None), pod("p-3", "u3", "someone-else")]
-    result = check_adoption(before, now, "new")
-    assert result.adopted == ("p-0",)
-    assert result.pending == ("p-1",)
-    assert result.replaced == ("p-2",)
-    assert result.foreign == ("p-3",)
-    assert not result.complete
-    assert check_adoption(before[:1], now[:1], "new").complete
+def db(**changes: Any) -> dict[str, Any]:
+    return m.with_meta(m.statefulset("db", replicas=2, **changes), uid="old")
+
+
+def claims(template: str = "data") -> list[dict[str, Any]]:
+    return [m.pvc(f"{template}-db-{i}") for i in (0, 1)]
+
+
+def test_a_statefulset_whose_volumes_grow_is_recreated() -> None:
+    verdict = classify(
+        status(DB, FORBIDDEN_SPEC), ref=DB, live=db(), desired=db(storage="20Gi"), claims=claims()
+    )
+    assert verdict.remedy is Remedy.RECREATE_ORPHAN and verdict.propagation == "Orphan"
+
+
+def test_a_statefulset_selector_change_is_refused_and_nothing_is_deleted() -> None:
+    desired = db(labels={"app.kubernetes.io/name": "db", "tier": "primary"})
+    body = status(DB, [*FORBIDDEN_SPEC, *SELECTOR])
+    verdict = classify(body, ref=DB, live=db(), desired=desired, claims=claims())
+    assert verdict.remedy is Remedy.REFUSE and verdict.change is Change.REFUSE
+    assert "selector changes" in verdict.summary and "Nothing was deleted" in verdict.summary
+    assert verdict.hint and "kubectl delete statefulset db -n default --cascade=orphan" in verdict.hint
+
+
+def test_a_renamed_claim_template_is_refused_naming_the_claims_left_behind() -> None:
+    verdict = classify(
+        status(DB, FORBIDDEN_SPEC), ref=DB, live=db(), desired=db(claim="pgdata"), claims=claims()
+    )
+    assert verdict.remedy is Remedy.REFUSE
+    assert "data-db-0, data-db-1" in verdict.summary and "NEW EMPTY volumes" in verdict.summary
+
+
+def test_a_renamed_template_without_claims_loses_nothing() -> None:
+    """Claims of another StatefulSet ("db-replica") never count as this one's."""
+    others = [m.pvc("data-db-replica-0")]
+    verdict = classify(
+        status(DB, FORBIDDEN_SPEC), ref=DB, live=db(), desired=db(claim="pgdata"), claims=others
+    )
+    assert verdict.remedy is Remedy.RECREATE_ORPHAN
+
+
+def test_delete_retention_is_refused_before_anything_else_is_looked_at() -> None:
+    verdict = classify(
+        status(DB, FORBIDDEN_SPEC),
+        ref=DB,
+        live=db(retention="Delete"),
+        desired=db(retention="Delete", claim="pgdata"),
+        claims=claims(),
+    )
+    assert verdict.remedy is Remedy.REFUSE and "whenDeleted: Delete" in verdict.summary

@@ -5,11 +5,14 @@ from typing import Any
 import pytest
 
 from gitops.core.readiness import (
+    Readiness,
+    RolloutState,
     State,
     assess,
     pod_failure,
     pod_summary,
     selects,
+    wait_verdict,
 )
 from tests.support import manifests as m
 
@@ -304,3 +307,43 @@ def test_only_pods_of_a_deployments_current_replicaset_fail_it_fast() -> None:
     m.owned_by(stuck, "rs-new", kind="ReplicaSet")
     assert assess(deploy, [stuck], [old_rs, new_rs]).state is State.FAILED
     assert assess(deploy, [stuck], []).state is State.PROGRESSING  # ReplicaSets not known yet
+
+
+@pytest.mark.parametrize(
+    ("readiness", "expired", "verdict"),
+    [
+        pytest.param(
+            Readiness(State.READY, "1/1"), True, RolloutState.READY, id="ready-even-at-the-deadline"
+        ),
+        pytest.param(Readiness(State.FAILED, "crash"), False, RolloutState.FAILED, id="failed"),
+        pytest.param(Readiness(State.PROGRESSING, "0 of 1"), True, RolloutState.TIMEOUT, id="timeout"),
+        pytest.param(
+            Readiness(State.PROGRESSING, "0 of 1"), False, RolloutState.NOT_WAITED, id="stopped-early"
+        ),
+    ],
+)
+def test_the_waits_verdict_carries_the_last_state(
+    readiness: Readiness, expired: bool, verdict: RolloutState
+) -> None:
+    assert wait_verdict(readiness, expired=expired) is verdict
+
+
+@pytest.mark.parametrize(
+    ("state", "ok", "needs_rollback"),
+    [
+        pytest.param(RolloutState.READY, True, False, id="ready"),
+        pytest.param(RolloutState.NOT_WAITED, True, False, id="not-waited"),
+        pytest.param(RolloutState.FAILED, False, True, id="failed"),
+        pytest.param(RolloutState.TIMEOUT, False, True, id="timeout"),
+        pytest.param(RolloutState.ROLLED_BACK, False, False, id="rolled-back-still-fails-the-run"),
+        pytest.param(RolloutState.ROLLBACK_FAILED, False, False, id="rollback-failed"),
+    ],
+)
+def test_rollout_states(state: RolloutState, ok: bool, needs_rollback: bool) -> None:
+    assert (state.ok, state.needs_rollback) == (ok, needs_rollback)
+
+
+def test_the_rollout_state_after_a_rollback() -> None:
+    assert RolloutState.READY.after_rollback() is RolloutState.ROLLED_BACK
+    assert RolloutState.TIMEOUT.after_rollback() is RolloutState.ROLLBACK_FAILED
+    assert RolloutState.FAILED.after_rollback() is RolloutState.ROLLBACK_FAILED

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from gitops.core.rollback import deployment_rollback, statefulset_rollback
+from gitops.core.rollback import StuckPod, deployment_rollback, statefulset_rollback, stuck_pods
 from tests.support import manifests as m
 
 LABELS = {"app.kubernetes.io/name": "postgres"}
@@ -86,3 +86,32 @@ def test_deployment_without_history() -> None:
 def test_deployment_revision_falls_back_to_the_newest_replicaset() -> None:
     plan = deployment_rollback(deployment("web:2", None), [replicaset(1, "web:1"), replicaset(2, "web:2")])
     assert plan.to_revision == 1 and plan.patch is not None
+
+
+def crashing(
+    name: str, revision: str, owner: str | None = "sts-uid", reason: str = "CrashLoopBackOff"
+) -> dict[str, Any]:
+    made = m.with_meta(
+        m.pod(name, labels={**LABELS, "controller-revision-hash": revision}), uid=f"{name}-uid"
+    )
+    state = {"waiting": {"reason": reason}}
+    return m.owned_by(m.with_status(made, containerStatuses=[{"name": "postgres", "state": state}]), owner)
+
+
+def test_only_stuck_pods_of_the_failed_revision_are_deleted_after_a_statefulset_rollback() -> None:
+    """The forced rollback of
+    https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#forced-rollback: after
+    reverting the template, delete the pods the StatefulSet tried to run with the bad one."""
+    failed = m.with_status(
+        sts("pg:18-broken"), updateRevision="postgres-bad", currentRevision="postgres-good"
+    )
+    pods = [
+        crashing("postgres-0", "postgres-bad"),
+        crashing("postgres-1", "postgres-good"),  # the previous revision: not ours to touch
+        crashing("postgres-2", "postgres-bad", owner="another-uid"),  # controlled by someone else
+        crashing("postgres-3", "postgres-bad", reason="ContainerCreating"),  # still starting, not stuck
+    ]
+    assert stuck_pods(failed, pods) == [
+        StuckPod("postgres-0", "postgres-0-uid", "pod postgres-0: container postgres: CrashLoopBackOff")
+    ]
+    assert stuck_pods(sts("pg:18"), pods) == []  # no updateRevision reported: nothing is known to be bad

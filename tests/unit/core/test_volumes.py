@@ -6,10 +6,13 @@ from typing import Any
 import pytest
 
 from gitops.core.volumes import (
+    ClaimState,
     abandoned_claims,
+    claim_states,
     claims_of,
     parse_quantity,
     plan_growth,
+    undersized_claims,
 )
 from tests.support import manifests as m
 
@@ -83,3 +86,53 @@ def test_abandoned_claims_after_a_template_rename() -> None:
     pvcs = [pvc("data-postgres-0", "10Gi"), pvc("pgdata-postgres-0", "10Gi")]
     assert abandoned_claims(sts("10Gi"), sts("10Gi", template="pgdata"), pvcs) == ["data-postgres-0"]
     assert abandoned_claims(sts("10Gi"), sts("20Gi"), pvcs) == []
+
+
+def test_the_precheck_and_the_plan_agree_on_which_claims_are_smaller() -> None:
+    """Only claims named <template>-<statefulset>-<ordinal> belong to the StatefulSet
+    (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#stable-storage):
+    "data-postgres-replica-0" is another StatefulSet's ("postgres-replica"), however small."""
+    pvcs = [
+        pvc("data-postgres-0", "10Gi"),
+        pvc("data-postgres-replica-0", "1Gi"),
+        pvc("data-postgres-1", "30Gi"),
+    ]
+    smaller, notes = undersized_claims(sts("20Gi"), pvcs)
+    assert [(p["metadata"]["name"], r.current, r.wanted) for p, r in smaller] == [
+        ("data-postgres-0", "10Gi", "20Gi")
+    ]
+    assert [r.pvc for r in plan_growth(sts("20Gi"), pvcs, EXPANDABLE, None).resize] == ["data-postgres-0"]
+    assert len(notes) == 1 and "data-postgres-1" in notes[0]
+    assert undersized_claims(sts("20Gi"), [pvc("data-postgres-replica-0", "1Gi")]) == ([], [])
+
+
+def bound(name: str, requested: str, capacity: str) -> dict[str, Any]:
+    return m.with_status(pvc(name, requested), phase="Bound", capacity={"storage": capacity})
+
+
+def test_claim_states_of_every_replica_from_the_start_ordinal() -> None:
+    """spec.ordinals.start shifts the pod (and claim) ordinals
+    (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#start-ordinal)."""
+    live = sts("20Gi")
+    live["spec"].update(replicas=3, ordinals={"start": 5})
+    pvcs = [
+        bound("data-postgres-5", "20Gi", "20Gi"),
+        bound("data-postgres-6", "20Gi", "10Gi"),
+        m.with_status(pvc("data-postgres-7", "20Gi"), phase="Pending"),
+        bound("data-postgres-0", "20Gi", "20Gi"),  # below the start ordinal: not one of its claims
+    ]
+    assert claim_states(live, pvcs) == [
+        ClaimState("data-postgres-5", True, "Bound, requested 20Gi, capacity 20Gi"),
+        ClaimState(
+            "data-postgres-6", True, "Bound, requested 20Gi, capacity 10Gi (expansion to 20Gi in progress)"
+        ),
+        ClaimState("data-postgres-7", False, "Pending, requested 20Gi, capacity unknown"),
+    ]
+    assert claim_states(live, [])[0] == ClaimState(
+        "data-postgres-5", False, "the PersistentVolumeClaim does not exist"
+    )
+
+
+def test_no_claims_without_templates_or_replicas() -> None:
+    assert claim_states(m.statefulset(storage=None), []) == []
+    assert claim_states(m.statefulset(replicas=0), []) == []

@@ -1,0 +1,123 @@
+"""Staged server-side apply (fluxcd ssa ``manager_apply.go``).
+
+Stages run in the order of :class:`gitops.core.apply_plan.Stage`; the objects of one stage do
+not depend on each other and are applied a few at a time (``parallelism``), their results and
+log lines kept in input order. Each object is applied with ``force`` under our field manager;
+"unchanged" is the API server's verdict (:func:`gitops.core.drift.applied_change`). A 422 goes
+to :mod:`.invalid`, which decides (in :mod:`gitops.core.immutable`) whether :mod:`.recreate`
+may act. CRDs and Namespaces are waited for before the next stage; an object's failure stops
+the run after its stage: later stages depend on earlier ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from gitops.adapters.kube import KubeError
+from gitops.core import drift, ownership
+from gitops.core.apply_plan import ApplyPlan, ObjectRef, PlannedObject, Stage
+from gitops.operations.apply_engine import invalid, recreate, volumes, wait
+from gitops.operations.apply_engine.changeset import Action, ObjectResult
+from gitops.operations.apply_engine.session import Session
+
+LIST_THRESHOLD = 5  # objects of one kind in one namespace above which one LIST beats GETs
+
+Live = dict[ObjectRef, dict[str, Any] | None]
+
+
+def apply_stages(session: Session, plan: ApplyPlan) -> list[ObjectResult]:
+    results: list[ObjectResult] = []
+    stop_reason: str | None = None
+    for stage, items in plan.stages():
+        if stop_reason:
+            results += [ObjectResult(i, Action.SKIPPED, message=stop_reason) for i in items]
+            continue
+        with session.console.group(f"Stage {stage.label}: {len(items)} object(s)"):
+            stage_results = _apply_stage(session, items, live_objects(session, items))
+            results += stage_results
+            if all(r.ok for r in stage_results) and stage in (Stage.CRDS, Stage.NAMESPACES):
+                wait.wait_established(session, stage_results)
+        failed = [r for r in stage_results if not r.ok]
+        if failed:
+            names = ", ".join(str(r.ref) for r in failed)
+            stop_reason = f"not applied: stage {stage.label} failed ({names})"
+    return results
+
+
+def live_objects(session: Session, items: Sequence[PlannedObject]) -> Live:
+    """Live objects by one LIST per (kind, namespace) when there are many (never for Secrets).
+
+    Objects not in the answer are read one GET each by the caller.
+    """
+    groups: dict[tuple[str, str, str | None], list[PlannedObject]] = {}
+    for item in items:
+        groups.setdefault((item.ref.api_version, item.ref.kind, item.ref.namespace), []).append(item)
+    live: Live = {}
+    crd_kinds = session.discovery.crd_group_kinds
+    for (_av, kind, namespace), members in groups.items():
+        if len(members) < LIST_THRESHOLD or kind == "Secret" or members[0].ref.group_kind in crd_kinds:
+            continue
+        try:
+            listed = session.kube.list(session.resource(members[0].ref), namespace)
+        except KubeError:
+            continue  # fall back to one GET per object
+        by_name = {i["metadata"]["name"]: i for i in listed.items}
+        for member in members:
+            live[member.ref] = by_name.get(member.ref.name)
+    return live
+
+
+def _apply_stage(session: Session, items: Sequence[PlannedObject], live: Live) -> list[ObjectResult]:
+    """Apply one stage's objects, a few at a time; results (and their log lines) in input order."""
+    workers = max(1, min(session.settings.parallelism, len(items)))
+    if workers == 1:
+        results = [_apply_one(session, item, live) for item in items]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
+            results = list(pool.map(lambda item: _apply_one(session, item, live), items))
+    for result in results:
+        _log_result(session, result)
+    return results
+
+
+def _apply_one(session: Session, item: PlannedObject, prefetched: Mapping[ObjectRef, Any]) -> ObjectResult:
+    result = ObjectResult(item)
+    start = session.clock.monotonic()
+    ref = item.ref
+    try:
+        res = session.resource(ref)
+        live = prefetched[ref] if ref in prefetched else session.kube.get(res, ref.namespace, ref.name)
+        try:
+            applied = session.kube.apply(res, item.manifest, field_manager=session.settings.field_manager)
+        except KubeError as err:
+            if err.status != 422:
+                raise
+            rejected = invalid.settle(session, result, res, live, err)
+            if rejected is not None:
+                recreate.recreate(session, result, res, rejected)
+        else:
+            result.uid = ownership.uid(applied)
+            result.action = Action.of(drift.applied_change(live, applied, dry_run=False), dry_run=False)
+            if ref.group_kind == ("apps", "StatefulSet"):
+                volumes.grow(session, result)
+    except KubeError as err:
+        session.fail(result, err)
+    result.seconds = session.clock.monotonic() - start
+    return result
+
+
+def _log_result(session: Session, result: ObjectResult) -> None:
+    console = session.console
+    line = f"{result.ref}: {result.action} ({result.seconds:.2f}s)"
+    if result.action is Action.FAILED:
+        console.error(f"{line}: {result.message}", title=f"apply failed: {result.ref}")
+        if result.hint:
+            console.log(f"  what to do: {result.hint}")
+        for d in result.diff:
+            console.log(f"    {d}")
+    else:
+        console.log(line)
+    for warning in result.warnings:
+        console.warning(warning, title=str(result.ref))

@@ -1,0 +1,68 @@
+"""Grow a StatefulSet's existing claims to its volumeClaimTemplates' size (PVC expansion).
+
+Which claims are smaller, and which of those may grow, is decided in
+:mod:`gitops.core.volumes`; this module reads the claims and StorageClasses, patches each
+claim that may grow, and records what grew and what was left at its old size (and why).
+"""
+
+from __future__ import annotations
+
+from gitops.adapters.kube import KubeError
+from gitops.core.volumes import claim_templates, plan_growth, undersized_claims
+from gitops.operations.apply_engine.changeset import ObjectResult
+from gitops.operations.apply_engine.kinds import PVC, STORAGE_CLASS
+from gitops.operations.apply_engine.session import Session
+
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+
+
+def grow(session: Session, result: ObjectResult) -> None:
+    """Patch each existing PVC of the StatefulSet up to its template's size."""
+    ref, desired = result.ref, result.item.manifest
+    if not any(claim_templates(desired).values()):
+        return
+    pvcs = session.kube.list(PVC, ref.namespace).items
+    if not undersized_claims(desired, pvcs)[0]:
+        return
+    try:
+        classes = {str(sc["metadata"]["name"]): sc for sc in session.kube.list(STORAGE_CLASS).items}
+    except KubeError as err:
+        result.warnings.append(
+            f"{ref}: cannot read StorageClasses to grow its PVCs ({err.describe()}); they keep their old size"
+        )
+        return
+    default = next(
+        (
+            name
+            for name, sc in classes.items()
+            if ((sc.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true"
+        ),
+        None,
+    )
+    growth = plan_growth(desired, pvcs, classes, default)
+    expanded: list[str] = []
+    left: list[str] = [f"{b.pvc} ({b.current}, wanted {b.wanted}: {b.why})" for b in growth.blocked]
+    for resize in growth.resize:
+        try:
+            session.kube.patch(
+                PVC,
+                ref.namespace,
+                resize.pvc,
+                {"spec": {"resources": {"requests": {"storage": resize.wanted}}}},
+                patch_type="merge",
+                field_manager=session.settings.field_manager,
+            )
+        except KubeError as err:
+            left.append(f"{resize.pvc} ({resize.current}, wanted {resize.wanted}: {err.describe()})")
+        else:
+            expanded.append(f"{resize.pvc}: {resize.current} -> {resize.wanted}")
+            session.console.log(
+                f"{ref}: expanded PersistentVolumeClaim {resize.pvc} {resize.current} -> {resize.wanted}"
+            )
+    result.volumes = {"expanded": expanded, "left_at_old_size": left, "notes": list(growth.notes)}
+    if left:
+        result.warnings.append(
+            f"{ref}: PersistentVolumeClaims left at their old size: {'; '.join(left)}. Grow them by hand "
+            "once their StorageClass allows expansion (kubectl patch pvc NAME -p "
+            '\'{"spec":{"resources":{"requests":{"storage":"SIZE"}}}}\'), or migrate the data'
+        )
