@@ -36,8 +36,8 @@ def spec() -> dict[str, Any]:
 
 def fake_bootstrap_cache(tmp: Path) -> Path:
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    lock = hashlib.sha256((ROOT / "requirements" / "runtime.txt").read_bytes()).hexdigest()[:16]
-    venv = tmp / "cache" / f"venv-py{version}-{lock}"
+    lock = hashlib.sha256((ROOT / "requirements" / "core.txt").read_bytes()).hexdigest()[:16]
+    venv = tmp / "cache" / f"venv-core-py{version}-{lock}"  # the action sources the core profile
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").symlink_to(sys.executable)
     (venv / ".gitops-complete").touch()
