@@ -1,8 +1,8 @@
 """Session fixtures for the act end-to-end tests (see tests/e2e/harness.py for how runs work).
 
 Shared per session, to keep the whole e2e set well under its budget: ONE template repository,
-ONE tool cache in which scripts/bootstrap.sh builds the hash-locked venv (built up front by
-``tool_cache``), and the secret values. Each scenario gets its own clone, fake servers and
+ONE tool cache in which scripts/bootstrap.sh builds one hash-locked venv per profile (built up
+front by ``tool_cache``), and the secret values. Each scenario gets its own clone, fake servers and
 act run directory.
 """
 
@@ -63,34 +63,62 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_template(tmp_path_factory.mktemp("template") / "platform")
 
 
+# The bootstrap profiles the workflows' actions source (scripts/bootstrap.sh); `all` is not one.
+PROFILES = ("core", "kube", "github", "validate")
+
+
 @pytest.fixture(scope="session")
 def tool_cache(template: Path) -> Path:
-    """ONE tool cache for every run; the venv of scripts/bootstrap.sh is built here once, up front.
+    """ONE tool cache for every run; scripts/bootstrap.sh builds each profile's venv here once, up front.
 
     It lives in the repository's ignored `.cache/` so repeated local test sessions reuse the
-    venv (bootstrap keys it by the lock file's hash, so a changed lock builds a new one).
+    venvs (bootstrap keys each by its lock file's hash, so a changed lock builds a new one).
+    Each venv is checked to hold its profile's packages and nothing of the others, so a run
+    that passes proves its actions need no more than the profile they source.
     """
     cache = ROOT / ".cache" / "e2e-tool-cache"
     cache.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITOPS_", "VIRTUAL_ENV"))}
     env["GITOPS_CACHE_DIR"] = str(cache)
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
-    built = subprocess.run(
-        [
-            "bash",
-            "-c",
-            'source scripts/bootstrap.sh && command -v gitops && python -c "import kubernetes, github"',
-        ],
-        cwd=template,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if built.returncode != 0:
-        pytest.fail(f"scripts/bootstrap.sh could not build the action venv:\n{built.stderr[-4000:]}")
+    imports = {
+        "core": ("yaml", "not kubernetes"),
+        "kube": ("kubernetes", "jsonpath_ng", "not github", "not kubernetes_validate", "not aiohttp"),
+        "github": ("github", "nacl", "not kubernetes"),
+        "validate": ("kubernetes_validate", "not kubernetes", "not github"),
+    }
+    for profile in PROFILES:
+        checks = " && ".join(
+            f"! python -c 'import {m[4:]}' 2>/dev/null" if m.startswith("not ") else f"python -c 'import {m}'"
+            for m in imports[profile]
+        )
+        built = subprocess.run(
+            ["bash", "-c", f"source scripts/bootstrap.sh {profile} && command -v gitops && {checks}"],
+            cwd=template,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if built.returncode != 0:
+            pytest.fail(
+                f"scripts/bootstrap.sh {profile} could not build the action venv, or it holds the wrong "
+                f"packages:\n{built.stderr[-4000:]}"
+            )
     return cache
+
+
+def check_cache_keys_cover_the_profiles(result: ActResult) -> None:
+    """Every job with an actions/cache step keys it by exactly the profiles its actions sourced
+    (`gitops-packages-<os>-<arch>-<profile>-...-<hash>`), so the cache holds what the job installs."""
+    used = result.profiles()
+    for job, keys in result.cache_keys().items():
+        for key in keys:
+            named = key.removeprefix("gitops-packages-").split("-")[2:-1]
+            assert set(named) == set(used.get(job, [])), (
+                f"job {job}: cache key {key} names {named}, but its steps sourced {used.get(job, [])}"
+            )
 
 
 @pytest.fixture
@@ -113,7 +141,9 @@ def act(scenario: ScenarioRepo, tmp_path: Path, request: pytest.FixtureRequest) 
         kwargs.setdefault("run_dir", tmp_path / f"act-run-{next(counter)}")
         if "tool_cache" not in kwargs:
             kwargs["tool_cache"] = request.getfixturevalue("tool_cache")
-        return run_act(scenario, **kwargs)
+        result = run_act(scenario, **kwargs)
+        check_cache_keys_cover_the_profiles(result)
+        return result
 
     return run
 

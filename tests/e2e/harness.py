@@ -14,8 +14,12 @@ How a run is set up (each choice says why):
 * ``GITHUB_API_URL`` is set with ``--env``: act lets an explicit ``--env GITHUB_API_URL``
   override the value it derives from ``--github-instance`` (which would be ``https://HOST/api/v3``,
   unusable for an http server on 127.0.0.1). The suite's GitHub client honours ``GITHUB_API_URL``.
+* ``actions/cache`` is replaced the same way by ``tests/e2e/stubs/cache``: it restores nothing,
+  checks the key's ``hashFiles(...)`` matched files, and records path and key per job
+  (:meth:`ActResult.cache_keys`), so a test can compare the key with the profiles the job's
+  actions sourced (:meth:`ActResult.profiles`, from ``$GITOPS_PROFILE`` after each step).
 * ``GITOPS_CACHE_DIR`` points every run at ONE tool cache, so ``scripts/bootstrap.sh`` builds
-  the hash-locked venv once (the session fixture builds it before the first run).
+  each profile's hash-locked venv once (the session fixture builds them before the first run).
 * ``--insecure-secrets``: act then masks NOTHING in its log (neither ``-s`` values nor values
   registered with ``::add-mask::``; it only shows the registration lines as ``***``), so the
   secret scan checks that OUR code never prints a secret (``gitops.adapters.runner`` redacts registered
@@ -52,8 +56,9 @@ STUBS = Path(__file__).resolve().parent / "stubs"
 ACT = ROOT / ".venv" / "bin" / "act"
 REPOSITORY = "acme/platform"
 ORIGIN_URL = f"https://github.com/{REPOSITORY}.git"
-# The only third-party action the two deploy workflows use; TOOLING.md's pinned commit.
+# The third-party actions the workflows use, at TOOLING.md's pinned commits, and their stand-ins.
 CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
+CACHE = "actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae"
 ZERO_SHA = "0" * 40
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "E2E Author",
@@ -233,6 +238,8 @@ class Snapshot:
     action: str
     workspace: str
     sequence: int
+    profile: str = ""  # $GITOPS_PROFILE after the step: the bootstrap profile it sourced, if any
+    venv: str = ""  # $GITOPS_VENV after the step
 
     def file(self, name: str) -> str:
         path = self.directory / "files" / name
@@ -300,10 +307,36 @@ class ActResult:
         capture = self.run_dir / "capture"
         for meta in sorted(capture.glob("*/meta.json")):
             data = json.loads(meta.read_text(encoding="utf-8"))
-            snap = Snapshot(meta.parent, data["job"], data["action"], data["workspace"], int(data["seq"]))
+            snap = Snapshot(
+                meta.parent,
+                data["job"],
+                data["action"],
+                data["workspace"],
+                int(data["seq"]),
+                data.get("profile", ""),
+                data.get("venv", ""),
+            )
             if job is None or snap.job == job:
                 found.append(snap)
         return sorted(found, key=lambda s: s.sequence)
+
+    def profiles(self) -> dict[str, list[str]]:
+        """job -> the bootstrap profiles its steps sourced, in order of first use."""
+        used: dict[str, list[str]] = {}
+        for snap in self.snapshots():
+            if snap.profile and snap.profile not in used.setdefault(snap.job, []):
+                used[snap.job].append(snap.profile)
+        return {job: profiles for job, profiles in used.items() if profiles}
+
+    def cache_keys(self) -> dict[str, list[str]]:
+        """job -> the keys its actions/cache steps were given (the stand-in records them)."""
+        keys: dict[str, list[str]] = {}
+        path = self.run_dir / "capture" / "cache-steps.jsonl"
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        for line in lines:
+            record = json.loads(line)
+            keys.setdefault(record["job"], []).append(record["key"])
+        return keys
 
     def summaries(self, job: str | None = None) -> str:
         return "\n".join(s.file("summary") for s in self.snapshots(job) if s.file("summary"))
@@ -382,6 +415,8 @@ def run_act(
         "--action-offline-mode",
         "--local-repository",
         f"{CHECKOUT}={STUBS / 'checkout'}",
+        "--local-repository",
+        f"{CACHE}={STUBS / 'cache'}",
         "--action-cache-path",
         str(run_dir / "act-cache"),
         "--no-cache-server",

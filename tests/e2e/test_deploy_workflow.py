@@ -166,6 +166,8 @@ def test_push_to_dev_changing_base_deploys_dev_only(deploy: Deploy) -> None:
         assert env in gates, f"no gate summary for {env}:\n{gates}"
     assert "branch" in gates.lower(), gates  # test and prod: a push to dev is not their branch
     assert [r for j, _, r in result.job_results() if j == "deploy"] == ["success"], result.job_results()
+    # each job's actions sourced the smallest bootstrap profile: the deploy ran without PyGithub
+    assert result.profiles() == {"changes": ["core"], "gate": ["core"], "deploy": ["kube"]}
     assert set(statefulsets(kube)) == set(SERVICES)
     assert written_environments(kube) == {"dev"}
     assert_secret_values_applied(kube, deploy.app_secrets)

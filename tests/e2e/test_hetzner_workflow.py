@@ -185,6 +185,8 @@ def test_cluster_config_change_creates_uploads_and_dispatches_then_the_dispatch_
     assert dispatched.actor == "github_token"
     assert dispatched.head_sha == run.after
 
+    # smallest profiles: the upload and the dispatch ran in the github venv (no kubernetes client)
+    assert run.result.profiles() == {"changes": ["core"], "gate": ["core"], "cluster": ["kube", "github"]}
     kube_secrets = {"KUBECONFIG": run.uploaded, "KUBECONFIG token": kube.token}
     no_leaks(run.result, extra=kube_secrets, also=[scenario.path])
 
