@@ -21,7 +21,7 @@
 #
 # Where: $GITOPS_CACHE_DIR, else $RUNNER_TOOL_CACHE/gitops on runners (survives between steps
 # and, on self-hosted runners, between jobs), else ${XDG_CACHE_HOME:-~/.cache}/gitops.
-# Downloads are cached in <that>/packages (uv's cache, and pip's for the uv wheel; $UV_CACHE_DIR
+# Downloads are cached in <that>/packages (uv's cache, and the uv wheel; $UV_CACHE_DIR
 # wins when set); the workflows keep that directory between jobs with actions/cache.
 # A second call for the same profile only checks a marker file (~30 ms).
 #

@@ -5,7 +5,7 @@
 #
 # uv comes from requirements/uv.txt: one pinned version with the sha256 of every platform's
 # wheel, installed by the interpreter's own pip with --require-hashes --only-binary :all: (no
-# build, nothing unpinned) into $GITOPS_CACHE_DIR/uv-<hash of uv.txt>. Used by bootstrap.sh (to
+# build, nothing unpinned) into $GITOPS_CACHE_DIR/uv-<hash of uv.txt>-<os>-<machine>. Used by bootstrap.sh (to
 # build the action venvs), dev.sh (the dev venv) and lock.sh (to compile the locks).
 #
 # Concurrent callers (two jobs on one self-hosted runner) each install into a private temporary
@@ -52,13 +52,27 @@ if ! "$py" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("pi
   pip="$pipvenv/bin/python"
 fi
 # --target: a private directory, so neither the interpreter's site-packages nor an externally
-# managed (PEP 668) system Python is touched. The wheel download is cached in $cache/packages/pip,
-# which the workflows keep between jobs together with uv's own cache.
-if ! PIP_ROOT_USER_ACTION=ignore "$pip" -m pip install --quiet --disable-pip-version-check --no-input \
-  --require-hashes --no-deps --only-binary :all: --cache-dir "$cache/packages/pip" \
-  --target "$tmp" -r "$lock" >&2; then
-  echo "uv.sh: pip could not install uv from $lock with $py (is there a uv wheel for this platform, and can pip reach the package index?)" >&2
-  exit 1
+# managed (PEP 668) system Python is touched. The wheel is kept in $cache/packages/wheels (the
+# directory the workflows keep between jobs with uv's cache): with it there, pip installs without
+# asking any index, and still checks its sha256 against the lock.
+wheels="$cache/packages/wheels"
+pip_install() { # [pip options...]
+  PIP_ROOT_USER_ACTION=ignore "$pip" -m pip install --quiet --disable-pip-version-check --no-input \
+    --no-compile --require-hashes --no-deps --only-binary :all: --target "$tmp" -r "$lock" "$@"
+}
+if ! { compgen -G "$wheels/uv-*.whl" >/dev/null && pip_install --no-index --find-links "$wheels" 2>/dev/null; }; then
+  # Download into a private directory, then rename into the shared one: a concurrent caller
+  # never sees half a wheel.
+  rm -rf "$tmp" && mkdir -p "$tmp" "$wheels"
+  download="$tmp.download"
+  trap 'rm -rf "$tmp" "$download" ${pipvenv:+"$pipvenv"}' EXIT
+  if ! "$pip" -m pip download --quiet --disable-pip-version-check --no-input --require-hashes --no-deps \
+    --only-binary :all: --dest "$download" -r "$lock" >&2 \
+    || ! mv -f "$download"/uv-*.whl "$wheels/" \
+    || ! pip_install --no-index --find-links "$wheels" >&2; then
+    echo "uv.sh: pip could not install uv from $lock with $py (is there a uv wheel for this platform, and can pip reach the package index?)" >&2
+    exit 1
+  fi
 fi
 if ! "$tmp/bin/uv" --version >/dev/null 2>&1; then
   echo "uv.sh: the uv installed from $lock does not run on this machine" >&2

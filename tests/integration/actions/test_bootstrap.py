@@ -329,6 +329,7 @@ def test_real_build_installs_exactly_the_profile_lock_with_uv(
     done = subprocess.run([str(uv), "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.split()[1] == pinned(ROOT / "requirements" / "uv.txt")["uv"]
     assert (cache / "packages" / "uv").is_dir(), "uv's downloads go to the cache the workflows keep"
+    assert list((cache / "packages" / "wheels").glob("uv-*.whl")), "and so does the uv wheel"
     again = source("core", "echo again", base_env(tmp_path, GITOPS_PYTHON=RUNNER_PYTHON))
     assert again.returncode == 0
     assert again.stderr == "", "a second sourcing builds nothing and says nothing"
