@@ -23,7 +23,11 @@
 # and, on self-hosted runners, between jobs), else ${XDG_CACHE_HOME:-~/.cache}/gitops.
 # Downloads are cached in <that>/packages (uv's cache, and the uv wheel; $UV_CACHE_DIR
 # wins when set); the workflows keep that directory between jobs with actions/cache.
-# A second call for the same profile only checks a marker file (~30 ms).
+# A second call for the same profile only checks a marker file (~15 ms).
+#
+# Settings: GITOPS_PYTHON (the interpreter, default python3), GITOPS_CACHE_DIR (see above),
+# GITOPS_UV (a uv binary to use instead of the pinned one, e.g. from astral-sh/setup-uv),
+# UV_CACHE_DIR, and UV_SYSTEM_CERTS (default 1: the platform's certificate store).
 #
 # Runners: Linux (x86_64, arm64) and macOS (arm64; on Intel x86_64 every profile but github and
 # all, because cryptography publishes no macOS x86_64 wheel). Anything else, Windows included,
