@@ -154,6 +154,20 @@ def gate_summaries(result: ActResult) -> str:
     return result.summaries("gate")
 
 
+def gate_decisions(result: ActResult) -> dict[str, dict[str, Any]]:
+    """Each gate job's decision (the policy-gate step's ``decision`` output), by environment."""
+    decisions: dict[str, dict[str, Any]] = {}
+    for out in map(parse_output_file, result.outputs("gate")):
+        if "decision" in out:
+            decision = json.loads(out["decision"])
+            decisions[decision["environment"]] = decision
+    return decisions
+
+
+def failed_checks(decision: dict[str, Any]) -> dict[str, str]:
+    return {c["name"]: c["detail"] for c in decision["checks"] if not c["passed"]}
+
+
 def test_push_to_dev_changing_base_deploys_dev_only(deploy: Deploy) -> None:
     repo, kube = deploy.repo, deploy.kube
     before, after = repo.commit("dev", {BASE_KUSTOMIZATION: touch_base(repo, "tune base")}, "Base change")
@@ -161,10 +175,16 @@ def test_push_to_dev_changing_base_deploys_dev_only(deploy: Deploy) -> None:
     assert result.returncode == 0, result.text(last=80)
     assert result.job_result("changes") == "success"
     # base/ affects every environment; each one is gated, only dev is deployed
-    gates = gate_summaries(result)
-    for env in ("dev", "test", "prod"):
-        assert env in gates, f"no gate summary for {env}:\n{gates}"
-    assert "branch" in gates.lower(), gates  # test and prod: a push to dev is not their branch
+    decisions = gate_decisions(result)
+    assert sorted(decisions) == ["dev", "prod", "test"], result.outputs("gate")
+    assert decisions["dev"]["allowed"] is True, decisions["dev"]
+    # test and prod: a push to dev is not their branch (infra/deploy-control.yaml: test deploys
+    # from `test`, prod from `main`), so the branch rule blocks them whatever else does
+    for env, branch in (("test", "test"), ("prod", "main")):
+        assert decisions[env]["allowed"] is False, decisions[env]
+        failed = failed_checks(decisions[env])
+        assert "branch" in failed, decisions[env]
+        assert f"branch 'dev' is not environments.{env}.branch ('{branch}')" in failed["branch"], failed
     assert [r for j, _, r in result.job_results() if j == "deploy"] == ["success"], result.job_results()
     # each job's actions sourced the smallest bootstrap profile: the deploy ran without PyGithub
     assert result.profiles() == {"changes": ["core"], "gate": ["core"], "deploy": ["kube"]}

@@ -426,12 +426,8 @@ def check_policy(path: Path, results: list[OverlayResult], failures: list[Failur
                 Failure(None, "deploy-control", p.key or shown, p.message, file=p.file or shown, line=p.line)
             )
         return {"file": shown, "ok": False, "problems": len(problems)}
-    try:
-        from gitops.core.policy import UNGOVERNED
-    except ImportError:  # pragma: no cover - older policy module
-        ungoverned: Mapping[str, str] = {}
-    else:
-        ungoverned = UNGOVERNED
+    from gitops.core.policy import UNGOVERNED
+
     count = 0
     overlay_envs = {r.environment: r for r in results}
     for env in policy.environments:
@@ -463,7 +459,7 @@ def check_policy(path: Path, results: list[OverlayResult], failures: list[Failur
                             line=policy.line_of(f"environments.{env}.services.{service}"),
                         )
                     )
-        elif env not in ungoverned:
+        elif env not in UNGOVERNED:
             count += 1
             failures.append(
                 Failure(

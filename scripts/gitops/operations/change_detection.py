@@ -103,24 +103,6 @@ class _Range:
     nothing: bool = False  # a deleted ref: nothing to deploy
 
 
-def all_environments(repo: Path, infra: str = "infra") -> list[str]:
-    """Environment keys of the overlays on disk under ``<repo>/<infra>/k8s``, in promotion order."""
-    return sort_environments(o.environment for o in overlays_on_disk(repo, infra))
-
-
-def overlays_on_disk(repo: Path, infra: str = "infra") -> list[Overlay]:
-    layout = Layout(infra)
-    k8s = repo / layout.k8s
-    paths: list[str] = []
-    if k8s.is_dir():
-        for provider in sorted(p for p in k8s.iterdir() if p.is_dir() and p.name != BASE_DIR):
-            for env in sorted(e for e in provider.iterdir() if e.is_dir()):
-                for name in (*KUSTOMIZATION_FILES, CLUSTER_DIR):
-                    if (env / name).exists():
-                        paths.append(f"{layout.k8s}/{provider.name}/{env.name}/{name}")
-    return find_overlays(paths, layout)
-
-
 def _tree_overlays(git: Git, rev: str, layout: Layout) -> list[Overlay]:
     prefix = layout.k8s + "/"
     candidates = []

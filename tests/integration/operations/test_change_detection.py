@@ -18,7 +18,7 @@ import pytest
 
 from gitops.adapters import runner
 from gitops.errors import ConfigurationError
-from gitops.operations.change_detection import all_environments, detect
+from gitops.operations.change_detection import detect
 from tests.support.actions import GhaEnv
 from tests.support.git_repo import DEPLOY_CONTROL, ZERO, GitRepo, git_repo  # noqa: F401
 
@@ -374,12 +374,7 @@ def test_custom_infra_dir(git_repo: GitRepo) -> None:  # noqa: F811
     git_repo.commit("one")
     git_repo.commit("two", files={"deploy/infra/k8s/hetzner/dev/x.yaml": "x: 1\n"})
     assert detect(git_repo.path, infra="deploy/infra").environments == ["dev"]
-    assert all_environments(git_repo.path, "deploy/infra") == ["dev"]
-
-
-def test_all_environments_from_disk(repo: GitRepo) -> None:
-    assert all_environments(repo.path) == ALL
-    assert all_environments(repo.path / "nowhere") == []
+    assert detect(git_repo.path, infra="deploy/infra").known_environments == ["dev"]
 
 
 def test_detect_from_a_subdirectory_uses_the_top_level(repo: GitRepo) -> None:
