@@ -35,7 +35,10 @@ pytest_plugins = [
 @pytest.fixture(autouse=True)
 def _outside_actions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
-        if name.startswith(("GITHUB_", "RUNNER_", "INPUT_")) or name in ("CI", "ACTIONS_RUNTIME_TOKEN"):
+        if name.startswith(("GITHUB_", "RUNNER_", "INPUT_", "GITOPS_INPUT_")) or name in (
+            "CI",
+            "ACTIONS_RUNTIME_TOKEN",
+        ):
             monkeypatch.delenv(name, raising=False)
     runner.reset()
     yield

@@ -1,6 +1,9 @@
 """One module per CLI verb (see ``gitops.cli.VERBS``; the one-line help is ``cli.SUMMARIES``).
 
-Each module exposes::
+Commands are presentation only: parse the flags (shared ones are declared once in
+:mod:`gitops.commands.options`, which also says how an action input reaches a flag), call ONE
+use case in :mod:`gitops.operations`, and print its result (:mod:`gitops.commands.output`:
+JSON, a table, the job summary and step outputs). Each module exposes::
 
     DESCRIPTION: str   # what the verb does, for `gitops VERB --help`
     EPILOG: str        # examples and exit codes, shown after the options

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 import json
-import os
-import sys
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 from gitops.adapters import runner
-from gitops.commands._kube_args import (
-    KUBECONFIG_HELP,
-    UNREACHABLE_HINT,
-    add_kube_args,
-    credentials_error,
-    kube_source,
-    seconds,
-)
+from gitops.commands import options
+from gitops.commands.options import KUBECONFIG_HELP
 from gitops.commands.output import emit, markdown_table, text_table
-from gitops.core.inputs import parse_bool
-from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
-from gitops.operations.apply_engine import (
-    APPLIED,
-    ApplyReport,
-    ApplySettings,
-    Engine,
-    ObjectResult,
-    RollbackSetting,
-)
+from gitops.core.kube_errors import UNREACHABLE_HINT
+from gitops.errors import EXIT_DEPLOY_FAILED
+from gitops.operations import deployment
+from gitops.operations.apply_engine import APPLIED, ApplyReport, ApplySettings, ObjectResult, RollbackSetting
 
 DESCRIPTION = """\
 Apply Kubernetes manifests to a cluster, safely, and wait until they run.
@@ -82,75 +64,21 @@ exit codes: 0 applied and ready, 1 bad input (nothing applied), 2 the deploy fai
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_input_args(p)
-    add_kube_args(p)
-    add_apply_args(p)
-
-
-def add_input_args(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group("input")
-    group.add_argument("--overlay", default="", metavar="DIR", help="kustomize overlay to render and apply")
-    group.add_argument("-f", "--filename", default="", metavar="FILE", help="manifests file, or - for stdin")
-    group.add_argument(
-        "--secret-map",
-        default="",
-        metavar="FILE",
-        help="YAML: Secret name -> JSONPath -> variable name (see gitops render --help)",
+    options.add_overlay(group, help="kustomize overlay to render and apply")
+    options.add(
+        group, "-f", "--filename", input="file", metavar="FILE", help="manifests file, or - for stdin"
     )
-    group.add_argument(
-        "--placeholder",
-        default="",
-        metavar="TEXT",
-        help="stand-in Secret value (default: StrongBase64Password)",
-    )
-
-
-def add_apply_args(p: argparse.ArgumentParser, *, deploy: bool = False) -> None:
-    group = p.add_argument_group("apply")
-    group.add_argument(
-        "--namespace",
-        default="",
-        metavar="NS",
-        help="namespace for objects without one (default: the context's)",
-    )
-    group.add_argument(
-        "--field-manager",
-        default="",
-        metavar="NAME",
-        help="server-side apply field manager (default: gitops)",
-    )
-    group.add_argument(
-        "--dry-run",
-        nargs="?",
-        const="true",
-        default="",
-        metavar="true|false",
-        help="server-side dry run of every object with a diff summary; nothing is written (default: false)",
-    )
-    group.add_argument(
-        "--progress-interval",
-        default="",
-        metavar="SECONDS",
-        help="how often to print a progress line while waiting (default: 10)",
-    )
-    if deploy:
-        return
-    group.add_argument(
-        "--timeout",
-        default="",
-        metavar="SECONDS",
-        help="how long to wait for the rollout, and again after a rollback (default: 300)",
-    )
-    group.add_argument(
-        "--rollback-on-failure",
-        nargs="?",
-        const="true",
-        default="",
-        metavar="true|false",
-        help="roll back workloads whose rollout failed or timed out; the run still exits 2 (default: false)",
-    )
-    group.add_argument(
+    options.add_secret_map(group)
+    options.add_placeholder(group)
+    options.add_kube_args(p)
+    group = add_apply_args(p)
+    ROLLOUT_TIMEOUT.add(group)
+    ROLLBACK_ON_FAILURE.add(group)
+    options.add(
+        group,
         "--skip-service",
+        input="skip-services",
         action="append",
         default=[],
         metavar="NAME",
@@ -158,75 +86,39 @@ def add_apply_args(p: argparse.ArgumentParser, *, deploy: bool = False) -> None:
     )
 
 
-# -- input -----------------------------------------------------------------------------------------
+ROLLOUT_TIMEOUT = options.Duration(
+    "--timeout",
+    "how long to wait for the rollout, and again after a rollback",
+    input="timeout",
+    default=300.0,
+)
+ROLLBACK_ON_FAILURE = options.Switch(
+    "--rollback-on-failure",
+    "roll back workloads whose rollout failed or timed out; the run still exits 2",
+    input="rollback-on-failure",
+)
 
 
-def load_input(
-    overlay: str, filename: str, *, placeholder: str, secret_map: str
-) -> tuple[list[dict[str, Any]], str]:
-    """The objects to apply and a name for them, Secret values masked."""
-    from gitops.adapters.kustomize import kustomization_file, missing_overlay
-    from gitops.operations.rendering import DEFAULT_PLACEHOLDER, display_path, render_overlay
-
-    overlay, filename = overlay.strip(), filename.strip()
-    if bool(overlay) == bool(filename):
-        raise ConfigurationError(
-            "give exactly one of --overlay DIR or -f FILE",
-            key="--overlay",
-            hint="e.g. --overlay infra/k8s/hetzner/dev",
-            title="Invalid arguments",
-        )
-    smap = Path(secret_map.strip()) if secret_map.strip() else None
-    marker = placeholder.strip() or DEFAULT_PLACEHOLDER
-    if overlay:
-        path = Path(overlay)
-        if kustomization_file(path) is None:
-            raise missing_overlay(path)
-        rendered = render_overlay(path, os.environ, placeholder=marker, secret_map=smap)
-        objects, source = rendered.objects, display_path(path)
-    else:
-        if filename == "-":
-            text, source = sys.stdin.read(), "stdin"
-        else:
-            try:
-                text = Path(filename).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigurationError(
-                    f"cannot read {filename}: {exc.strerror or exc}",
-                    file=filename,
-                    key="-f",
-                    title="Invalid input",
-                    hint="pass a manifests file, - for stdin, or --overlay DIR to render a kustomize overlay",
-                ) from None
-            source = filename
-        rendered = render_overlay(
-            Path(source), os.environ, placeholder=marker, secret_map=smap, manifests=text
-        )
-        objects = rendered.objects
-    mask_secret_values(objects)
-    return objects, source
-
-
-def mask_secret_values(objects: Sequence[Mapping[str, Any]]) -> None:
-    """Mask every value of every Secret, whatever its origin (a -f file may carry real ones)."""
-    from gitops.operations.rendering import mask_secret
-
-    for obj in objects:
-        if obj.get("kind") != "Secret" or obj.get("apiVersion") != "v1":
-            continue
-        for value in (obj.get("stringData") or {}).values():
-            if isinstance(value, str) and value.strip():
-                mask_secret(value)
-        for value in (obj.get("data") or {}).values():
-            if not isinstance(value, str) or not value.strip():
-                continue
-            runner.current().mask(value)
-            try:
-                decoded = base64.b64decode(value, validate=True).decode("utf-8")
-            except (binascii.Error, ValueError, UnicodeDecodeError):
-                continue
-            if decoded.strip():
-                mask_secret(decoded)
+def add_apply_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """How to apply: shared by ``gitops apply`` and ``gitops deploy``."""
+    group = p.add_argument_group("apply")
+    options.add(
+        group,
+        "--namespace",
+        input="namespace",
+        metavar="NS",
+        help="namespace for objects without one (default: the context's)",
+    )
+    options.add(
+        group,
+        "--field-manager",
+        input="field-manager",
+        metavar="NAME",
+        help="server-side apply field manager (default: gitops)",
+    )
+    options.DRY_RUN.add(group)
+    options.PROGRESS_INTERVAL.add(group)
+    return group
 
 
 def skip_names(values: Sequence[str]) -> tuple[str, ...]:
@@ -234,66 +126,45 @@ def skip_names(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted({n for n in names if n}))
 
 
-# -- run -------------------------------------------------------------------------------------------
+def connection(args: argparse.Namespace) -> deployment.Connection:
+    return deployment.Connection(options.kube_source(args), options.REQUEST_TIMEOUT.read(args))
 
 
 def run(args: argparse.Namespace) -> int:
-    objects, source = load_input(
-        args.overlay, args.filename, placeholder=args.placeholder, secret_map=args.secret_map
+    manifests = deployment.Manifests(
+        overlay=args.overlay,
+        filename=args.filename,
+        placeholder=options.placeholder(args),
+        secret_map=options.secret_map(args),
     )
     settings = ApplySettings(
         field_manager=args.field_manager.strip() or "gitops",
         namespace=args.namespace.strip() or None,
-        rollout_timeout=seconds(args.timeout, "--timeout", 300.0),
-        rollback=RollbackSetting(parse_bool(args.rollback_on_failure, "--rollback-on-failure")),
-        dry_run=parse_bool(args.dry_run, "--dry-run"),
+        rollout_timeout=ROLLOUT_TIMEOUT.read(args),
+        rollback=RollbackSetting(ROLLBACK_ON_FAILURE.read(args)),
+        dry_run=options.DRY_RUN.read(args),
         skip_services=skip_names(args.skip_service),
-        progress_interval=seconds(args.progress_interval, "--progress-interval", 10.0),
+        progress_interval=options.PROGRESS_INTERVAL.read(args),
     )
-    report = execute(args, objects, source, settings)
-    if report is None:
-        return EXIT_DEPLOY_FAILED
+    try:
+        report = deployment.apply(manifests, connection(args), settings)
+    except deployment.ClusterUnreachable as exc:
+        return unreachable(exc, "apply")
     publish(report)
     emit(args.format, report.to_json(), lambda: human(report))
     return report.exit_code
 
 
-def execute(
-    args: argparse.Namespace, objects: Sequence[Mapping[str, Any]], source: str, settings: ApplySettings
-) -> ApplyReport | None:
-    """Connect and run the engine; None when the cluster could not be reached at all (already reported)."""
-    from gitops.adapters.kube import Kube, KubeError
-
-    timeout = seconds(args.request_timeout, "--request-timeout", 30.0)
-    kube = Kube.connect(kube_source(args), request_timeout=timeout)
-    try:
-        return Engine(kube, settings).run(objects, source)
-    except KubeError as err:
-        if err.status in (401, 403):
-            raise credentials_error(
-                kube.host,
-                kube.connection.context,
-                kube_source(args),
-                err.status,
-                err.describe(),
-                needs="get/list/watch/create/patch/delete on the kinds you apply",
-            ) from None
-        console = runner.current()
-        console.error(
-            f"cannot talk to the API server at {kube.host} (context {kube.connection.context!r}): "
-            f"{err.describe()}; nothing was applied",
-            title="Kubernetes API unreachable",
-        )
-        fix = UNREACHABLE_HINT
-        console.log(f"How to fix: {fix}")
-        console.summary(
-            f"### :x: gitops {getattr(args, 'verb', 'apply')}: API server {kube.host} unreachable, "
-            "nothing applied\n\n"
-            f"{err.describe()}\n\n**How to fix:** {fix}\n"
-        )
-        return None
-    finally:
-        kube.close()
+def unreachable(exc: deployment.ClusterUnreachable, verb: str) -> int:
+    """The cluster never answered: say so where the user looks, with the fix; the deploy failed."""
+    console = runner.current()
+    console.error(f"{exc}; nothing was applied", title="Kubernetes API unreachable")
+    console.log(f"How to fix: {UNREACHABLE_HINT}")
+    console.summary(
+        f"### :x: gitops {verb}: API server {exc.host} unreachable, nothing applied\n\n"
+        f"{exc.detail}\n\n**How to fix:** {UNREACHABLE_HINT}\n"
+    )
+    return EXIT_DEPLOY_FAILED
 
 
 # -- output ----------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import yaml
 
 from gitops.adapters import runner
 from gitops.commands import output as report
-from gitops.commands._github_args import env_default
+from gitops.commands.options import from_input
 from gitops.core import hetzner_k3s as hk
 from gitops.core.kubeconfig import mask_pieces
 from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError, yaml_problem
@@ -62,18 +62,18 @@ missing tool); 2 hetzner-k3s ran and failed.
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--environment", metavar="ENV", default=env_default("environment"), help="e.g. dev")
+    p.add_argument("--environment", metavar="ENV", default=from_input("environment"), help="e.g. dev")
     p.add_argument(
         "--config",
         metavar="PATH",
-        default=env_default("config"),
+        default=from_input("config"),
         help=f"the cluster config (default: {CONFIG_TEMPLATE})",
     )
     p.add_argument(
         "--hetzner-k3s",
         dest="binary",
         metavar="PATH",
-        default=env_default("hetzner-k3s") or os.environ.get("GITOPS_HETZNER_K3S") or None,
+        default=from_input("hetzner-k3s") or os.environ.get("GITOPS_HETZNER_K3S") or None,
         help="use this hetzner-k3s (a path, or a name looked up on PATH) instead of downloading the pinned "
         "release; verified only when --sha256 is given (default: $GITOPS_HETZNER_K3S, a job-wide override "
         "like GITOPS_KUBECTL; empty: the pinned release)",
@@ -82,43 +82,43 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--version",
         dest="version",
         metavar="X.Y.Z",
-        default=env_default("version"),
+        default=from_input("version"),
         help="install this hetzner-k3s release instead of the pinned one (needs --sha256)",
     )
     p.add_argument(
         "--sha256",
         metavar="HEX",
-        default=env_default("sha256"),
+        default=from_input("sha256"),
         help="the binary's expected sha256 (overrides the pinned checksum)",
     )
     p.add_argument(
         "--download-url",
         metavar="TEMPLATE",
-        default=env_default("download-url"),
+        default=from_input("download-url"),
         help="download URL template with {version} and {platform} (a mirror); default: GitHub releases",
     )
     p.add_argument(
         "--kubeconfig-path",
         metavar="PATH",
-        default=env_default("kubeconfig-path"),
+        default=from_input("kubeconfig-path"),
         help="write the kubeconfig here instead of the config's kubeconfig_path",
     )
     p.add_argument(
         "--token-env",
         metavar="VAR",
-        default=env_default("token-env"),
+        default=from_input("token-env"),
         help="variable holding the Hetzner Cloud token (default: HCLOUD_TOKEN, else HETZNER_TOKEN)",
     )
     p.add_argument(
         "--ssh-private-key-env",
         metavar="VAR",
-        default=env_default("ssh-private-key-env", "HETZNER_SSH_PRIVATE_KEY"),
+        default=from_input("ssh-private-key-env", "HETZNER_SSH_PRIVATE_KEY"),
         help="variable holding the SSH private key (default: HETZNER_SSH_PRIVATE_KEY)",
     )
     p.add_argument(
         "--ssh-public-key-env",
         metavar="VAR",
-        default=env_default("ssh-public-key-env", "HETZNER_SSH_PUBLIC_KEY"),
+        default=from_input("ssh-public-key-env", "HETZNER_SSH_PUBLIC_KEY"),
         help="variable holding the SSH public key (default: HETZNER_SSH_PUBLIC_KEY)",
     )
 

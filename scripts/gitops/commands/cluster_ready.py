@@ -19,15 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops.adapters import runner
-from gitops.commands._kube_args import (
-    KUBECONFIG_HELP,
-    UNREACHABLE_HINT,
-    add_kube_args,
-    credentials_error,
-    kube_source,
-    seconds,
-)
+from gitops.commands.options import KUBECONFIG_HELP, add, add_kube_args, kube_source
 from gitops.commands.output import emit, markdown_table, text_table
+from gitops.core.inputs import parse_seconds as seconds
+from gitops.core.kube_errors import UNREACHABLE_HINT, credentials_error
 from gitops.errors import EXIT_DEPLOY_FAILED, EXIT_OK, ConfigurationError
 
 UNINITIALIZED_TAINT = "node.cloudprovider.kubernetes.io/uninitialized"
@@ -68,23 +63,27 @@ exit codes: 0 ready, 1 bad arguments or kubeconfig, 2 not ready within --timeout
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_kube_args(p)
     group = p.add_argument_group("readiness")
-    group.add_argument("--min-nodes", default="", metavar="N", help="nodes that must exist (default: 1)")
-    group.add_argument(
+    add(group, "--min-nodes", input="min-nodes", metavar="N", help="nodes that must exist (default: 1)")
+    add(
+        group,
         "--csi-driver",
+        input="csi-driver",
+        keep_empty=True,
         default=None,
         metavar="NAME",
         help="CSIDriver that must be registered (default: csi.hetzner.cloud; '' skips the check)",
     )
-    group.add_argument(
+    add(
+        group,
         "--storage-class",
+        input="storage-class",
+        keep_empty=True,
         default=None,
         metavar="NAME",
         help="StorageClass that must exist (default: hcloud-volumes; '' skips the check)",
     )
-    group.add_argument("--timeout", default="", metavar="SECONDS", help="how long to wait (default: 600)")
-    group.add_argument(
-        "--interval", default="", metavar="SECONDS", help="seconds between checks (default: 5)"
-    )
+    add(group, "--timeout", input="timeout", metavar="SECONDS", help="how long to wait (default: 600)")
+    add(group, "--interval", input="interval", metavar="SECONDS", help="seconds between checks (default: 5)")
 
 
 @dataclass(frozen=True)

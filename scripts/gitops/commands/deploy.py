@@ -1,28 +1,25 @@
 """``gitops deploy``: gate -> apply -> verify for one environment (what the root action.yml runs).
 
-The gate (:func:`gitops.core.gate.evaluate`) decides for the environment and then for each
-service in deploy-control.yaml. A blocked environment applies nothing and exits 0 (a decision,
-not an error) with the reason. Blocked services are left out of the apply (their objects carry
-``app.kubernetes.io/name: <service>``) and named; the others are applied with the
-environment's ``rollout_timeout_seconds`` and each service's ``rollback_on_failure``.
+The use case is :func:`gitops.operations.deployment.deploy`; this module parses the flags and
+says what happened. A blocked environment applied nothing and exits 0 (a decision, not an
+error) with the reason; services the gate blocked were left out of the apply and are named.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitops.adapters import runner
 from gitops.commands import apply as apply_command
-from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, seconds
-from gitops.commands.apply import add_apply_args, execute, load_input
-from gitops.commands.output import emit, markdown_table, text_table
-from gitops.core.inputs import parse_bool
-from gitops.errors import EXIT_DEPLOY_FAILED, EXIT_OK
-from gitops.operations.apply_engine import ApplyReport, ApplySettings, RollbackSetting
+from gitops.commands import options
+from gitops.commands.apply import add_apply_args, connection, unreachable
+from gitops.commands.options import KUBECONFIG_HELP
+from gitops.commands.output import emit, markdown_table, next_window_text, text_table
+from gitops.errors import EXIT_OK
+from gitops.operations import deployment
+from gitops.operations.apply_engine import ApplyReport
 
 if TYPE_CHECKING:
     from gitops.core.gate import Decision
@@ -56,172 +53,76 @@ failed (including after a rollback).
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    group = p.add_argument_group("environment and gate")
-    group.add_argument(
-        "--environment",
-        "--env",
-        dest="environment",
-        required=True,
-        metavar="ENV",
-        help="the environment to deploy: a key of `environments:` in the policy, e.g. dev",
+    group = options.add_gate_args(
+        p,
+        title="environment and gate",
+        environment_help="the environment to deploy: a key of `environments:` in the policy, e.g. dev",
     )
-    group.add_argument(
-        "--overlay",
-        default="",
-        metavar="DIR",
-        help="overlay to deploy (default: infra/k8s/hetzner/<environment>)",
-    )
-    group.add_argument(
-        "--control", default="", metavar="FILE", help="policy file (default: infra/deploy-control.yaml)"
-    )
-    group.add_argument(
-        "--event",
-        default="",
-        metavar="NAME",
-        help="triggering event, e.g. push or workflow_dispatch (default: $GITHUB_EVENT_NAME, else "
-        "workflow_dispatch)",
-    )
-    group.add_argument(
-        "--ref",
-        default="",
-        metavar="REF",
-        help="branch being deployed, main or refs/heads/main (default: $GITHUB_REF)",
-    )
-    group.add_argument(
-        "--at",
-        default="",
-        metavar="ISO8601",
-        help="decide for this instant, with an offset, e.g. 2026-12-24T10:00:00+01:00 (default: now)",
-    )
-    group.add_argument(
-        "--override",
-        nargs="?",
-        const="true",
-        default="",
-        metavar="true|false",
-        help="request an emergency override of the deployment windows (only the windows), if the "
-        "policy allows it (default: false)",
-    )
-    group.add_argument(
-        "--reason", default="", metavar="TEXT", help="why the override is needed, e.g. 'INC-42' (recorded)"
-    )
-    group.add_argument("--actor", default="", metavar="LOGIN", help="who asks (default: $GITHUB_ACTOR)")
-    group.add_argument(
-        "--triggered-by",
-        default="",
-        metavar="NAME",
-        help="automation that dispatched this deploy, e.g. hetzner-k8s (default: $GITOPS_TRIGGERED_BY)",
-    )
+    options.add_overlay(group, help="overlay to deploy (default: infra/k8s/hetzner/<environment>)")
     inputs = p.add_argument_group("input")
-    inputs.add_argument(
-        "--secret-map",
-        default="",
-        metavar="FILE",
-        help="YAML: Secret name -> JSONPath -> variable name (see gitops render --help)",
-    )
-    inputs.add_argument(
-        "--placeholder",
-        default="",
-        metavar="TEXT",
-        help="stand-in Secret value (default: StrongBase64Password)",
-    )
-    add_kube_args(p)
-    add_apply_args(p, deploy=True)
+    options.add_secret_map(inputs)
+    options.add_placeholder(inputs)
+    options.add_kube_args(p)
+    add_apply_args(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops.commands.gate import automatic_from
-    from gitops.core import gate
-    from gitops.core.policy import Override
-    from gitops.core.policy_schema import DEFAULT_PATH, load_policy, parse_instant
-
-    console = runner.current()
-    environment = args.environment.strip()
-    control = Path(args.control.strip() or DEFAULT_PATH)
-    policy = load_policy(control)
-    event = args.event.strip() or console.env("GITHUB_EVENT_NAME") or "workflow_dispatch"
-    ref = args.ref.strip() or console.env("GITHUB_REF") or None
-    at = parse_instant(args.at) if args.at.strip() else datetime.now(UTC)
-    override = None
-    if parse_bool(args.override, "--override"):
-        override = Override(
-            actor=args.actor.strip() or console.env("GITHUB_ACTOR") or None,
-            reason=args.reason.strip() or None,
-        )
-    automatic = automatic_from(args.triggered_by.strip() or console.env("GITOPS_TRIGGERED_BY"))
-
-    def decide(service: str | None) -> gate.Decision:
-        return gate.evaluate(
-            policy,
-            environment=environment,
-            service=service,
-            event=event,
-            ref=ref,
-            at=at,
-            override=override,
-            automatic=automatic,
-        )
-
-    env_decision = decide(None)
-    data: dict[str, Any] = {"environment": environment, "gate": env_decision.to_json()}
-    if not env_decision.allowed:
-        return _blocked(args, data, env_decision, "")
-    services = {name: decide(name) for name in gate.environment_of(policy, environment).services}
-    blocked = sorted(name for name, d in services.items() if not d.allowed)
-    data["services"] = {
-        name: {
-            "allowed": d.allowed,
-            "rollback_on_failure": d.rollback_on_failure,
-            "reason": None if d.allowed else _reason(d),
-        }
-        for name, d in services.items()
-    }
-    if services and len(blocked) == len(services):
-        return _blocked(args, data, services[blocked[0]], " (every service)")
-    for name in blocked:
-        console.notice(
-            f"{name} is skipped: {_reason(services[name])}", title=f"Deploy gate: {environment}/{name}"
-        )
-    overlay = args.overlay.strip() or f"infra/k8s/hetzner/{environment}"
-    objects, source = load_input(overlay, "", placeholder=args.placeholder, secret_map=args.secret_map)
-    settings = ApplySettings(
+    request = deployment.DeployRequest(
+        gate=options.gate_request(args),
+        connection=connection(args),
+        overlay=args.overlay,
+        placeholder=options.placeholder(args),
+        secret_map=options.secret_map(args),
         field_manager=args.field_manager.strip() or "gitops",
         namespace=args.namespace.strip() or None,
-        rollout_timeout=float(env_decision.rollout_timeout_seconds),
-        rollback=RollbackSetting(
-            env_decision.rollback_on_failure, {name: d.rollback_on_failure for name, d in services.items()}
-        ),
-        dry_run=parse_bool(args.dry_run, "--dry-run"),
-        skip_services=tuple(blocked),
-        strict_skip=False,
-        progress_interval=seconds(args.progress_interval, "--progress-interval", 10.0),
+        dry_run=options.DRY_RUN.read(args),
+        progress_interval=options.PROGRESS_INTERVAL.read(args),
     )
-    report = execute(args, objects, source, settings)
+    try:
+        outcome = deployment.deploy(request)
+    except deployment.ClusterUnreachable as exc:
+        return unreachable(exc, "deploy")
+    data = _data(outcome)
+    report = outcome.report
     if report is None:
-        return EXIT_DEPLOY_FAILED
-    data.update(
-        {
-            "allowed": True,
-            "applied": not settings.dry_run,
-            "reason": None,
-            "skipped_services": blocked,
-            "result": report.result,
-            "exit_code": report.exit_code,
-            "apply": report.to_json(),
-        }
-    )
-    apply_command.publish(report, summary=_deploy_summary(data, env_decision, report))
+        decision, scope = outcome.blocker or (outcome.decision, "")
+        return _blocked(args, data, decision, scope)
+    apply_command.publish(report, summary=_deploy_summary(data, outcome.decision, report))
+    console = runner.current()
     console.set_output("allowed", "true")
-    console.set_output("skipped-services", json.dumps(blocked))
+    console.set_output("skipped-services", json.dumps(outcome.skipped))
     console.set_output("reason", "")
     console.set_output("deploy", json.dumps(data, separators=(",", ":")))
     emit(args.format, data, lambda: _human(data, report))
     return report.exit_code
 
 
-def _reason(decision: Decision) -> str:
-    check = decision.blocked_by
-    return f"{check.name}: {check.detail}" if check else "blocked"
+def _data(outcome: deployment.Deployment) -> dict[str, Any]:
+    """The ``gitops deploy`` JSON (also the ``deploy`` output)."""
+    data: dict[str, Any] = {"environment": outcome.environment, "gate": outcome.decision.to_json()}
+    if outcome.decision.allowed:
+        data["services"] = {
+            name: {
+                "allowed": d.allowed,
+                "rollback_on_failure": d.rollback_on_failure,
+                "reason": None if d.allowed else deployment.reason(d),
+            }
+            for name, d in outcome.services.items()
+        }
+    report = outcome.report
+    if report is not None:
+        data.update(
+            {
+                "allowed": True,
+                "applied": not report.dry_run,
+                "reason": None,
+                "skipped_services": outcome.skipped,
+                "result": report.result,
+                "exit_code": report.exit_code,
+                "apply": report.to_json(),
+            }
+        )
+    return data
 
 
 def _check_rows(decision: Decision, *, markdown: bool) -> list[list[str]]:
@@ -232,11 +133,9 @@ def _check_rows(decision: Decision, *, markdown: bool) -> list[list[str]]:
 
 
 def _blocked(args: argparse.Namespace, data: dict[str, Any], decision: Decision, scope: str) -> int:
-    from gitops.commands.gate import next_window_text
-
     console = runner.current()
     environment = data["environment"]
-    reason = _reason(decision)
+    reason = deployment.reason(decision)
     data.update(
         {
             "allowed": False,

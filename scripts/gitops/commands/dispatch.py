@@ -29,15 +29,8 @@ from typing import Any
 from urllib.parse import quote
 
 from gitops.adapters import runner
+from gitops.commands import options
 from gitops.commands import output as report
-from gitops.commands._github_args import (
-    add_repo_and_app,
-    env_default,
-    env_flag,
-    repository,
-    require,
-    seconds_flag,
-)
 from gitops.core import github_errors
 from gitops.core import workflow_dispatch as wd
 from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
@@ -77,16 +70,20 @@ SINCE_FALLBACK_SECONDS = 120.0  # when no Date header tells GitHub's time: accep
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+    options.add(
+        p,
         "--workflow",
+        input="workflow",
+        default=None,
         metavar="FILE|NAME|ID",
-        default=env_default("workflow"),
         help="the workflow: file name (deploy.yml), path, display name, or numeric id",
     )
-    p.add_argument(
+    options.add(
+        p,
         "--ref",
+        input="ref",
+        default=None,
         metavar="REF",
-        default=env_default("ref"),
         help="branch or tag to run the workflow from: main, refs/heads/main, refs/tags/v1.2.0 "
         "(default: $GITHUB_REF_NAME)",
     )
@@ -98,40 +95,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=[],
         help="one workflow input (repeatable)",
     )
-    p.add_argument(
+    options.add(
+        p,
         "--inputs",
+        input="inputs",
+        default=None,
         metavar="JSON",
-        default=env_default("inputs"),
         help='inputs as one JSON object of strings, booleans or numbers, e.g. \'{"environment": "dev"}\'',
     )
-    p.add_argument(
-        "--wait",
-        action="store_true",
-        default=None,
-        help="wait for the run to complete; exit 0 only on success",
-    )
-    p.add_argument(
-        "--timeout",
-        metavar="SECONDS",
-        type=seconds_flag,
-        default=None,
-        help="with --wait: give up waiting after this long (default 1800); the run keeps running",
-    )
-    p.add_argument(
-        "--poll-interval",
-        metavar="SECONDS",
-        type=seconds_flag,
-        default=None,
-        help="seconds between status checks while waiting (default 10)",
-    )
-    p.add_argument(
-        "--find-timeout",
-        metavar="SECONDS",
-        type=seconds_flag,
-        default=None,
-        help="how long to look for the run when GitHub does not return it (default 60)",
-    )
-    add_repo_and_app(p)
+    WAIT.add(p)
+    WAIT_TIMEOUT.add(p)
+    POLL_INTERVAL.add(p)
+    FIND_TIMEOUT.add(p)
+    options.add_repo_and_app(p)
+
+
+WAIT = options.Switch("--wait", "wait for the run to complete; exit 0 only on success", input="wait")
+WAIT_TIMEOUT = options.Duration(
+    "--timeout",
+    "with --wait: give up waiting after this long; the run keeps running",
+    input="timeout",
+    default=1800.0,
+)
+POLL_INTERVAL = options.Duration(
+    "--poll-interval", "seconds between status checks while waiting", input="poll-interval", default=10.0
+)
+FIND_TIMEOUT = options.Duration(
+    "--find-timeout", "how long to look for the run when GitHub does not return it", default=60.0
+)
 
 
 @dataclass(frozen=True)
@@ -155,39 +146,11 @@ class Settings:
         return f"{self.owner}/{self.repo}"
 
 
-def _seconds(value: float | None, name: str, default: float) -> float:
-    if value is None:
-        raw = env_default(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigurationError(
-                f"input `{name}` must be a number of seconds, found {raw!r}",
-                key=name,
-                title="Invalid input",
-                hint=f"write plain seconds, e.g. {default:g}",
-            ) from None
-    if value <= 0:
-        raise ConfigurationError(
-            f"--{name} must be positive, found {value:g}",
-            key=f"--{name}",
-            title="Invalid input",
-            hint=f"e.g. --{name} {default:g}",
-        )
-    return value
-
-
 def settings(args: argparse.Namespace) -> Settings:
-    import os
-
-    from gitops.adapters.github import parse_repo
-
     inputs = wd.parse_inputs(args.inputs, args.field)  # first: a bad input must not even need a token
-    owner, repo = parse_repo(repository(args))
-    workflow = require(args.workflow, "--workflow", "deploy-k8s-resources.yml")
-    ref = require(args.ref or os.environ.get("GITHUB_REF_NAME"), "--ref", "main")
+    owner, repo = options.repository(args)
+    workflow = options.require(args.workflow, "--workflow", "deploy-k8s-resources.yml")
+    ref = options.require(args.ref or runner.current().env("GITHUB_REF_NAME"), "--ref", "main")
     ref_name, ref_kind = wd.split_ref(ref)
     return Settings(
         owner=owner,
@@ -197,10 +160,10 @@ def settings(args: argparse.Namespace) -> Settings:
         ref_name=ref_name,
         ref_kind=ref_kind,
         inputs=inputs,
-        wait=bool(args.wait) or env_flag("wait"),
-        timeout=_seconds(args.timeout, "timeout", 1800.0),
-        poll_interval=_seconds(args.poll_interval, "poll-interval", 10.0),
-        find_timeout=_seconds(args.find_timeout, "find-timeout", 60.0),
+        wait=WAIT.read(args),
+        timeout=WAIT_TIMEOUT.read(args),
+        poll_interval=POLL_INTERVAL.read(args),
+        find_timeout=FIND_TIMEOUT.read(args),
         app_id=args.app_id,
         app_private_key_env=args.app_private_key_env,
     )

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
-from pathlib import Path
 
 from gitops.adapters import runner
-from gitops.commands.output import emit, markdown_table, text_table
+from gitops.commands import options
+from gitops.commands.output import emit, markdown_table, next_window_text, text_table
 from gitops.core import gate
-from gitops.core.inputs import parse_bool
-from gitops.core.policy import Override
-from gitops.core.policy_schema import DEFAULT_PATH, load_policy, parse_instant
 from gitops.core.windows import fmt_local
 from gitops.errors import EXIT_OK
+from gitops.operations import gating
 
 DESCRIPTION = """\
 Evaluate the deploy-control policy for one environment (and optionally one service) and say
@@ -51,91 +48,26 @@ rollback-on-failure, rollout-timeout, next-allowed-at, decision) and to the job 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--env", "--environment", dest="env", required=True, metavar="ENV", help="dev, test, prod, ..."
+    group = options.add_gate_args(p, title="what to decide for", environment_help="dev, test, prod, ...")
+    options.add(
+        group, "--service", input="service", metavar="NAME", help="postgres, redis, jaeger (default: none)"
     )
-    p.add_argument("--service", default="", metavar="NAME", help="postgres, redis, jaeger (default: none)")
-    p.add_argument(
-        "--event",
-        default="",
-        metavar="NAME",
-        help=f"one of {', '.join(gate.EVENTS)} (default: $GITHUB_EVENT_NAME, else workflow_dispatch)",
-    )
-    p.add_argument(
-        "--ref", default="", metavar="REF", help="branch or refs/heads/BRANCH (default: $GITHUB_REF)"
-    )
-    p.add_argument(
-        "--at", default="", metavar="ISO8601", help="the instant to decide for, with offset (default: now)"
-    )
-    p.add_argument(
-        "--override",
-        nargs="?",
-        const="true",
-        default="",
-        metavar="true|false",
-        help="request an emergency override of the deployment windows (default: false)",
-    )
-    p.add_argument("--reason", default="", metavar="TEXT", help="why the override is needed (recorded)")
-    p.add_argument("--actor", default="", metavar="LOGIN", help="who asks (default: $GITHUB_ACTOR)")
-    p.add_argument(
-        "--triggered-by",
-        default="",
-        metavar="NAME",
-        help="the automation that sent a workflow_dispatch (e.g. hetzner-k8s): makes it an automatic deploy "
-        "(default: $GITOPS_TRIGGERED_BY; empty or 'manual' = a person)",
-    )
-    p.add_argument(
-        "--cluster",
-        nargs="?",
-        const="true",
-        default="",
-        metavar="true|false",
-        help="gate creating/updating the environment's cluster (cluster.enabled, cluster.auto_deploy) "
-        "instead of a deploy (default: false)",
-    )
-    p.add_argument(
-        "--control",
-        default="",
-        metavar="FILE",
-        help=f"the policy file (default: {DEFAULT_PATH})",
-    )
+    CLUSTER.add(group)
 
 
-def automatic_from(triggered_by: str) -> bool | None:
-    """A dispatch naming the automation that sent it is automatic; none or 'manual' is a person."""
-    value = triggered_by.strip()
-    return True if value and value.lower() != "manual" else None
+CLUSTER = options.Switch(
+    "--cluster",
+    "gate creating/updating the environment's cluster (cluster.enabled, cluster.auto_deploy) instead "
+    "of a deploy",
+    input="cluster",
+)
 
 
 def run(args: argparse.Namespace) -> int:
-    console = runner.current()
-    control = Path(args.control or DEFAULT_PATH)
-    policy = load_policy(control)
-    event = args.event.strip() or console.env("GITHUB_EVENT_NAME") or "workflow_dispatch"
-    ref = args.ref.strip() or console.env("GITHUB_REF") or None
-    at = parse_instant(args.at) if args.at.strip() else datetime.now(UTC)
-    override = None
-    if parse_bool(args.override.strip(), "--override"):
-        override = Override(
-            actor=args.actor.strip() or console.env("GITHUB_ACTOR") or None,
-            reason=args.reason.strip() or None,
-        )
-    elif args.reason.strip():
-        console.warning("--reason is ignored without --override", title="Deploy gate")
-    triggered_by = args.triggered_by.strip() or console.env("GITOPS_TRIGGERED_BY")
-    decision = gate.evaluate(
-        policy,
-        environment=args.env.strip(),
-        service=args.service.strip() or None,
-        event=event,
-        ref=ref,
-        at=at,
-        override=override,
-        automatic=automatic_from(triggered_by),
-        cluster=parse_bool(args.cluster.strip(), "--cluster"),
-    )
+    request = options.gate_request(args)
+    decision = gating.decide(request, service=args.service.strip() or None, cluster=CLUSTER.read(args))
     data = decision.to_json()
-    data["control"] = str(control)
+    data["control"] = str(request.control)
     publish(decision, data)
     emit(args.format, data, lambda: human(decision))
     return EXIT_OK
@@ -182,27 +114,6 @@ def _target(decision: gate.Decision) -> str:
 
 def verdict(decision: gate.Decision) -> str:
     return "ALLOWED" if decision.allowed else "BLOCKED"
-
-
-def next_window_text(decision: gate.Decision, now: datetime | None = None) -> str:
-    """``Mon 2026-11-30 09:00 CET (in 1d 23h)`` or ``-``."""
-    if decision.next_allowed_at is None:
-        return "-"
-    when = decision.next_allowed_at
-    return f"{fmt_local(when, decision.timezone)} ({until(when, now or decision.at)})"
-
-
-def until(when: datetime, now: datetime) -> str:
-    """``in 2d 3h`` / ``in 45m``: how far ``when`` is from ``now``, to the minute."""
-    minutes = max(0, int((when - now).total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = [
-        f"{days}d" if days else "",
-        f"{hours}h" if hours else "",
-        f"{mins}m" if mins and not days else "",
-    ]
-    return "in " + (" ".join(p for p in parts if p) or "0m")
 
 
 def _headline(decision: gate.Decision) -> str:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from gitops.adapters import runner
+
+if TYPE_CHECKING:
+    from gitops.core.gate import Decision
 
 Row = Sequence[object]
 
@@ -54,3 +58,26 @@ def emit(fmt: str, data: Mapping[str, Any] | Sequence[Any], human: Callable[[], 
     text = to_json(data) if fmt == "json" else human()
     sys.stdout.write(runner.current().redact(text) + "\n")
     sys.stdout.flush()
+
+
+def until(when: datetime, now: datetime) -> str:
+    """``in 2d 3h`` / ``in 45m``: how far ``when`` is from ``now``, to the minute."""
+    minutes = max(0, int((when - now).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [
+        f"{days}d" if days else "",
+        f"{hours}h" if hours else "",
+        f"{mins}m" if mins and not days else "",
+    ]
+    return "in " + (" ".join(p for p in parts if p) or "0m")
+
+
+def next_window_text(decision: Decision, now: datetime | None = None) -> str:
+    """``Mon 2026-11-30 09:00 CET (in 1d 23h)``, when a gate decision may next allow, or ``-``."""
+    from gitops.core.windows import fmt_local
+
+    if decision.next_allowed_at is None:
+        return "-"
+    when = decision.next_allowed_at
+    return f"{fmt_local(when, decision.timezone)} ({until(when, now or decision.at)})"

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops.adapters import runner
-from gitops.commands.gate import until
-from gitops.commands.output import emit, markdown_table, text_table
+from gitops.commands.output import emit, markdown_table, text_table, until
 from gitops.core import gate
 from gitops.core.policy import UNGOVERNED, Policy
 from gitops.core.policy_schema import DEFAULT_PATH, load_policy, parse_instant

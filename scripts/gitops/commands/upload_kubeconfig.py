@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from gitops.adapters import runner
+from gitops.commands import options
 from gitops.commands import output as report
-from gitops.commands._github_args import add_repo_and_app, env_default, env_flag, repository, require
 from gitops.core import github_errors
 from gitops.core.kubeconfig import MAX_SECRET_BYTES, KubeconfigFacts, mask_pieces, validate_kubeconfig
 from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
@@ -54,43 +54,53 @@ exit codes: 0 stored; 1 a problem you can fix (kubeconfig, token permission, nam
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+    options.add(
+        p,
         "--environment",
+        input="environment",
+        default=None,
         metavar="ENV",
-        default=env_default("environment"),
         help="the GitHub deployment environment that will hold the secret (e.g. dev)",
     )
-    p.add_argument(
+    options.add(
+        p,
         "--name",
+        input="secret-name",
+        default="KUBECONFIG",
         metavar="SECRET",
-        default=env_default("secret-name", "KUBECONFIG"),
         help="the secret's name (default: KUBECONFIG); letters, digits and _, not starting with GITHUB_",
     )
-    p.add_argument(
+    options.add(
+        p,
         "--file",
+        input="kubeconfig-path",
+        default=None,
         metavar="PATH",
-        default=env_default("kubeconfig-path"),
         help="read the kubeconfig from this file",
     )
-    p.add_argument(
+    options.add(
+        p,
         "--from-env",
+        input="kubeconfig-env",
+        default=None,
         metavar="VAR",
-        default=env_default("kubeconfig-env"),
         help="read the kubeconfig's CONTENT from this environment variable instead of a file",
     )
-    p.add_argument(
-        "--create-environment",
-        action="store_true",
-        default=None,
-        help="create the environment when it does not exist (needs Environments/Administration write)",
-    )
-    p.add_argument(
-        "--check-server",
-        action="store_true",
-        default=None,
-        help="before uploading, check that the server URL answers a TLS handshake (5 s; no credentials sent)",
-    )
-    add_repo_and_app(p)
+    CREATE_ENVIRONMENT.add(p)
+    CHECK_SERVER.add(p)
+    options.add_repo_and_app(p)
+
+
+CREATE_ENVIRONMENT = options.Switch(
+    "--create-environment",
+    "create the environment when it does not exist (needs Environments/Administration write)",
+    input="create-environment",
+)
+CHECK_SERVER = options.Switch(
+    "--check-server",
+    "before uploading, check that the server URL answers a TLS handshake (5 s; no credentials sent)",
+    input="check-server",
+)
 
 
 @dataclass(frozen=True)
@@ -112,17 +122,15 @@ class Settings:
 
 
 def settings(args: argparse.Namespace) -> Settings:
-    from gitops.adapters.github import parse_repo
-
-    owner, repo = parse_repo(repository(args))
-    environment = require(args.environment, "--environment", "dev")
+    owner, repo = options.repository(args)
+    environment = options.require(args.environment, "--environment", "dev")
     if len(environment) > 255:
         raise ConfigurationError(
             "--environment is longer than 255 characters (GitHub's limit for an environment name)",
             key="--environment",
             title="Invalid input",
         )
-    name = require(args.name, "--name", "KUBECONFIG")
+    name = options.require(args.name, "--name", "KUBECONFIG")
     if not SECRET_NAME.match(name) or name.upper().startswith("GITHUB_"):
         raise ConfigurationError(
             f"invalid secret name {name!r}: GitHub allows letters, digits and _, not starting with a digit "
@@ -144,8 +152,8 @@ def settings(args: argparse.Namespace) -> Settings:
         name=name.upper(),  # GitHub stores secret names upper-cased
         file=Path(args.file) if args.file else None,
         from_env=args.from_env or None,
-        create_environment=bool(args.create_environment) or env_flag("create-environment"),
-        check_server=bool(args.check_server) or env_flag("check-server"),
+        create_environment=CREATE_ENVIRONMENT.read(args),
+        check_server=CHECK_SERVER.read(args),
         app_id=args.app_id,
         app_private_key_env=args.app_private_key_env,
     )

@@ -122,6 +122,17 @@ def test_an_emergency_override_in_a_freeze_deploys_and_is_recorded(
     assert json.loads(gha_env.outputs()["deploy"])["gate"]["override"]["actor"] == "alice"
 
 
+def test_a_reason_without_override_is_ignored_and_said_like_the_gate_says_it(
+    cli: Callable[[list[str]], Any], cluster: Cluster
+) -> None:
+    # gate and deploy read the gate flags through one parser (commands.options.gate_request)
+    result = deploy(cli, cluster, "--environment", "prod", "--at", FREEZE, "--reason", "INC-42")
+    assert result.code == 0, result.output
+    assert "--reason is ignored without --override" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["result"] == "blocked" and data["gate"]["override"] is None
+
+
 def test_an_automatic_dispatch_of_prod_is_blocked(cli: Callable[[list[str]], Any], cluster: Cluster) -> None:
     result = deploy(cli, cluster, "--environment", "prod", "--triggered-by", "hetzner-k8s")
     assert result.code == 0

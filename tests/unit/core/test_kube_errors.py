@@ -1,4 +1,4 @@
-"""gitops.commands._kube_args: the connection flags' errors say which fix applies."""
+"""gitops.core.kube_errors: a refused kubeconfig gets the fix that applies to it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from gitops.adapters.kube import KubeconfigSource
-from gitops.commands._kube_args import credentials_error, seconds
-from gitops.errors import ConfigurationError
+from gitops.core.kube_errors import credentials_error
 
 
 @pytest.mark.parametrize(
@@ -49,10 +48,3 @@ def test_a_file_source_is_named_by_its_path() -> None:
         "https://h", "c", KubeconfigSource(path=Path("/tmp/kc")), 401, "x", needs="get on everything"
     )
     assert "context 'c' of /tmp/kc" in error.message
-
-
-def test_seconds_with_a_unit_says_plain_seconds() -> None:
-    with pytest.raises(ConfigurationError) as info:
-        seconds("5m", "--timeout", 600.0)
-    assert info.value.message == "--timeout must be a positive number of seconds, not '5m'"
-    assert info.value.hint == "write plain seconds, e.g. --timeout 600 (units such as 5m are not accepted)"

@@ -1,0 +1,409 @@
+"""Options shared by the verbs, declared once and composed per verb (pip's ``cli/cmdoptions.py``).
+
+**How an action input reaches its verb** (the one convention of every ``action.yml``): the
+action's single step passes each input ``NAME`` through ``env:`` as ``GITOPS_INPUT_<NAME>``
+(upper case, ``-`` -> ``_``; never ``${{ }}`` inside ``run:``) and runs ``gitops VERB --format
+json`` with no other flag. Every option that backs an input is declared here or in its verb
+with ``input="NAME"``: its default is read from that variable, a flag given on the command line
+still wins, and an empty input means the option's own default (unless the option says that
+empty means something, e.g. "skip this check"). An option that is required on the command line
+is not when its input is set. tests/integration/actions/test_action_inputs.py
+checks, for every action, that each input arrives at an option of the verb this way.
+
+Booleans are 'true'/'false' (``--flag`` alone means true) and durations plain seconds, both
+parsed by :mod:`gitops.core.inputs`; an error names the flag and, when the value came from an
+action, the input.
+
+Groups: cluster connection (:func:`add_kube_args`), the gate (:func:`add_gate_args`,
+:func:`gate_request`), the manifests to render (:func:`add_overlay`, :func:`add_secret_map`,
+:func:`add_placeholder`), the repository and GitHub authentication (:func:`add_repo_and_app`),
+and the durations and switches several verbs share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitops.adapters import runner
+from gitops.core.inputs import parse_bool, parse_seconds
+from gitops.errors import ConfigurationError
+
+if TYPE_CHECKING:  # imported where used: `gitops changes` must not pay for the kube adapter
+    from gitops.adapters.kube import KubeconfigSource
+    from gitops.operations.gating import GateRequest
+
+INPUT_PREFIX = "GITOPS_INPUT_"
+
+Container = argparse.ArgumentParser | argparse._ArgumentGroup
+
+
+# -- action inputs ---------------------------------------------------------------------------------
+
+
+def input_env(name: str) -> str:
+    """The variable that carries action input ``name`` (``app-id`` -> ``GITOPS_INPUT_APP_ID``)."""
+    return INPUT_PREFIX + name.upper().replace("-", "_")
+
+
+def from_input(name: str, default: str = "") -> str:
+    """Action input ``name`` as its step passed it, or ``default`` when it is empty or absent."""
+    value = os.environ.get(input_env(name), "")
+    return value if value.strip() else default
+
+
+def label(flag: str, input_name: str | None) -> str:
+    """How an error names a value: the flag, plus the action input when the value came from one."""
+    if input_name and os.environ.get(input_env(input_name), "").strip():
+        return f"{flag} (input `{input_name}`)"
+    return flag
+
+
+def add(
+    container: Container,
+    *flags: str,
+    input: str | None = None,  # the action input's name, as action.yml spells it
+    keep_empty: bool = False,
+    default: Any = "",
+    required: bool = False,
+    **kwargs: Any,
+) -> argparse.Action:
+    """``add_argument`` whose default comes from action input ``input`` (see the module docstring).
+
+    ``keep_empty``: an empty input is passed on as ``""`` instead of meaning the default, for
+    the options where empty says something (``--csi-driver ''`` skips that check).
+    """
+    if input is not None and (from_input(input) or (keep_empty and input_env(input) in os.environ)):
+        value = os.environ[input_env(input)]
+        default = [value] if kwargs.get("action") == "append" else value
+        required = False
+    return container.add_argument(*flags, default=default, required=required, **kwargs)
+
+
+@dataclass(frozen=True)
+class _Typed:
+    """An option whose text is parsed when it is read, so the error can name flag and input."""
+
+    flag: str
+    help: str
+    input: str | None = None
+
+    def text(self, args: argparse.Namespace) -> tuple[str | None, str]:
+        """The option's text and the name an error should give it."""
+        value: str | None = getattr(args, self.flag.lstrip("-").replace("-", "_"))
+        return value, label(self.flag, self.input)
+
+
+class Switch(_Typed):
+    """A boolean option: ``--flag``, ``--flag true|false``, or its action input; empty = false."""
+
+    def add(self, container: Container) -> None:
+        add(
+            container,
+            self.flag,
+            input=self.input,
+            nargs="?",
+            const="true",
+            metavar="true|false",
+            help=f"{self.help} (default: false)",
+        )
+
+    def read(self, args: argparse.Namespace) -> bool:
+        return parse_bool(*self.text(args))
+
+
+@dataclass(frozen=True)
+class Duration(_Typed):
+    """A number of seconds (units such as 5m are refused, not guessed); empty = ``default``."""
+
+    default: float = 0.0
+
+    def add(self, container: Container) -> None:
+        add(
+            container,
+            self.flag,
+            input=self.input,
+            metavar="SECONDS",
+            help=f"{self.help} (default: {self.default:g})",
+        )
+
+    def read(self, args: argparse.Namespace) -> float:
+        return parse_seconds(*self.text(args), self.default)
+
+
+def require(value: str | None, flag: str, example: str) -> str:
+    """A text option that has no default: present on the command line or as its input."""
+    if value is None or not str(value).strip():
+        raise ConfigurationError(
+            f"{flag} is required (or its action input)",
+            key=flag,
+            title="Missing argument",
+            hint=f"e.g. {flag} {example}",
+        )
+    return str(value).strip()
+
+
+# -- shared switches and durations -----------------------------------------------------------------
+
+DRY_RUN = Switch(
+    "--dry-run",
+    "server-side dry run of every object with a diff summary; nothing is written",
+    input="dry-run",
+)
+# 30 s: adapters.kube.DEFAULT_REQUEST_TIMEOUT (tests/unit/commands/test_options.py keeps them equal)
+REQUEST_TIMEOUT = Duration("--request-timeout", "timeout of each API request", default=30.0)
+PROGRESS_INTERVAL = Duration(
+    "--progress-interval", "how often to print a progress line while waiting", default=10.0
+)
+
+
+# -- cluster connection ----------------------------------------------------------------------------
+
+KUBECONFIG_HELP = """\
+kubeconfig: --kubeconfig PATH, or --kubeconfig-env VAR (the kubeconfig CONTENT, plain or
+base64, in that environment variable: how a workflow passes a secret without writing it to
+disk), else $KUBECONFIG / ~/.kube/config. Credentials are masked and never written to disk
+(client certificates live in anonymous memory files on Linux).
+"""
+
+
+def add_kube_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("cluster connection")
+    add(group, "--kubeconfig", input="kubeconfig-path", metavar="PATH", help="kubeconfig file")
+    add(
+        group,
+        "--kubeconfig-env",
+        input="kubeconfig-env",
+        metavar="VAR",
+        help="environment variable holding the kubeconfig content (never written to disk)",
+    )
+    add(group, "--context", input="context", metavar="NAME", help="kubeconfig context (default: current)")
+    REQUEST_TIMEOUT.add(group)
+
+
+def kube_source(args: argparse.Namespace) -> KubeconfigSource:
+    from gitops.adapters.kube import KubeconfigSource
+
+    path = args.kubeconfig.strip()
+    env_var = args.kubeconfig_env.strip()
+    if path and env_var:
+        raise ConfigurationError(
+            "--kubeconfig and --kubeconfig-env are mutually exclusive",
+            key="--kubeconfig-env",
+            hint="pass the kubeconfig one way only",
+            title="Invalid arguments",
+        )
+    return KubeconfigSource(Path(path) if path else None, env_var or None, args.context.strip() or None)
+
+
+# -- the gate --------------------------------------------------------------------------------------
+
+OVERRIDE = Switch(
+    "--override",
+    "request an emergency override of the deployment windows (only the windows), if the policy allows it",
+    input="override",
+)
+
+
+def add_gate_args(
+    parser: argparse.ArgumentParser, *, title: str, environment_help: str
+) -> argparse._ArgumentGroup:
+    """The gate's flags, for ``gitops gate`` and ``gitops deploy``; read them with :func:`gate_request`."""
+    from gitops.core.gate import EVENTS
+    from gitops.core.policy_schema import DEFAULT_PATH
+
+    group = parser.add_argument_group(title)
+    add(
+        group,
+        "--environment",
+        "--env",
+        dest="environment",
+        input="environment",
+        required=True,
+        metavar="ENV",
+        help=environment_help,
+    )
+    add(
+        group,
+        "--control",
+        input="control-file",
+        metavar="FILE",
+        help=f"the policy file (default: {DEFAULT_PATH})",
+    )
+    add(
+        group,
+        "--event",
+        input="event",
+        metavar="NAME",
+        help=f"the triggering event, one of {', '.join(EVENTS)} (default: $GITHUB_EVENT_NAME, else "
+        "workflow_dispatch)",
+    )
+    add(
+        group,
+        "--ref",
+        input="ref",
+        metavar="REF",
+        help="the branch being deployed, main or refs/heads/main (default: $GITHUB_REF)",
+    )
+    add(
+        group,
+        "--at",
+        input="at",
+        metavar="ISO8601",
+        help="decide for this instant, with an offset, e.g. 2026-12-24T10:00:00+01:00 (default: now)",
+    )
+    OVERRIDE.add(group)
+    add(
+        group,
+        "--reason",
+        input="reason",
+        metavar="TEXT",
+        help="why the override is needed, e.g. 'INC-42' (recorded)",
+    )
+    add(group, "--actor", input="actor", metavar="LOGIN", help="who asks (default: $GITHUB_ACTOR)")
+    add(
+        group,
+        "--triggered-by",
+        input="triggered-by",
+        metavar="NAME",
+        help="the automation that sent a workflow_dispatch (e.g. hetzner-k8s): makes it an automatic "
+        "deploy (default: $GITOPS_TRIGGERED_BY; empty or 'manual' = a person)",
+    )
+    return group
+
+
+def automatic_from(triggered_by: str) -> bool | None:
+    """A dispatch naming the automation that sent it is automatic; none or 'manual' is a person."""
+    value = triggered_by.strip()
+    return True if value and value.lower() != "manual" else None
+
+
+def gate_request(args: argparse.Namespace) -> GateRequest:
+    """The gate flags of :func:`add_gate_args`, with their defaults from the runner, checked once."""
+    from gitops.core.policy import Override
+    from gitops.core.policy_schema import DEFAULT_PATH, parse_instant
+    from gitops.operations.gating import GateRequest
+
+    console = runner.current()
+    override = None
+    if OVERRIDE.read(args):
+        override = Override(
+            actor=args.actor.strip() or console.env("GITHUB_ACTOR") or None,
+            reason=args.reason.strip() or None,
+        )
+    elif args.reason.strip():
+        console.warning("--reason is ignored without --override", title="Deploy gate")
+    return GateRequest(
+        environment=require(args.environment, "--environment", "dev"),
+        control=Path(args.control.strip() or DEFAULT_PATH),
+        event=args.event.strip() or console.env("GITHUB_EVENT_NAME") or "workflow_dispatch",
+        ref=args.ref.strip() or console.env("GITHUB_REF") or None,
+        at=parse_instant(args.at) if args.at.strip() else datetime.now(UTC),
+        override=override,
+        automatic=automatic_from(args.triggered_by.strip() or console.env("GITOPS_TRIGGERED_BY")),
+    )
+
+
+# -- the manifests to render -----------------------------------------------------------------------
+
+
+def add_overlay(container: Container, *, help: str, many: bool = False) -> None:
+    """``--overlay DIR`` (``many``: repeatable, or one per line; required)."""
+    if many:
+        add(
+            container,
+            "--overlay",
+            input="overlay",
+            action="append",
+            default=[],
+            required=True,
+            metavar="DIR",
+            help=help,
+        )
+    else:
+        add(container, "--overlay", input="overlay", metavar="DIR", help=help)
+
+
+def add_secret_map(container: Container) -> None:
+    add(
+        container,
+        "--secret-map",
+        input="secret-map",
+        metavar="FILE",
+        help="YAML: Secret name -> JSONPath expression -> variable name, for keys whose variable is "
+        "named differently (see gitops render --help)",
+    )
+
+
+def add_placeholder(container: Container) -> None:
+    add(
+        container,
+        "--placeholder",
+        input="placeholder",
+        default=None,
+        metavar="TEXT",
+        help="the stand-in value in the Secrets (default: StrongBase64Password)",
+    )
+
+
+def placeholder(args: argparse.Namespace) -> str:
+    """The placeholder; an explicit empty one is passed on, to be refused where it is used."""
+    from gitops.core.secrets import DEFAULT_PLACEHOLDER
+
+    value: str | None = args.placeholder
+    return DEFAULT_PLACEHOLDER if value is None else value
+
+
+def secret_map(args: argparse.Namespace) -> Path | None:
+    text: str = args.secret_map.strip()
+    return Path(text) if text else None
+
+
+# -- the repository and GitHub authentication ------------------------------------------------------
+
+
+def add_repo_and_app(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("repository and authentication")
+    add(
+        group,
+        "--repo",
+        input="repository",
+        default=None,
+        metavar="OWNER/NAME",
+        help="the repository (default: $GITHUB_REPOSITORY, the repository the workflow runs in)",
+    )
+    add(
+        group,
+        "--app-id",
+        input="app-id",
+        default=None,
+        metavar="ID",
+        help="authenticate as this GitHub App (numeric App ID) instead of GH_TOKEN/GITHUB_TOKEN: an "
+        "installation token for --repo is minted from the App's private key",
+    )
+    group.add_argument(
+        "--app-private-key-env",
+        metavar="VAR",
+        default="GITHUB_APP_PRIVATE_KEY",
+        help="environment variable holding the App's PEM private key (default: GITHUB_APP_PRIVATE_KEY)",
+    )
+
+
+def repository(args: argparse.Namespace) -> tuple[str, str]:
+    """``(owner, name)`` of --repo, else of $GITHUB_REPOSITORY."""
+    from gitops.adapters.github import parse_repo
+
+    value = args.repo or os.environ.get("GITHUB_REPOSITORY", "")
+    if not value:
+        raise ConfigurationError(
+            "no repository: --repo is empty and $GITHUB_REPOSITORY is not set",
+            key="--repo",
+            title="Repository missing",
+            hint="pass --repo OWNER/NAME, e.g. --repo acme/platform (inside Actions it defaults to "
+            "the repository the workflow runs in)",
+        )
+    return parse_repo(str(value))

@@ -1,0 +1,47 @@
+"""The deploy gate as a use case: read the policy file and decide for one request.
+
+The decision itself is pure (:func:`gitops.core.gate.evaluate`); this module only pairs it with
+the policy file. :class:`GateRequest` is the one typed form of the gate flags, built once by
+``commands.options.gate_request`` for both ``gitops gate`` and ``gitops deploy``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from gitops.core import gate
+from gitops.core.policy import Override, Policy
+from gitops.core.policy_schema import load_policy
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    """What to decide for: one environment, an event on a ref, at an instant (all resolved)."""
+
+    environment: str
+    control: Path
+    event: str
+    ref: str | None
+    at: datetime
+    override: Override | None = None
+    automatic: bool | None = None  # True: a dispatch sent by automation (--triggered-by)
+
+    def evaluate(self, policy: Policy, *, service: str | None = None, cluster: bool = False) -> gate.Decision:
+        return gate.evaluate(
+            policy,
+            environment=self.environment,
+            service=service,
+            event=self.event,
+            ref=self.ref,
+            at=self.at,
+            override=self.override,
+            automatic=self.automatic,
+            cluster=cluster,
+        )
+
+
+def decide(request: GateRequest, *, service: str | None = None, cluster: bool = False) -> gate.Decision:
+    """``gitops gate``: the decision for the environment (and ``service``, or its cluster)."""
+    return request.evaluate(load_policy(request.control), service=service, cluster=cluster)
