@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitops.adapters import runner
+from gitops.commands import options
 from gitops.commands.output import emit, markdown_table, text_table
 from gitops.core.change_map import Layout
 from gitops.errors import EXIT_OK, ConfigurationError
@@ -85,9 +86,11 @@ _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repo", default=".", metavar="DIR", help="the git checkout (default: .)")
-    p.add_argument("--base", default="", metavar="REV", help="compare from this commit (wins over the event)")
-    p.add_argument("--head", default="", metavar="REV", help="compare up to this commit (default: HEAD)")
+    options.add(p, "--repo", input="path", default=".", metavar="DIR", help="the git checkout (default: .)")
+    options.add(
+        p, "--base", input="base", metavar="REV", help="compare from this commit (wins over the event)"
+    )
+    options.add(p, "--head", input="head", metavar="REV", help="compare up to this commit (default: HEAD)")
     p.add_argument(
         "--event",
         default=None,
@@ -100,14 +103,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="push, pull_request, merge_group, workflow_dispatch, ... (default: $GITHUB_EVENT_NAME)",
     )
-    p.add_argument(
+    options.add(
+        p,
         "--filters",
-        default="",
+        input="filters",
         metavar="FILE|YAML",
         help="dorny/paths-filter filters (a file, or inline YAML); '!glob' excludes",
     )
-    p.add_argument(
+    options.add(
+        p,
         "--infra",
+        input="infra-dir",
         default="infra",
         metavar="DIR",
         help="the infra root inside the repository (default: infra)",

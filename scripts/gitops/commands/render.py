@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from gitops.adapters import runner
+from gitops.commands import options
 from gitops.commands.output import emit, markdown_table, text_table
-from gitops.core.inputs import parse_bool
 from gitops.errors import EXIT_OK, ConfigurationError, Problem
 
 DESCRIPTION = """\
@@ -56,50 +56,41 @@ MODES = ("render", "check")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--overlay",
-        action="append",
-        required=True,
-        metavar="DIR",
+    options.add_overlay(
+        p,
+        many=True,
         help="overlay directory (holds kustomization.yaml); repeat it, or give one per line, with --check",
     )
-    p.add_argument(
-        "--secret-map",
-        default="",
-        metavar="FILE",
-        help="YAML: Secret name -> JSONPath expression -> variable name (overrides the convention)",
+    options.add_secret_map(p)
+    options.add_placeholder(p)
+    options.add(
+        p, "--mode", input="mode", default="render", metavar="render|check", help="render (default) or check"
     )
-    p.add_argument(
-        "--placeholder",
-        default=None,
-        metavar="TEXT",
-        help="the stand-in value in the Secrets (default: StrongBase64Password)",
-    )
-    p.add_argument("--mode", default="render", metavar="render|check", help="render (default) or check")
     p.add_argument("--check", action="store_const", const="check", dest="mode", help="same as --mode check")
-    p.add_argument(
-        "--require-all",
-        nargs="?",
-        const="true",
-        default="false",
-        metavar="true|false",
-        help="with --check: exit 1 when a needed variable is missing (default: false: warn)",
-    )
-    p.add_argument(
-        "--allow-empty",
-        nargs="?",
-        const="true",
-        default="false",
-        metavar="true|false",
-        help="treat a variable set to '' as a value (default: as missing, because Actions turns an "
-        "unknown ${{ secrets.X }} into '')",
-    )
-    p.add_argument(
+    REQUIRE_ALL.add(p)
+    ALLOW_EMPTY.add(p)
+    options.add(
+        p,
         "--output",
+        input="output-file",
+        keep_empty=True,  # the action's default: write the manifests nowhere
         default="-",
         metavar="FILE",
         help="where the manifests go: - (stdout, default), a FILE (created 0600), or '' (nowhere)",
     )
+
+
+REQUIRE_ALL = options.Switch(
+    "--require-all",
+    "with --check: exit 1 when a needed variable is missing (false: warn)",
+    input="require-all",
+)
+ALLOW_EMPTY = options.Switch(
+    "--allow-empty",
+    "treat a variable set to '' as a value (false: as missing, because Actions turns an unknown "
+    "${{ secrets.X }} into '')",
+    input="allow-empty",
+)
 
 
 def _overlays(values: list[str]) -> list[Path]:
@@ -115,18 +106,16 @@ def _overlays(values: list[str]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops.core.secrets import DEFAULT_PLACEHOLDER
-
     mode = args.mode
     if mode not in MODES:
         raise ConfigurationError(
             f"--mode must be 'render' or 'check', not {mode!r}", key="--mode", title="Invalid input"
         )
-    require_all = parse_bool(args.require_all, "--require-all")
-    allow_empty = parse_bool(args.allow_empty, "--allow-empty")
+    require_all = REQUIRE_ALL.read(args)
+    allow_empty = ALLOW_EMPTY.read(args)
     overlays = _overlays(args.overlay)
-    secret_map = Path(args.secret_map) if args.secret_map else None
-    placeholder = DEFAULT_PLACEHOLDER if args.placeholder is None else args.placeholder
+    secret_map = options.secret_map(args)
+    placeholder = options.placeholder(args)
     if mode == "check":
         return _check(
             args, overlays, secret_map, placeholder, require_all=require_all, allow_empty=allow_empty
@@ -138,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             hint="Render one overlay at a time; --check accepts several.",
             title="Invalid arguments",
         )
-    if args.require_all == "true":
+    if require_all:
         runner.current().warning("--require-all only applies to --check; rendering always requires all")
     return _render(args, overlays[0], secret_map, placeholder, allow_empty=allow_empty)
 
