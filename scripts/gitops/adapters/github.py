@@ -1,5 +1,14 @@
 """The GitHub REST API through PyGithub's requester, with our own retry policy.
 
+The calls the verbs make are typed methods of :class:`GitHub`, each citing the REST endpoint it
+speaks to: environments and their secrets (``gitops upload-kubeconfig``), workflows, refs,
+contents and runs (``gitops dispatch``). They return plain data; deciding what a 404 means, or
+which run is ours, is the caller's (:mod:`gitops.operations`, :mod:`gitops.core`).
+
+Why one module of this size: it is one client. Every typed method is a few lines over the one
+``request`` (retry policy, error explanation, the test clock), and authentication mints the
+client those methods run on; apart, each piece would import the others' internals.
+
 Why not PyGithub's defaults: its ``GithubRetry`` retries POST on 5xx, which can start a
 workflow twice, and its throttle sleeps between calls. We build the client with
 ``retry=None`` (requests' adapter then makes exactly one attempt) and
@@ -16,11 +25,14 @@ that repository (https://docs.github.com/en/apps/creating-github-apps/authentica
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -81,10 +93,72 @@ class Response:
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 
+    @property
+    def server_time(self) -> float | None:
+        """GitHub's clock (epoch seconds) from the ``Date`` header, if it sent a readable one."""
+        value = self.header("date")
+        if not value:
+            return None
+        try:
+            return parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def json_object(self) -> Mapping[str, Any]:
+        """The body when it is a JSON object, else an empty one."""
+        return self.body if isinstance(self.body, Mapping) else {}
+
 
 def segment(value: str | int) -> str:
     """One URL path segment, escaped (environment and branch names may hold spaces or slashes)."""
     return quote(str(value), safe="")
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A repository, ``owner/name``."""
+
+    owner: str
+    name: str
+
+    @property
+    def full(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def path(self) -> str:
+        """``/repos/{owner}/{repo}``, escaped."""
+        return f"/repos/{segment(self.owner)}/{segment(self.name)}"
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """An environment's public key for secrets (base64), and its id."""
+
+    key_id: str
+    key: str
+
+
+@dataclass(frozen=True)
+class StoredSecret:
+    """A secret that was written, as GitHub reports it when read back."""
+
+    created: bool  # 201: a new secret; 204: an existing one replaced
+    created_at: str | None
+    updated_at: str | None
+    encrypted_size: int  # bytes of the base64 sealed value sent
+
+
+def seal(public_key_b64: str, value: str) -> str:
+    """libsodium ``crypto_box_seal`` of ``value`` for ``public_key_b64``, base64 (what GitHub expects)."""
+    from nacl.public import PublicKey as NaclPublicKey
+    from nacl.public import SealedBox
+
+    sealed = SealedBox(NaclPublicKey(base64.b64decode(public_key_b64, validate=True))).encrypt(
+        value.encode("utf-8")
+    )
+    return base64.b64encode(sealed).decode("ascii")
 
 
 def parse_repo(value: str, *, flag: str = "--repo") -> tuple[str, str]:
@@ -248,6 +322,215 @@ class GitHub:
             handle=(404, 403),
         )
         return response.status == 200
+
+    # -- environments and their secrets ------------------------------------------------------
+    # https://docs.github.com/en/rest/deployments/environments
+    # https://docs.github.com/en/rest/actions/secrets (environment secrets)
+
+    def environment_exists(self, repo: Repo, environment: str, *, needs: Needs) -> bool:
+        """``GET /repos/{o}/{r}/environments/{env}``: 200 or 404."""
+        found = self.request(
+            "GET",
+            _environment_path(repo, environment),
+            operation=f"read {_environment_words(repo, environment)}",
+            needs=needs,
+            handle=(404,),
+        )
+        return found.status == 200
+
+    def create_environment(self, repo: Repo, environment: str) -> None:
+        """``PUT /repos/{o}/{r}/environments/{env}`` with no protection rules."""
+        self.request(
+            "PUT",
+            _environment_path(repo, environment),
+            operation=f"create {_environment_words(repo, environment)}",
+            needs=Needs(
+                fine_grained='the repository permission "Administration: Read and write" (creating '
+                "environments)",
+                classic="the `repo` scope",
+                app='the repository permission "Administration: Read and write"',
+            ),
+            body={},
+            ok=(200, 201),
+        )
+
+    def environment_public_key(self, repo: Repo, environment: str) -> PublicKey | None:
+        """``GET .../environments/{env}/secrets/public-key``; None when GitHub answers 404."""
+        where = _environment_words(repo, environment)
+        key = self.request(
+            "GET",
+            f"{_environment_path(repo, environment)}/secrets/public-key",
+            operation=f"read the public key of {where}",
+            needs=github_errors.SECRETS_WRITE,
+            handle=(404,),
+        )
+        if key.status == 404:
+            return None
+        body = key.json_object
+        if isinstance(body.get("key"), str) and body.get("key_id") is not None:
+            return PublicKey(str(body["key_id"]), str(body["key"]))
+        raise GitHubUnavailable("GitHub's public-key answer has no `key` and `key_id`")
+
+    def put_environment_secret(
+        self, repo: Repo, environment: str, name: str, value: str, key: PublicKey
+    ) -> StoredSecret:
+        """Seal ``value`` with ``key``, ``PUT .../secrets/{name}`` (201 or 204), then read it back."""
+        where = _environment_words(repo, environment)
+        path = f"{_environment_path(repo, environment)}/secrets/{segment(name)}"
+        try:
+            encrypted = seal(key.key, value)
+        except (binascii.Error, ValueError, TypeError) as exc:
+            raise GitHubUnavailable(
+                f"GitHub returned a public key for {where} that is not a 32-byte base64 key "
+                f"({type(exc).__name__})"
+            ) from None
+        put = self.request(
+            "PUT",
+            path,
+            operation=f"write secret {name} in {where}",
+            needs=github_errors.SECRETS_WRITE,
+            body={"encrypted_value": encrypted, "key_id": key.key_id},
+            ok=(201, 204),
+        )
+        meta = self.request(
+            "GET", path, operation=f"read back secret {name} in {where}", needs=github_errors.SECRETS_WRITE
+        ).json_object
+        return StoredSecret(
+            created=put.status == 201,
+            created_at=_text(meta.get("created_at")),
+            updated_at=_text(meta.get("updated_at")),
+            encrypted_size=len(encrypted),
+        )
+
+    # -- workflows, refs, contents, runs -----------------------------------------------------
+    # https://docs.github.com/en/rest/actions/workflows, /rest/actions/workflow-runs,
+    # /rest/git/refs, /rest/repos/contents, /rest/users/users
+
+    def list_workflows(self, repo: Repo) -> list[dict[str, Any]] | None:
+        """``GET .../actions/workflows``, every page (at most 1000); None when GitHub answers 404."""
+        items: list[dict[str, Any]] = []
+        for page in range(1, 11):
+            response = self.request(
+                "GET",
+                f"{repo.path}/actions/workflows",
+                operation=f"list the workflows of {repo.full}",
+                needs=github_errors.ACTIONS_WRITE,
+                params={"per_page": "100", "page": str(page)},
+                handle=(404,),
+            )
+            if response.status == 404:
+                return None
+            body = response.json_object
+            batch = [w for w in body.get("workflows", []) if isinstance(w, dict)]
+            items.extend(batch)
+            total = body.get("total_count")
+            if len(batch) < 100 or (isinstance(total, int) and len(items) >= total):
+                break
+        return items
+
+    def git_ref(self, repo: Repo, kind: str, name: str) -> Response | None:
+        """``GET .../git/ref/{heads|tags}/{name}``; None when there is no such ref."""
+        what = "branch" if kind == "heads" else "tag"
+        response = self.request(
+            "GET",
+            f"{repo.path}/git/ref/{kind}/{quote(name, safe='/')}",
+            operation=f"look up {what} {name!r} in {repo.full}",
+            needs=github_errors.READ_REPO,
+            handle=(404,),
+        )
+        return response if response.status == 200 else None
+
+    def file_text(self, repo: Repo, path: str, ref: str) -> str | None:
+        """``GET .../contents/{path}?ref=``, decoded; None when it is missing, forbidden or not text."""
+        response = self.request(
+            "GET",
+            f"{repo.path}/contents/{quote(path, safe='/')}",
+            operation=f"read {path} at {ref}",
+            needs=github_errors.READ_REPO,
+            params={"ref": ref},
+            handle=(403, 404),
+        )
+        if response.status != 200:
+            return None
+        try:
+            return base64.b64decode(str(response.json_object.get("content", ""))).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+
+    def dispatch_workflow(
+        self,
+        repo: Repo,
+        workflow: Mapping[str, Any],
+        ref: str,
+        inputs: Mapping[str, str],
+        *,
+        run_details: bool,
+    ) -> Response:
+        """``POST .../actions/workflows/{id}/dispatches``: 200 with the run's details (when asked
+        for with ``return_run_details``), 204 without; a 400/422 is returned for the caller to read
+        (an older GitHub Enterprise Server refuses ``return_run_details``). Never retried on 5xx."""
+        body: dict[str, Any] = {"ref": ref, "inputs": dict(inputs)}
+        if run_details:
+            body["return_run_details"] = True
+        return self.request(
+            "POST",
+            f"{repo.path}/actions/workflows/{workflow.get('id')}/dispatches",
+            operation=dispatch_words(workflow, ref),
+            needs=github_errors.ACTIONS_WRITE,
+            body=body,
+            ok=(200, 204),
+            handle=(400, 422) if run_details else (),
+        )
+
+    def workflow_runs(self, repo: Repo, workflow: Mapping[str, Any], *, created_since: str) -> list[Any]:
+        """``GET .../actions/workflows/{id}/runs`` of ``workflow_dispatch`` runs created since then."""
+        response = self.request(
+            "GET",
+            f"{repo.path}/actions/workflows/{workflow.get('id')}/runs",
+            operation=f"list the runs of {workflow.get('path')}",
+            needs=github_errors.ACTIONS_WRITE,
+            params={"event": "workflow_dispatch", "created": f">={created_since}", "per_page": "50"},
+        )
+        runs = response.json_object.get("workflow_runs", [])
+        return list(runs) if isinstance(runs, list) else []
+
+    def workflow_run(self, repo: Repo, run_id: int) -> Mapping[str, Any]:
+        """``GET .../actions/runs/{id}``."""
+        return self.request(
+            "GET",
+            f"{repo.path}/actions/runs/{run_id}",
+            operation=f"read run {run_id}",
+            needs=github_errors.ACTIONS_WRITE,
+        ).json_object
+
+    def user_login(self) -> str | None:
+        """``GET /user``: the login behind a personal token; None when GitHub will not say."""
+        response = self.request(
+            "GET",
+            "/user",
+            operation="read the token's user",
+            needs=github_errors.READ_REPO,
+            handle=(401, 403, 404),
+        )
+        login = response.json_object.get("login") if response.status == 200 else None
+        return str(login) if login else None
+
+
+def dispatch_words(workflow: Mapping[str, Any], ref: str) -> str:
+    """What a dispatch is called in messages: ``dispatch .github/workflows/x.yml on main``."""
+    return f"dispatch {workflow.get('path', '')} on {ref}"
+
+
+def _environment_path(repo: Repo, environment: str) -> str:
+    return f"{repo.path}/environments/{segment(environment)}"
+
+
+def _environment_words(repo: Repo, environment: str) -> str:
+    return f"environment {environment!r} of {repo.full}"
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 class _NoAnswer(Exception):  # noqa: N818 - internal signal
