@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,13 @@ from typing import Any
 from gitops.adapters import runner
 from gitops.commands.output import emit, markdown_table, text_table, until
 from gitops.core import gate
-from gitops.core.policy import UNGOVERNED, Policy
-from gitops.core.policy_schema import DEFAULT_PATH, load_policy, parse_instant
-from gitops.core.windows import WindowState, fmt_local, state_at
+from gitops.core.deploy_plan import EVENT_KINDS, Row, blocked_label
+from gitops.core.policy import UNGOVERNED
+from gitops.core.policy_schema import DEFAULT_PATH, parse_instant
+from gitops.core.windows import fmt_local
 from gitops.errors import EXIT_OK, ConfigurationError
-from gitops.operations.change_detection import ChangeReport, detect
+from gitops.operations import planning
+from gitops.operations.planning import PlanRequest
 
 DESCRIPTION = """\
 Show, with no cluster and no GitHub, what a change would deploy where, and why.
@@ -51,21 +52,6 @@ JSON: {"base","head","event_kind","at","files":[...],"note",
 where <gate decision> is the `gitops gate` JSON. Exit 0, or 1 for a bad policy or revision.
 """
 
-EVENT_KINDS = ("push", "workflow_dispatch")
-
-# Short labels for the table; the JSON and `gitops gate` carry the full detail.
-_SHORT = {
-    "event": "never (pull request)",
-    "global.auto_deploy": "kill switch off",
-    "environment.enabled": "environment disabled",
-    "environment.auto_deploy": "auto_deploy off",
-    "branch": "wrong branch",
-    "service.enabled": "service disabled",
-    "service.auto_deploy": "service auto_deploy off",
-    "deployment_window": "window closed",
-    "emergency_override": "override refused",
-}
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", default=".", metavar="DIR", help="the git repository (default: .)")
@@ -92,52 +78,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass(frozen=True)
-class Row:
-    environment: str
-    branch: str | None
-    affected: bool
-    cluster_affected: bool
-    reasons: list[str]
-    push: gate.Decision | None
-    dispatch: gate.Decision | None
-    window: WindowState | None
-    services: dict[str, dict[str, bool]]
-    not_governed: str | None
-    outcome: str
-
-    def to_json(self) -> dict[str, Any]:
-        window = None
-        if self.window is not None and self.push is not None:
-            tz = self.push.timezone
-            window = {
-                "enabled": self.window.enabled,
-                "open": self.window.open,
-                "closes_at": self.window.closes_at.astimezone(tz).isoformat()
-                if self.window.closes_at
-                else None,
-                "next_open": self.window.next_open.astimezone(tz).isoformat()
-                if self.window.next_open
-                else None,
-                "detail": self.window.detail,
-            }
-        return {
-            "environment": self.environment,
-            "governed": self.not_governed is None,
-            "branch": self.branch,
-            "affected": self.affected,
-            "cluster_affected": self.cluster_affected,
-            "reasons": self.reasons,
-            "outcome": self.outcome,
-            "push": self.push.to_json() if self.push else None,
-            "dispatch": self.dispatch.to_json() if self.dispatch else None,
-            "requires_approval": self.push.requires_approval if self.push else None,
-            "window": window,
-            "services": self.services,
-            "not_governed": self.not_governed,
-        }
-
-
 def run(args: argparse.Namespace) -> int:
     repo = Path(args.repo)
     if (args.base or args.head) and args.event:
@@ -145,27 +85,29 @@ def run(args: argparse.Namespace) -> int:
             "give either --base/--head or --event, not both", key="--event", hint="drop one of them"
         )
     at = parse_instant(args.at) if args.at.strip() else datetime.now(UTC)
-    control = Path(args.control) if args.control else repo / DEFAULT_PATH
-    policy = load_policy(control)
     event_name = args.event_name or None
     if args.event_kind == "workflow_dispatch" and not args.event:
         event_name = "workflow_dispatch"
-    report = detect(
-        repo,
+    request = PlanRequest(
+        repo=repo,
+        control=Path(args.control) if args.control else repo / DEFAULT_PATH,
+        at=at,
+        event_kind=args.event_kind,
         base=args.base or None,
         head=args.head or None,
         event_name=event_name,
         event_path=Path(args.event) if args.event else None,
         infra=args.infra,
     )
-    rows = plan_rows(policy, report, report.known_environments, at, args.event_kind)
+    result = planning.plan(request)
+    report, rows = result.changes, result.rows
     data = {
         "base": report.base,
         "head": report.head,
         "event_kind": args.event_kind,
         "event": event_name,
         "at": at.isoformat(),
-        "control": str(control),
+        "control": str(request.control),
         "files": list(report.files),
         "note": report.note,
         "environments": [r.to_json() for r in rows],
@@ -175,116 +117,11 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def environment_order(policy: Policy, overlays: list[str]) -> list[str]:
-    """Policy environments in file order, then overlays the policy does not govern (local last)."""
-    extra = sorted((e for e in overlays if e not in policy.environments), key=lambda e: (e in UNGOVERNED, e))
-    return [*policy.environments, *extra]
-
-
-def plan_rows(
-    policy: Policy, report: ChangeReport, overlays: list[str], at: datetime, event_kind: str
-) -> list[Row]:
-    rows: list[Row] = []
-    for env in environment_order(policy, overlays):
-        common: dict[str, Any] = {
-            "environment": env,
-            "affected": env in report.environments,
-            "cluster_affected": env in report.clusters,
-            "reasons": list(report.reasons.get(env, [])),
-        }
-        env_policy = policy.environments.get(env)
-        if env_policy is None:
-            why = UNGOVERNED.get(env) or (
-                f"not in {policy.source or DEFAULT_PATH}: no workflow will deploy it until it is added there"
-            )
-            rows.append(
-                Row(
-                    **common,
-                    branch=None,
-                    push=None,
-                    dispatch=None,
-                    window=None,
-                    services={},
-                    not_governed=why,
-                    outcome=why,
-                )
-            )
-            continue
-
-        def decide(event: str, service: str | None = None, *, name: str = env) -> gate.Decision:
-            branch = policy.environments[name].branch
-            return gate.evaluate(
-                policy, environment=name, service=service, event=event, ref=branch, at=at, override=None
-            )
-
-        push, dispatch = decide("push"), decide("workflow_dispatch")
-        services = {
-            name: {
-                "push": decide("push", name).allowed,
-                "dispatch": decide("workflow_dispatch", name).allowed,
-            }
-            for name in env_policy.services
-        }
-        rows.append(
-            Row(
-                **common,
-                branch=env_policy.branch,
-                push=push,
-                dispatch=dispatch,
-                window=state_at(env_policy.deployment_windows, at),
-                services=services,
-                not_governed=None,
-                outcome=outcome(
-                    common["affected"],
-                    env_policy.branch,
-                    push=push,
-                    dispatch=dispatch,
-                    services=services,
-                    event_kind=event_kind,
-                ),
-            )
-        )
-    return rows
-
-
-def _blocked(decision: gate.Decision) -> str:
-    check = decision.blocked_by
-    return _SHORT.get(check.name, check.name) if check else ""
-
-
-def outcome(
-    affected: bool,
-    branch: str,
-    *,
-    push: gate.Decision,
-    dispatch: gate.Decision,
-    services: dict[str, dict[str, bool]],
-    event_kind: str,
-) -> str:
-    """One sentence: what this change means for the environment."""
-    if not affected:
-        return "not affected: nothing to deploy"
-    approval = " after approval" if push.requires_approval else ""
-    kind = "push" if event_kind == "push" else "dispatch"
-    held = [name for name, allowed in services.items() if not allowed[kind]]
-    skip = f" (without {', '.join(held)})" if held and len(held) < len(services) else ""
-    if event_kind == "push" and push.allowed:
-        return f"a push to {branch} deploys it now{approval}{skip}"
-    if dispatch.allowed:
-        lead = f"push does not deploy ({_blocked(push)}); " if event_kind == "push" else ""
-        return f"{lead}a manual workflow_dispatch deploys it now{approval}{skip}"
-    if dispatch.next_allowed_at is not None:
-        when = fmt_local(dispatch.next_allowed_at, dispatch.timezone)
-        return f"blocked now ({_blocked(dispatch)}); manual workflow_dispatch deploys from {when}{approval}"
-    blocked = dispatch.blocked_by
-    return f"cannot deploy: {blocked.detail if blocked else 'blocked'}"
-
-
 def _decision_cell(decision: gate.Decision | None) -> str:
     if decision is None:
         return ""
     # the gate's own words, so plan, gate and deploy read alike
-    return "allowed" if decision.allowed else f"blocked: {_blocked(decision)}"
+    return "allowed" if decision.allowed else f"blocked: {blocked_label(decision)}"
 
 
 def _window_cell(row: Row) -> str:
