@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
-from gitops.adapters import runner
+from gitops.adapters import private_file, runner
 from gitops.commands import options
 from gitops.commands.output import emit, markdown_table, text_table
 from gitops.errors import EXIT_OK, ConfigurationError, Problem
@@ -144,7 +143,7 @@ def _render(
     output: str = args.output
     target = None if output in ("", "-") else Path(output)
     if target is not None:
-        _check_target(target)  # before any work: a bad path should not cost a render
+        private_file.check_target(target)  # before any work: a bad path should not cost a render
     rendered = render_overlay(
         overlay, os.environ, placeholder=placeholder, secret_map=secret_map, allow_empty=allow_empty
     )
@@ -166,7 +165,7 @@ def _render(
             sys.stdout.write(rendered.to_yaml())
             sys.stdout.flush()
     elif target is not None:
-        write_private(target, rendered.to_yaml().encode("utf-8"))
+        private_file.write_private(target, rendered.to_yaml().encode("utf-8"))
     report = _report("render", placeholder, [(shown, rendered)], output=where)
     _publish(report)
     message = (
@@ -178,59 +177,6 @@ def _render(
     if output != "-":  # otherwise stdout carries the manifests
         emit(args.format, report, lambda: _table(report))
     return EXIT_OK
-
-
-def _check_target(path: Path) -> None:
-    if path.is_symlink():
-        raise ConfigurationError(
-            f"{path} is a symbolic link; refusing to write secrets through it",
-            file=str(path),
-            key="--output",
-            hint="Write to a regular file path (it is created with mode 0600).",
-            title="Unsafe output path",
-        )
-    if path.exists() and not path.is_file():
-        raise ConfigurationError(
-            f"{path} exists and is not a regular file",
-            file=str(path),
-            key="--output",
-            title="Unsafe output path",
-        )
-    if not path.parent.is_dir():
-        raise ConfigurationError(
-            f"the directory of {path} does not exist",
-            file=str(path),
-            key="--output",
-            title="Invalid output path",
-        )
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` with mode 0600 from the first byte, atomically.
-
-    A temporary file in the same directory is created with ``O_CREAT|O_EXCL|O_NOFOLLOW`` and
-    mode 0600 (so there is never a moment where another user can read it), filled, synced
-    and renamed over ``path``. ``rename`` replaces a symlink rather than following it, and a
-    symlink at ``path`` is refused up front anyway.
-    """
-    _check_target(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    temp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    fd = os.open(temp, flags, 0o600)
-    try:
-        try:
-            os.fchmod(fd, 0o600)  # the umask can only remove bits; make it exactly 0600
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 # -- check -----------------------------------------------------------------------------------
