@@ -603,18 +603,7 @@ def _connect_app(
             title="GitHub App key missing",
             hint=f"pass the key from a secret: `env: {key_env}: ${{{{ secrets.APP_PRIVATE_KEY }}}}`",
         )
-    run.mask(pem)
-    pem = pem.strip().replace("\\n", "\n") + "\n"  # keys pasted as one line with literal \n
-    try:
-        jwt = Auth.AppAuth(int(app_id), pem).token
-    except Exception as exc:  # a bad key surfaces as ValueError/InvalidKeyError/... from cryptography/jwt
-        raise ConfigurationError(
-            f"${key_env} is not a usable GitHub App private key ({type(exc).__name__})",
-            key=key_env,
-            title="GitHub App key invalid",
-            hint="use the PEM file GitHub generated for the App (-----BEGIN RSA PRIVATE KEY----- ...)",
-        ) from None
-    run.mask(jwt)
+    jwt = _app_jwt(app_id, pem, key_env)
     app_info = TokenInfo("GitHub App JWT", f"GitHub App {app_id}", minted=True)
     app = GitHub(Auth.AppAuthToken(jwt), app_info, base, policy=policy)
     app_needs = Needs(
@@ -667,3 +656,23 @@ def _connect_app(
     granted = minted.body.get("permissions") if isinstance(minted.body, Mapping) else None
     client.app_permissions = dict(granted) if isinstance(granted, Mapping) else None
     return client
+
+
+def _app_jwt(app_id: str, pem: str, key_env: str) -> str:
+    """The App's JWT (RS256, signed with its private key), masked; a bad key is the user's to fix."""
+    from github import Auth
+
+    run = runner.current()
+    run.mask(pem)
+    pem = pem.strip().replace("\\n", "\n") + "\n"  # keys pasted as one line with literal \n
+    try:
+        jwt = Auth.AppAuth(int(app_id), pem).token
+    except Exception as exc:  # a bad key surfaces as ValueError/InvalidKeyError/... from cryptography/jwt
+        raise ConfigurationError(
+            f"${key_env} is not a usable GitHub App private key ({type(exc).__name__})",
+            key=key_env,
+            title="GitHub App key invalid",
+            hint="use the PEM file GitHub generated for the App (-----BEGIN RSA PRIVATE KEY----- ...)",
+        ) from None
+    run.mask(jwt)
+    return jwt

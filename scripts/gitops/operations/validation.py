@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -224,14 +224,60 @@ def validate_overlay(
     index: SourceIndex,
     failures: list[Failure],
 ) -> OverlayResult:
-    import kubernetes_validate
-
-    from gitops.adapters import kustomize
+    """Build ``overlay``, validate every object against the schema, and find stray placeholders."""
     from gitops.core.secrets import scan
-    from gitops.operations.rendering import display_path, load_manifests
+    from gitops.operations.rendering import display_path
 
     shown = display_path(overlay)
     result = OverlayResult(shown, overlay.name)
+    built = _build(overlay, shown)
+    if isinstance(built, Failure):
+        failures.append(built)
+        result.failed = 1
+        return result
+    objects, origins = built
+    result.objects = len(objects)
+
+    def failure(obj: Mapping[str, Any], origin: Path | None, path: Sequence[Step], message: str) -> Failure:
+        file, line = index.locate(obj, path, origin, overlay)
+        return Failure(
+            shown,
+            str(obj.get("kind")),
+            str((obj.get("metadata") or {}).get("name")),
+            message,
+            file=display_path(file) if file else None,
+            line=line,
+            field=dotted(path) or None,
+            origin=display_path(origin) if origin else None,
+        )
+
+    for obj, origin in zip(objects, origins, strict=True):
+        label = ((obj.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/name")
+        if isinstance(label, str):
+            result.labels.add(label)
+        verdict = _schema_verdict(obj, version)
+        if verdict is None:
+            result.valid += 1
+        elif isinstance(verdict, str):
+            name = str((obj.get("metadata") or {}).get("name"))
+            result.skipped.append({"kind": str(obj.get("kind")), "name": name, "reason": verdict})
+        else:
+            failures.append(failure(obj, origin, *verdict))
+            result.failed += 1
+    found = scan(objects, placeholder)
+    for (doc_index, where), problem in zip(found.stray_sites, found.strays, strict=True):
+        steps: list[Step] = [int(s) if s.isdigit() else s for s in re.split(r"\.|\[|\]\.?", where) if s]
+        stray = failure(objects[doc_index], origins[doc_index], steps, problem.message.split(": ", 1)[-1])
+        failures.append(replace(stray, field=where, origin=None))
+        result.failed += 1
+    return result
+
+
+def _build(overlay: Path, shown: str) -> tuple[list[dict[str, Any]], list[Path | None]] | Failure:
+    """The rendered objects and the local file each was declared in, or why the build failed."""
+    from gitops.adapters import kustomize
+    from gitops.operations.rendering import load_manifests
+
     try:
         try:
             build = kustomize.build_with_origins(overlay)
@@ -240,84 +286,26 @@ def validate_overlay(
             text, origin_root = kustomize.build(overlay), None  # the plain build says what is wrong
         objects = load_manifests(text, f"kustomize build {shown}")
     except ConfigurationError as exc:
-        failures.append(
-            Failure(
-                shown,
-                "Kustomization",
-                shown,
-                "\n".join([exc.message, *map(str, exc.problems)]),
-                file=exc.file,
-                line=exc.line,
-            )
-        )
-        result.failed = 1
-        return result
-    origins = [_origin_of(obj, origin_root) for obj in objects]
-    result.objects = len(objects)
-    for obj, origin in zip(objects, origins, strict=True):
-        kind = str(obj.get("kind"))
-        name = str((obj.get("metadata") or {}).get("name"))
-        label = ((obj.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/name")
-        if isinstance(label, str):
-            result.labels.add(label)
-        try:
-            kubernetes_validate.validate(obj, version, strict=True)
-        except kubernetes_validate.ValidationError as exc:
-            path = field_path(exc)
-            file, line = index.locate(obj, path, origin, overlay)
-            failures.append(
-                Failure(
-                    shown,
-                    kind,
-                    name,
-                    str(exc.message),
-                    file=display_path(file) if file else None,
-                    line=line,
-                    field=dotted(path) or None,
-                    origin=display_path(origin) if origin else None,
-                )
-            )
-            result.failed += 1
-            continue
-        except kubernetes_validate.SchemaNotFoundError:
-            api_version = str(obj.get("apiVersion"))
-            if _is_core_group(api_version):
-                file, line = index.locate(obj, ["apiVersion"], origin, overlay)
-                failures.append(
-                    Failure(
-                        shown,
-                        kind,
-                        name,
-                        f"Kubernetes {version} has no kind {kind} in {api_version}",
-                        file=display_path(file) if file else None,
-                        line=line,
-                        field="apiVersion",
-                        origin=display_path(origin) if origin else None,
-                    )
-                )
-                result.failed += 1
-            else:
-                result.skipped.append({"kind": kind, "name": name, "reason": f"no schema for {api_version}"})
-            continue
-        result.valid += 1
-    found = scan(objects, placeholder)
-    for (doc_index, where), problem in zip(found.stray_sites, found.strays, strict=True):
-        obj = objects[doc_index]
-        steps: list[Step] = [int(s) if s.isdigit() else s for s in re.split(r"\.|\[|\]\.?", where) if s]
-        file, line = index.locate(obj, steps, origins[doc_index], overlay)
-        failures.append(
-            Failure(
-                shown,
-                str(obj.get("kind")),
-                str((obj.get("metadata") or {}).get("name")),
-                problem.message.split(": ", 1)[-1],
-                file=display_path(file) if file else None,
-                line=line,
-                field=where,
-            )
-        )
-        result.failed += 1
-    return result
+        message = "\n".join([exc.message, *map(str, exc.problems)])
+        return Failure(shown, "Kustomization", shown, message, file=exc.file, line=exc.line)
+    return objects, [_origin_of(obj, origin_root) for obj in objects]
+
+
+def _schema_verdict(obj: Mapping[str, Any], version: str) -> tuple[list[Step], str] | str | None:
+    """None when ``obj`` is valid; ``(field path, error)`` when not; a reason when there is no schema
+    to check it against (a custom resource)."""
+    import kubernetes_validate
+
+    try:
+        kubernetes_validate.validate(obj, version, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        return field_path(exc), str(exc.message)
+    except kubernetes_validate.SchemaNotFoundError:
+        api_version = str(obj.get("apiVersion"))
+        if not _is_core_group(api_version):
+            return f"no schema for {api_version}"
+        return ["apiVersion"], f"Kubernetes {version} has no kind {obj.get('kind')} in {api_version}"
+    return None
 
 
 def check_policy(path: Path, results: list[OverlayResult], failures: list[Failure]) -> dict[str, Any]:
