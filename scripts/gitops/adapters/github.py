@@ -133,6 +133,20 @@ class Repo:
 
 
 @dataclass(frozen=True)
+class Access:
+    """Which repository, and how to authenticate: a token from the environment, or a GitHub App."""
+
+    repo: Repo
+    app_id: str | None = None
+    app_private_key_env: str = "GITHUB_APP_PRIVATE_KEY"
+
+    def connect(self) -> GitHub:
+        return connect(
+            self.repo.owner, self.repo.name, app_id=self.app_id, app_private_key_env=self.app_private_key_env
+        )
+
+
+@dataclass(frozen=True)
 class PublicKey:
     """An environment's public key for secrets (base64), and its id."""
 

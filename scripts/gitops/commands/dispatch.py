@@ -107,15 +107,13 @@ FIND_TIMEOUT = options.Duration(
 
 
 def settings(args: argparse.Namespace) -> DispatchRequest:
-    from gitops.adapters.github import Repo
-
     inputs = wd.parse_inputs(args.inputs, args.field)  # first: a bad input must not even need a token
-    owner, repo = options.repository(args)
+    access = options.github_access(args)
     workflow = options.require(args.workflow, "--workflow", "deploy-k8s-resources.yml")
     ref = options.require(args.ref or runner.current().env("GITHUB_REF_NAME"), "--ref", "main")
     ref_name, ref_kind = wd.split_ref(ref)
     return DispatchRequest(
-        repo=Repo(owner, repo),
+        access=access,
         workflow=workflow,
         ref=ref,
         ref_name=ref_name,
@@ -125,8 +123,6 @@ def settings(args: argparse.Namespace) -> DispatchRequest:
         timeout=WAIT_TIMEOUT.read(args),
         poll_interval=POLL_INTERVAL.read(args),
         find_timeout=FIND_TIMEOUT.read(args),
-        app_id=args.app_id,
-        app_private_key_env=args.app_private_key_env,
     )
 
 

@@ -34,6 +34,7 @@ from gitops.core.inputs import parse_bool, parse_seconds
 from gitops.errors import ConfigurationError
 
 if TYPE_CHECKING:  # imported where used: `gitops changes` must not pay for the kube adapter
+    from gitops.adapters.github import Access
     from gitops.adapters.kube import KubeconfigSource
     from gitops.operations.gating import GateRequest
 
@@ -393,9 +394,9 @@ def add_repo_and_app(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def repository(args: argparse.Namespace) -> tuple[str, str]:
-    """``(owner, name)`` of --repo, else of $GITHUB_REPOSITORY."""
-    from gitops.adapters.github import parse_repo
+def github_access(args: argparse.Namespace) -> Access:
+    """The repository of --repo (else $GITHUB_REPOSITORY) and the GitHub App to act as, if any."""
+    from gitops.adapters.github import Access, Repo, parse_repo
 
     value = args.repo or os.environ.get("GITHUB_REPOSITORY", "")
     if not value:
@@ -406,4 +407,4 @@ def repository(args: argparse.Namespace) -> tuple[str, str]:
             hint="pass --repo OWNER/NAME, e.g. --repo acme/platform (inside Actions it defaults to "
             "the repository the workflow runs in)",
         )
-    return parse_repo(str(value))
+    return Access(Repo(*parse_repo(str(value))), args.app_id, args.app_private_key_env)

@@ -100,9 +100,7 @@ CHECK_SERVER = options.Switch(
 
 
 def settings(args: argparse.Namespace) -> UploadRequest:
-    from gitops.adapters.github import Repo
-
-    owner, repo = options.repository(args)
+    access = options.github_access(args)
     environment = options.require(args.environment, "--environment", "dev")
     if len(environment) > 255:
         raise ConfigurationError(
@@ -126,15 +124,13 @@ def settings(args: argparse.Namespace) -> UploadRequest:
             hint="e.g. --file ./kubeconfig (the path hetzner-k3s wrote)",
         )
     return UploadRequest(
-        repo=Repo(owner, repo),
+        access=access,
         environment=environment,
         name=name.upper(),  # GitHub stores secret names upper-cased
         file=Path(args.file) if args.file else None,
         from_env=args.from_env or None,
         create_environment=CREATE_ENVIRONMENT.read(args),
         check_server=CHECK_SERVER.read(args),
-        app_id=args.app_id,
-        app_private_key_env=args.app_private_key_env,
     )
 
 

@@ -30,7 +30,7 @@ from gitops.core import workflow_dispatch as wd
 from gitops.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from gitops.adapters.github import GitHub, Repo, Response
+    from gitops.adapters.github import Access, GitHub, Repo, Response
 
 SINCE_FALLBACK_SECONDS = 120.0  # when no Date header tells GitHub's time: accept runs this much older
 
@@ -39,7 +39,7 @@ SINCE_FALLBACK_SECONDS = 120.0  # when no Date header tells GitHub's time: accep
 class DispatchRequest:
     """``gitops dispatch``, its flags checked (inputs parsed, ref split)."""
 
-    repo: Repo
+    access: Access
     workflow: str  # file name, path, display name or id
     ref: str  # as given: main, refs/heads/main, refs/tags/v1.2.0
     ref_name: str  # main, v1.2.0 (core.workflow_dispatch.split_ref)
@@ -49,8 +49,10 @@ class DispatchRequest:
     timeout: float = 1800.0
     poll_interval: float = 10.0
     find_timeout: float = 60.0
-    app_id: str | None = None
-    app_private_key_env: str = "GITHUB_APP_PRIVATE_KEY"
+
+    @property
+    def repo(self) -> Repo:
+        return self.access.repo
 
 
 @dataclass
@@ -104,14 +106,8 @@ def dispatch(request: DispatchRequest, *, on_dispatched: Callable[[Outcome], Non
     reaches the step outputs even when the wait fails). Raises ``GitHubUnavailable`` when
     GitHub failed for good, :class:`ConfigurationError` for what the user can fix.
     """
-    from gitops.adapters import github as gh
 
-    client = gh.connect(
-        request.repo.owner,
-        request.repo.name,
-        app_id=request.app_id,
-        app_private_key_env=request.app_private_key_env,
-    )
+    client = request.access.connect()
     try:
         client.require_app_permissions(("actions",), operation=f"dispatch workflows in {request.repo.full}")
         workflow = wd.match_workflow(_workflows(client, request.repo), request.workflow, request.repo.full)

@@ -20,22 +20,24 @@ from gitops.core.kubeconfig import KubeconfigFacts, mask_pieces, validate_kubeco
 from gitops.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from gitops.adapters.github import GitHub, Repo, StoredSecret
+    from gitops.adapters.github import Access, GitHub, Repo, StoredSecret
 
 
 @dataclass(frozen=True)
 class UploadRequest:
     """``gitops upload-kubeconfig``, its flags checked."""
 
-    repo: Repo
+    access: Access
     environment: str
     name: str  # the secret's name, upper case (GitHub stores it so)
     file: Path | None  # exactly one of file and from_env
     from_env: str | None
     create_environment: bool = False
     check_server: bool = False
-    app_id: str | None = None
-    app_private_key_env: str = "GITHUB_APP_PRIVATE_KEY"
+
+    @property
+    def repo(self) -> Repo:
+        return self.access.repo
 
     @property
     def source(self) -> str:
@@ -55,7 +57,6 @@ class Uploaded:
 
 def upload(request: UploadRequest) -> Uploaded:
     """Read, mask, validate, (probe,) seal and store the kubeconfig; see the module docstring."""
-    from gitops.adapters import github as gh
 
     console = runner.current()
     content = read_kubeconfig(request)
@@ -65,9 +66,7 @@ def upload(request: UploadRequest) -> Uploaded:
     probe_detail = check_server(content, facts) if request.check_server else None
 
     repo = request.repo
-    client = gh.connect(
-        repo.owner, repo.name, app_id=request.app_id, app_private_key_env=request.app_private_key_env
-    )
+    client = request.access.connect()
     try:
         requirements = [("secrets", "environments")] + (
             [("administration",)] if request.create_environment else []
