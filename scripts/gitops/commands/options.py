@@ -7,8 +7,8 @@ json`` with no other flag. Every option that backs an input is declared here or 
 with ``input="NAME"``: its default is read from that variable, a flag given on the command line
 still wins, and an empty input means the option's own default (unless the option says that
 empty means something, e.g. "skip this check"). An option that is required on the command line
-is not when its input is set. tests/unit/commands/test_action_inputs.py
-checks, for every action, that each input arrives at an option of the verb this way.
+is not when its input is set. tests/unit/commands/test_action_inputs.py checks, for every
+action, that each input arrives at an option of its verb this way.
 
 Booleans are 'true'/'false' (``--flag`` alone means true) and durations plain seconds, both
 parsed by :mod:`gitops.core.inputs`; an error names the flag and, when the value came from an
