@@ -65,11 +65,13 @@ Output: --format json (default inside GitHub Actions) or --format table.
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a usage mistake exits 1 (a mistake you can fix), not argparse's 2,
-    which this CLI reserves for "a deployment ran and failed"."""
+    which this CLI reserves for "a deployment ran and failed"; and its message (which quotes
+    the bad value, perhaps a URL with a password) is redacted like everything else."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message}\nRun `{self.prog} --help` for examples.\n")
+        text = f"{self.prog}: error: {message}\nRun `{self.prog} --help` for examples.\n"
+        self.exit(EXIT_USER_ERROR, runner.current().redact(text))
 
 
 def _load(module: str) -> ModuleType:
@@ -166,11 +168,13 @@ def _user_error(exc: ConfigurationError, verb: str | None) -> int:
     return EXIT_USER_ERROR
 
 
-def _headline(exc: ConfigurationError) -> str:
+def _keyed(key: str | None, message: str) -> str:
     """``key: message``, unless the message already starts with the key (``--at '...' is not ...``)."""
-    if exc.key and not exc.message.startswith(exc.key):
-        return f"{exc.key}: {exc.message}"
-    return exc.message
+    return f"{key}: {message}" if key and not message.startswith(key) else message
+
+
+def _headline(exc: ConfigurationError) -> str:
+    return _keyed(exc.key, exc.message)
 
 
 def _listed_problems(exc: ConfigurationError) -> list[Problem]:
@@ -192,7 +196,7 @@ def _report_configuration_error(exc: ConfigurationError) -> None:
         return
     run.log(f"{exc.title}: {headline}")
     for problem in exc.problems:
-        text = f"{problem.key}: {problem.message}" if problem.key else problem.message
+        text = _keyed(problem.key, problem.message)
         run.error(text, file=problem.file or exc.file, line=problem.line, title=exc.title)
 
 

@@ -26,7 +26,10 @@ Python's ``ssl`` loads a client certificate only from a path. We avoid that enti
   and removed by :meth:`Kube.close`.
 
 The kubeconfig content itself (``--kubeconfig-env VAR``) is parsed from the variable and
-never written anywhere; every credential value in it is masked before anything is printed.
+never written anywhere; every credential in it (what :mod:`gitops.core.redaction` says is
+one, ``tokenFile`` contents included) is masked before anything is printed. Kubeconfigs and
+the server's answers are read by :mod:`gitops.core.documents` (bounded: an alias bomb or a
+100,000-deep answer is refused, not expanded).
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ import atexit
 import base64
 import binascii
 import contextlib
-import json
 import os
 import random
 import shutil
@@ -48,25 +50,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import yaml
-
 from gitops import __version__
 from gitops.adapters import runner
+from gitops.core import documents
+from gitops.core.redaction import kubeconfig_credentials, kubeconfig_text_pieces, token_files
 from gitops.core.retry import RetryDecision, RetryPolicy, classify_response, classify_transport, delay_for
-from gitops.errors import ConfigurationError, yaml_problem
+from gitops.errors import ConfigurationError
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
-_CREDENTIAL_KEYS = (
-    "token",
-    "client-key-data",
-    "client-certificate-data",
-    "password",
-    "id-token",
-    "refresh-token",
-    "client-secret",
-    "access-token",
-)
+# The API server's answers: any size it sends (bounded by PAYLOAD), never nested past its depth.
+_ANSWER = documents.DocumentKind(title="Invalid API answer", limits=documents.PAYLOAD)
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -122,49 +116,25 @@ class KubeconfigSource:
         return "the default kubeconfig ($KUBECONFIG or ~/.kube/config)"
 
 
-def _mask_kubeconfig(text: str, data: Any) -> None:
-    run = runner.current()
-    for value in _credential_values(data):
-        run.mask(value)
-
-
-def _credential_values(node: Any) -> Iterator[str]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if key in _CREDENTIAL_KEYS and isinstance(value, str) and len(value) >= 4:
-                yield value
-                if key.endswith("-data"):
-                    with contextlib.suppress(binascii.Error, ValueError, UnicodeDecodeError):
-                        yield base64.b64decode(value, validate=True).decode("utf-8")
-            elif key == "env" and isinstance(value, list):  # exec plugin env: values may be secrets
-                for item in value:
-                    if (
-                        isinstance(item, Mapping)
-                        and isinstance(item.get("value"), str)
-                        and len(item["value"]) >= 4
-                    ):
-                        yield item["value"]
-            else:
-                yield from _credential_values(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _credential_values(item)
+def _mask_kubeconfig(data: Any) -> None:
+    """Mask every credential of a parsed kubeconfig, the content of its token files included."""
+    console = runner.current()
+    for value in kubeconfig_credentials(data):
+        console.mask(value)
+    for path in token_files(data):
+        with contextlib.suppress(OSError, UnicodeDecodeError):  # the client reports an unreadable file
+            console.mask(Path(path).read_text(encoding="utf-8").strip())  # as the client sends it
 
 
 def _parse_kubeconfig(text: str, source: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        # Never echo the content: a kubeconfig is a credential. yaml_problem names only the
-        # kind of mistake (a tab, a bad indent) and where it is.
-        what, line, hint = yaml_problem(exc, text)
-        raise ConfigurationError(
-            f"{source} is not valid YAML: {what}",
-            file=None if source.startswith("the kubeconfig in $") else source,
-            line=line,
-            title="Invalid kubeconfig",
-            hint=hint or "export it again with `kubectl config view --raw --flatten --minify`",
-        ) from None
+    # Never echo the content: a kubeconfig is a credential. The loader names only the kind of
+    # mistake (a tab, a bad indent, an alias bomb) and where it is.
+    kind = documents.DocumentKind(
+        title="Invalid kubeconfig",
+        message=f"{source} is {{problem}}",
+        hint="export it again with `kubectl config view --raw --flatten --minify`",
+    )
+    data = documents.load(text, None if source.startswith("the kubeconfig in $") else source, kind)
     if not isinstance(data, dict):
         raise ConfigurationError(
             f"{source} is not a kubeconfig (expected a mapping with clusters, contexts and users)",
@@ -185,14 +155,15 @@ def _read_env_kubeconfig(name: str) -> tuple[str, dict[str, Any]]:
             hint="pass the kubeconfig content in the step's env, e.g. "
             f"`env: {{{name}: ${{{{ secrets.KUBECONFIG }}}}}}`",
         )
-    run.mask(raw)
     text = raw
     if "apiVersion" not in raw and "clusters" not in raw:  # a base64-encoded kubeconfig secret is common
         with contextlib.suppress(binascii.Error, ValueError, UnicodeDecodeError):
             text = base64.b64decode(raw.strip(), validate=True).decode("utf-8")
-            run.mask(text)
+            run.mask(raw.strip())
+    for piece in kubeconfig_text_pieces(text):  # the whole content is a secret, line by line
+        run.mask(piece)
     data = _parse_kubeconfig(text, f"the kubeconfig in ${name}")
-    _mask_kubeconfig(text, data)
+    _mask_kubeconfig(data)
     return text, data
 
 
@@ -225,8 +196,8 @@ def _read_file_kubeconfigs(paths: Sequence[Path]) -> dict[str, Any]:
                 hint="pass --kubeconfig PATH or --kubeconfig-env VAR, or set $KUBECONFIG",
             ) from None
         data = _parse_kubeconfig(text, str(path))
-        _mask_kubeconfig(text, data)
         _absolutize(data, path.parent)
+        _mask_kubeconfig(data)
         if not merged.get("current-context") and data.get("current-context"):
             merged["current-context"] = data["current-context"]
         for section in ("clusters", "contexts", "users"):
@@ -846,7 +817,10 @@ def _stream_events(response: Any, stop: threading.Event) -> Iterator[dict[str, A
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)
             if line.strip():
-                event = json.loads(line)
+                try:
+                    event = documents.parse_json(line, None, _ANSWER)
+                except documents.DocumentError as exc:
+                    raise ValueError(exc.message) from None  # the watch reconnects
                 if isinstance(event, dict):
                     yield event
 
@@ -855,8 +829,8 @@ def _json(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
+        return documents.parse_json(raw, None, _ANSWER)
+    except documents.DocumentError:
         return None
 
 

@@ -6,8 +6,10 @@ does (https://docs.github.com/en/actions/reference/workflow-commands-for-github-
 * outputs go to ``$GITHUB_OUTPUT`` as ``name<<DELIM`` blocks with a random delimiter, and a
   name or value that contains the delimiter is refused (it would let a value forge outputs);
 * the job summary is appended to ``$GITHUB_STEP_SUMMARY``;
-* ``::add-mask::`` is sent for a value *and each of its lines*, because the runner masks
-  line by line and a multi-line secret would otherwise leak one line at a time;
+* ``::add-mask::`` is sent for every form of a secret that :mod:`gitops.core.redaction`
+  (the one place that decides what is secret) derives: the value, *each of its lines*
+  (the runner masks line by line, so a multi-line secret would otherwise leak one line at a
+  time), its base64, JSON-escaped and percent-encoded text;
 * annotations (``::error file=..,line=..,title=..::msg``) use the toolkit's escaping:
   ``%``, CR and LF in data; additionally ``:`` and ``,`` in properties.
 
@@ -15,8 +17,12 @@ Workflow commands and human-readable text go to **stderr**; stdout is reserved f
 (JSON, rendered manifests), so ``gitops render | kubectl apply -f -`` never carries a
 command line. The GitHub runner processes workflow commands from both streams.
 
-Outside Actions the same calls print readable text, and every value passed to
-:meth:`Runner.mask` is also redacted from everything printed through this module.
+Every way out goes through this module and is redacted here, in Actions and outside: stderr
+(logs, annotations, groups), stdout (:meth:`Runner.redact_data` before JSON is written),
+``$GITHUB_OUTPUT`` (:meth:`Runner.set_output`: a JSON value stays valid JSON) and
+``$GITHUB_STEP_SUMMARY``. Registered values and the shapes of credentials (URL userinfo,
+private keys, GitHub tokens) are masked; a value too short or too common to mask is not
+registered and the user is warned (see :mod:`gitops.core.redaction`).
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
-MASK = "***"
+from gitops.core.redaction import Redactor
+
+T = TypeVar("T")
 
 
 def escape_data(value: str) -> str:
@@ -72,7 +80,8 @@ class Runner:
     def __init__(self, env: Mapping[str, str] | None = None, stream: TextIO | None = None) -> None:
         self._env = dict(os.environ if env is None else env)
         self._stream = stream
-        self._masks: set[str] = set()
+        self._redactor = Redactor()
+        self._warned: set[str] = set()
 
     # -- environment ---------------------------------------------------------------
     @property
@@ -91,26 +100,33 @@ class Runner:
         return self._stream if self._stream is not None else sys.stderr
 
     # -- masking ---------------------------------------------------------------------
-    def mask(self, value: str) -> None:
-        """Register a secret: the value and each non-blank line of it.
+    def mask(self, value: str, *, origin: str | None = None) -> None:
+        """Register a secret in every form it can take (:func:`gitops.core.redaction.forms`).
 
         Must be called before the value can appear anywhere. Outside Actions the value is
-        still redacted from everything this module prints.
+        still redacted from everything this module prints. A value too short or too common
+        to mask is not registered; when ``origin`` names where it came from (``$DB_PASSWORD``),
+        the user is warned once (never with the value).
         """
-        pieces = {value, *value.splitlines()}
-        for piece in sorted(pieces, key=len, reverse=True):
-            if not piece.strip() or piece in self._masks:
-                continue
-            self._masks.add(piece)
-            if self.in_actions:
+        registration = self._redactor.add(value)
+        if self.in_actions:
+            for piece in registration.added:
                 self._write_raw(format_command("add-mask", piece))
+        if registration.refused is not None and value.strip() and origin and origin not in self._warned:
+            self._warned.add(origin)
+            self.warning(registration.refused.explain(origin), title="Secret too weak to mask")
 
     def redact(self, text: str) -> str:
-        """Replace every registered secret in ``text`` (longest first) with ``***``."""
-        for secret in sorted(self._masks, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+        """``text`` with every registered secret and every credential shape replaced by ``***``."""
+        return self._redactor.redact(text)
+
+    def redact_data(self, data: T) -> T:
+        """JSON-like ``data`` with its strings redacted (serialise after: the JSON stays valid)."""
+        return self._redactor.redact_data(data)
+
+    def redact_json(self, text: str) -> str:
+        """Redacted ``text``; if it is JSON, still valid JSON."""
+        return self._redactor.redact_json(text)
 
     # -- printing --------------------------------------------------------------------
     def _write_raw(self, line: str) -> None:
@@ -176,7 +192,8 @@ class Runner:
 
     # -- environment files -----------------------------------------------------------
     def set_output(self, name: str, value: str) -> None:
-        """Write one step output. Values are never redacted here: mask them instead."""
+        """Write one step output, redacted; a JSON value stays valid JSON."""
+        value = self._redactor.redact_json(value)
         path = self._env.get("GITHUB_OUTPUT")
         if not path:
             self.debug(f"output {name}={value}")

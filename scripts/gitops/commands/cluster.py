@@ -22,9 +22,10 @@ import yaml
 from gitops.adapters import runner
 from gitops.commands import output as report
 from gitops.commands.options import from_input
+from gitops.core import documents
 from gitops.core import hetzner_k3s as hk
-from gitops.core.kubeconfig import mask_pieces
-from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError, yaml_problem
+from gitops.core.redaction import kubeconfig_text_pieces
+from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
 
 CONFIG_TEMPLATE = "infra/k8s/hetzner/{env}/cluster/cluster-config.yaml"
 
@@ -189,18 +190,15 @@ def _config_path(args: argparse.Namespace, environment: str) -> Path:
     return path
 
 
+CLUSTER_CONFIG = documents.DocumentKind(
+    title="Invalid cluster config",
+    message="the cluster config is {problem}",
+    hint="fix the YAML syntax at that line (indentation, a missing colon or quote)",
+)
+
+
 def _load_config(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as exc:
-        what, line, hint = yaml_problem(exc)
-        raise ConfigurationError(
-            f"the cluster config is not valid YAML: {what}",
-            file=str(path),
-            line=line,
-            title="Invalid cluster config",
-            hint=hint or "fix the YAML syntax at that line (indentation, a missing colon or quote)",
-        ) from None
+    return documents.load(path.read_text(encoding="utf-8"), str(path), CLUSTER_CONFIG)
 
 
 def _kubeconfig_target(args: argparse.Namespace, configured: str, environment: str) -> Path:
@@ -370,7 +368,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_DEPLOY_FAILED
     kubeconfig.chmod(0o600)
-    for piece in mask_pieces(kubeconfig.read_text(encoding="utf-8", errors="replace")):
+    for piece in kubeconfig_text_pieces(kubeconfig.read_text(encoding="utf-8", errors="replace")):
         console.mask(piece)
     console.set_output("kubeconfig", str(kubeconfig))
     console.set_output("cluster-name", prepared.cluster_name)

@@ -53,10 +53,15 @@ def emit(fmt: str, data: Mapping[str, Any] | Sequence[Any], human: Callable[[], 
     """Print the result on stdout: ``data`` as JSON, or ``human()`` for ``--format table``.
 
     Everything printed is passed through the runner's redaction, so a registered secret
-    cannot reach stdout even by mistake.
+    cannot reach stdout even by mistake; JSON is redacted string by string before it is
+    serialised, so it stays valid whatever the secret looks like.
     """
-    text = to_json(data) if fmt == "json" else human()
-    sys.stdout.write(runner.current().redact(text) + "\n")
+    console = runner.current()
+    if fmt == "json":
+        text = console.redact_json(to_json(console.redact_data(data)))
+    else:
+        text = console.redact(human())
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 

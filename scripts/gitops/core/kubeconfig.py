@@ -11,20 +11,20 @@ A kubeconfig that is stored as a secret must work on another machine, unattended
 * at most 48 KB (GitHub's limit for one secret, see :data:`MAX_SECRET_BYTES`).
 
 Errors name the key path (``users[name=admin].user``) and the line, never the content:
-a kubeconfig is a credential, and an error message ends up in a log.
+a kubeconfig is a credential, and an error message ends up in a log. The text is read by
+:mod:`gitops.core.documents` (limits, duplicate keys); what in it is a credential is decided
+by :mod:`gitops.core.redaction`.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
+from gitops.core import documents
 from gitops.errors import ConfigurationError, Problem
 
 # "Secrets are limited to 48 KB in size" (docs.github.com, Actions > Secrets reference).
@@ -65,111 +65,22 @@ def sealed_size(plain_bytes: int) -> int:
     return 4 * math.ceil((plain_bytes + SEALED_BOX_OVERHEAD) / 3)
 
 
-# -- what to mask ------------------------------------------------------------------------------
-
-# A line that carries no data: a bare key (`users:`, `- context:`), JSON punctuation, or a
-# fixed header. Masking those would blank every `apiVersion: v1` in the rest of the job's log.
-_STRUCTURAL = re.compile(r'^[\s\-{}\[\],]*("?[A-Za-z0-9_.-]+"?\s*:\s*[\[{]?\s*)?[\s{}\[\],]*$')
-_HEADERS = {"apiVersion: v1", "kind: Config", "preferences: {}", '"apiVersion": "v1",', '"kind": "Config",'}
-_SECRET_KEYS = {
-    "token",
-    "client-key-data",
-    "client-certificate-data",
-    "password",
-    "username",
-    "id-token",
-    "refresh-token",
-    "client-secret",
-    "access-token",
-}
-
-
-def mask_pieces(text: str) -> list[str]:
-    """Every string to register as a secret for ``text`` (a kubeconfig), longest first.
-
-    Each line that carries data, stripped of its indentation (a leak rarely keeps the
-    indentation), and every credential value on its own (so a value printed without its key
-    is still masked). Works on text that is not valid YAML too: masking happens before parsing.
-    """
-    pieces: set[str] = set()
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line in _HEADERS or _STRUCTURAL.match(line):
-            continue
-        pieces.add(line)
-        key, sep, value = line.lstrip("- ").partition(":")
-        value = value.strip().strip(",").strip().strip("\"'")
-        if sep and key.strip().strip('"') in _SECRET_KEYS and len(value) >= 4:
-            pieces.add(value)
-    return sorted(pieces, key=len, reverse=True)
-
-
-# -- parsing with line numbers -----------------------------------------------------------------
-
-
-class _Located:
-    """Line numbers (1-based) of the nodes of a YAML document, by key path."""
-
-    def __init__(self) -> None:
-        self.lines: dict[tuple[Any, ...], int] = {}
-        self.duplicates: list[tuple[tuple[Any, ...], int]] = []  # (path of the repeated key, its line)
-
-    def walk(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, value_node in node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    if key_node.value in seen:
-                        self.duplicates.append(((*path, key_node.value), key_node.start_mark.line + 1))
-                    seen.add(key_node.value)
-                    self.walk(value_node, (*path, key_node.value))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self.walk(item, (*path, index))
-
-    def line(self, path: tuple[Any, ...]) -> int | None:
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = path[:-1]
-        return self.lines.get(())
-
-
-def _load(text: str, source: str) -> tuple[Any, _Located]:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        # Never str(exc): PyYAML quotes the offending line of the document.
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else None
-        column = f", column {mark.column + 1}" if mark is not None else ""
-        raise ConfigurationError(
-            f"the kubeconfig is not valid YAML (line {line}{column}: {exc.problem or 'syntax error'})",
-            file=source,
-            line=line,
-            title="Invalid kubeconfig",
-            hint=HINT_FLATTEN,
-        ) from None
-    except yaml.YAMLError:
-        raise ConfigurationError(
-            "the kubeconfig is not valid YAML", file=source, title="Invalid kubeconfig", hint=HINT_FLATTEN
-        ) from None
-    finally:
-        loader.dispose()
-    located = _Located()
-    if node is not None:
-        located.walk(node, ())
-    return data, located
+KUBECONFIG = documents.DocumentKind(
+    title="Invalid kubeconfig", message="the kubeconfig is {problem}", hint=HINT_FLATTEN
+)
 
 
 # -- validation --------------------------------------------------------------------------------
 
 
 def _named(
-    data: Mapping[str, Any], section: str, name: str, *, problems: list[Problem], loc: _Located, source: str
+    data: Mapping[str, Any],
+    section: str,
+    name: str,
+    *,
+    problems: list[Problem],
+    loc: documents.Document,
+    source: str,
 ) -> tuple[int, Mapping[str, Any]] | None:
     """The entry ``name`` of ``clusters``/``contexts``/``users`` (index, body), with problems."""
     entries = data.get(section)
@@ -270,7 +181,8 @@ def validate_kubeconfig(text: str, source: str = "kubeconfig") -> KubeconfigFact
         )
     if not text.strip():
         raise ConfigurationError("the kubeconfig is empty", file=source, title="Invalid kubeconfig")
-    data, loc = _load(text, source)
+    loc = documents.compose(text, source, KUBECONFIG, duplicates=True)
+    data = loc.data
     if not isinstance(data, Mapping):
         raise ConfigurationError(
             "the kubeconfig is not a YAML mapping (expected keys apiVersion, kind, clusters, contexts, "
@@ -282,14 +194,14 @@ def validate_kubeconfig(text: str, source: str = "kubeconfig") -> KubeconfigFact
 
     problems: list[Problem] = []
     warnings: list[str] = []
-    for path, dup_line in loc.duplicates:
+    for duplicate in loc.duplicates:
         problems.append(
             Problem(
                 "this key appears more than once in the same mapping; YAML readers disagree on which "
                 "one wins, so keep exactly one",
                 source,
-                dup_line,
-                _dotted(path),
+                duplicate.line,
+                duplicate.path,
             )
         )
     kind = data.get("kind")
@@ -424,13 +336,6 @@ def validate_kubeconfig(text: str, source: str = "kubeconfig") -> KubeconfigFact
     )
 
 
-def _dotted(path: Sequence[Any]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _failed(problems: Sequence[Problem], source: str) -> ConfigurationError:
     first = problems[0]
     if len(problems) == 1:
@@ -456,7 +361,7 @@ def certificate_authority(text: str) -> str | None:
 
     Only call on text that :func:`validate_kubeconfig` accepted.
     """
-    data = yaml.safe_load(text)
+    data = documents.load(text, None, KUBECONFIG)
     context = next(c for c in data["contexts"] if c.get("name") == data["current-context"])["context"]
     cluster = next(c for c in data["clusters"] if c.get("name") == context["cluster"])["cluster"]
     value = cluster.get("certificate-authority-data")

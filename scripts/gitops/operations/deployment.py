@@ -18,8 +18,6 @@ Every value of every Secret is masked before anything can print it, whatever its
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitops.adapters import runner
 from gitops.core.kube_errors import credentials_error
+from gitops.core.redaction import secret_object_values
 from gitops.core.secrets import DEFAULT_PLACEHOLDER
 from gitops.errors import ConfigurationError
 from gitops.operations.apply_engine import ApplyReport, ApplySettings, RollbackSetting
@@ -111,24 +110,9 @@ def load_objects(manifests: Manifests) -> tuple[list[dict[str, Any]], str]:
 
 def mask_secret_values(objects: Sequence[Mapping[str, Any]]) -> None:
     """Mask every value of every Secret, whatever its origin (a -f file may carry real ones)."""
-    from gitops.operations.rendering import mask_secret
-
-    for obj in objects:
-        if obj.get("kind") != "Secret" or obj.get("apiVersion") != "v1":
-            continue
-        for value in (obj.get("stringData") or {}).values():
-            if isinstance(value, str) and value.strip():
-                mask_secret(value)
-        for value in (obj.get("data") or {}).values():
-            if not isinstance(value, str) or not value.strip():
-                continue
-            runner.current().mask(value)
-            try:
-                decoded = base64.b64decode(value, validate=True).decode("utf-8")
-            except (binascii.Error, ValueError, UnicodeDecodeError):
-                continue
-            if decoded.strip():
-                mask_secret(decoded)
+    console = runner.current()
+    for value in secret_object_values(objects):
+        console.mask(value)
 
 
 def apply(manifests: Manifests, connection: Connection, settings: ApplySettings) -> ApplyReport:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from gitops.adapters import runner
 from gitops.core import github_errors
-from gitops.core.kubeconfig import KubeconfigFacts, mask_pieces, validate_kubeconfig
+from gitops.core.kubeconfig import KubeconfigFacts, validate_kubeconfig
+from gitops.core.redaction import kubeconfig_text_pieces
 from gitops.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ def read_kubeconfig(request: UploadRequest) -> str:
                 hint=f"pass it from a secret: `env: {variable}: ${{{{ secrets.NAME }}}}`",
             )
     # Mask first: nothing below may print a line of it, even by mistake.
-    for piece in mask_pieces(text):
+    for piece in kubeconfig_text_pieces(text):
         console.mask(piece)
     return text
 

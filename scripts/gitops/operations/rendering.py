@@ -2,20 +2,20 @@
 
 ``kubectl kustomize`` renders the overlay from the repository's files (no secret involved),
 :mod:`gitops.core.secrets` finds the placeholders and their variables, every value is masked
-through the runner, and only then are the values put into the documents, in this process's
-memory. Nothing here writes a file; ``gitops render --output`` is the only way manifests with
-values reach a disk, and only when the user asks.
+through the runner (in every form :mod:`gitops.core.redaction` derives), and only then are
+the values put into the documents, in this process's memory. Nothing here writes a file;
+``gitops render --output`` is the only way manifests with values reach a disk, and only when
+the user asks.
 
-YAML: manifests are read with PyYAML's safe loader minus timestamp resolution (kustomize
-leaves ``2024-01-01`` unquoted as a string; it must stay a string, not become a date) and
-written with :func:`dump_manifests`, which forces double quotes with escapes for strings
-holding characters that some YAML readers treat as line breaks (NEL, LS, PS) or that are
-not printable, so every value survives a round trip byte for byte.
+YAML: manifests are read by :mod:`gitops.core.documents` (bounded, line-aware) without
+timestamp resolution (kustomize leaves ``2024-01-01`` unquoted as a string; it must stay a
+string, not become a date) and written with :func:`dump_manifests`, which forces double
+quotes with escapes for strings holding characters that some YAML readers treat as line
+breaks (NEL, LS, PS) or that are not printable, so every value survives a round trip byte for byte.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,19 +24,19 @@ from typing import Any
 import yaml
 
 from gitops.adapters import runner
+from gitops.core import documents
 from gitops.core.secrets import (
     DEFAULT_PLACEHOLDER,
     NeededSecret,
     Scan,
     SecretMap,
-    encode_data,
     needed,
     parse_secret_map,
     scan,
     substitute,
     values_for,
 )
-from gitops.errors import ConfigurationError, Problem, yaml_problem
+from gitops.errors import ConfigurationError, Problem
 
 __all__ = [
     "DEFAULT_PLACEHOLDER",
@@ -46,22 +46,16 @@ __all__ = [
     "dump_manifests",
     "load_manifests",
     "load_secret_map",
-    "mask_secret",
     "render_overlay",
 ]
 
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class ManifestLoader(_Base):  # type: ignore[misc, valid-type]
-    """The safe loader without timestamp resolution (dates stay strings, as Kubernetes sees them)."""
-
-
-ManifestLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+MANIFESTS = documents.DocumentKind(
+    title="Invalid manifests",
+    message="{problem}",
+    hint="Each YAML document must be one object with apiVersion, kind and metadata.name.",
+    limits=documents.MANIFESTS,
+    dates=False,
+)
 
 # Characters YAML 1.1 readers treat as line breaks or BOM, and C0/C1 controls: a plain or
 # single-quoted scalar holding one of them does not read back as written.
@@ -131,17 +125,15 @@ def load_manifests(text: str, source: str) -> list[dict[str, Any]]:
     without apiVersion/kind/metadata.name) is reported in one ConfigurationError naming
     ``source`` and the line.
     """
-    loader = ManifestLoader(text)
     objects: list[dict[str, Any]] = []
     problems: list[Problem] = []
     syntax_hint: str | None = None
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
+        for document in documents.compose_all(text, source, MANIFESTS):
+            if document.root is None:
                 continue
-            line = node.start_mark.line + 1
-            doc = loader.construct_document(node)
+            line = documents.line_of(document.root)
+            doc = document.data
             if doc is None:
                 continue
             kind = doc.get("kind") if isinstance(doc, dict) else None
@@ -152,11 +144,9 @@ def load_manifests(text: str, source: str) -> list[dict[str, Any]]:
                 continue
             if _check_object(doc, source, line, problems):
                 objects.append(doc)
-    except yaml.YAMLError as exc:
-        what, line, syntax_hint = yaml_problem(exc, text)
-        problems.append(Problem(f"not valid YAML: {what}", source, line))
-    finally:
-        loader.dispose()
+    except documents.DocumentError as exc:
+        problems.extend(exc.problems)
+        syntax_hint = exc.hint
     if problems:
         raise ConfigurationError(
             f"{source} does not hold valid Kubernetes manifests",
@@ -189,16 +179,6 @@ def load_secret_map(path: Path) -> SecretMap:
             f"the secret map {shown} is not UTF-8 text", file=shown, title="Invalid secret map"
         ) from None
     return parse_secret_map(text, shown)
-
-
-def mask_secret(value: str) -> None:
-    """Mask a value in every form it can take in output: as is (and each line), base64, JSON-escaped."""
-    run = runner.current()
-    run.mask(value)
-    run.mask(encode_data(value))
-    escaped = json.dumps(value, ensure_ascii=False)[1:-1]
-    if escaped != value:
-        run.mask(escaped)
 
 
 @dataclass
@@ -261,8 +241,9 @@ def render_overlay(
             )
         return Rendered(overlay, objects, [], need, found, substituted=False)
     values = values_for(found, env, allow_empty=allow_empty)
-    for value in values.values():
-        mask_secret(value)
+    console = runner.current()
+    for variable, value in values.items():
+        console.mask(value, origin=f"${variable}")
     relevant = {v: env[v] for v in found.variables() if v in env}  # keeps "set but empty" apart
     result = substitute(objects, found, relevant, allow_empty=allow_empty, source=shown)
     return Rendered(overlay, result, list(values.values()), need, found)

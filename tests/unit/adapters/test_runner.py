@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import base64
 import io
+import json
 import re
 from pathlib import Path
 
@@ -87,9 +89,9 @@ def test_mask_outside_actions_prints_no_command_but_still_redacts() -> None:
 
 def test_redaction_prefers_the_longest_secret() -> None:
     run = Runner(env={}, stream=io.StringIO())
-    run.mask("abc")
-    run.mask("abcdef")
-    assert run.redact("xx abcdef yy abc") == "xx *** yy ***"
+    run.mask("abcd")
+    run.mask("abcdefgh")
+    assert run.redact("xx abcdefgh yy abcd") == "xx *** yy ***"
 
 
 def test_annotations_in_actions_are_workflow_commands(gha_env: GhaEnv) -> None:
@@ -138,3 +140,70 @@ def test_a_line_without_a_file_is_not_printed_as_a_location() -> None:
     out = io.StringIO()
     Runner({"GITHUB_ACTIONS": "true"}, stream=out).error("bad", line=1, title="Invalid")
     assert out.getvalue() == "::error title=Invalid::bad\n"
+
+
+# -- every way out is redacted (gitops.core.redaction decides what) --------------------------------
+
+
+def test_set_output_is_redacted_and_json_stays_json(gha_env: GhaEnv) -> None:
+    run = runner.current()
+    run.mask("hunter2-password")
+    report = json.dumps({"message": "denied: password=hunter2-password", "server": "https://u:p4ss@h:6443"})
+    run.set_output("report", report)
+    run.set_output("plain", "token hunter2-password used")
+    outputs = parse_output_file(gha_env.output.read_text())
+    assert json.loads(outputs["report"]) == {
+        "message": "denied: password=***",
+        "server": "https://***@h:6443",
+    }
+    assert outputs["plain"] == "token *** used"
+    assert "hunter2-password" not in gha_env.output.read_text()
+
+
+def test_mask_sends_every_form_to_the_runner(gha_env: GhaEnv) -> None:
+    stream = io.StringIO()
+    run = Runner(env=gha_env.variables(), stream=stream)
+    run.mask('pa"ss-word')
+    lines = stream.getvalue().splitlines()
+    assert '::add-mask::pa"ss-word' in lines
+    encoded = base64.b64encode(b'pa"ss-word').decode()
+    assert f"::add-mask::{encoded}" in lines
+    assert '::add-mask::pa\\"ss-word' in lines  # as it appears inside JSON
+    run.mask('pa"ss-word')
+    assert len(stream.getvalue().splitlines()) == len(lines)  # registered once
+
+
+@pytest.mark.parametrize("value", ["true", "x", "off"])
+def test_a_value_too_short_or_common_is_not_masked_and_its_origin_is_warned_about(
+    gha_env: GhaEnv, value: str
+) -> None:
+    stream = io.StringIO()
+    run = Runner(env=gha_env.variables(), stream=stream)
+    run.mask(value, origin="$DB_PASSWORD")
+    run.mask(value, origin="$DB_PASSWORD")
+    lines = stream.getvalue().splitlines()
+    assert not any(line.startswith("::add-mask::") for line in lines)
+    warnings = [line for line in lines if line.startswith("::warning")]
+    assert len(warnings) == 1 and "$DB_PASSWORD" in warnings[0] and "not masked" in warnings[0]
+    assert run.redact('{"allowed": true, "x": 1}') == '{"allowed": true, "x": 1}'
+
+
+def test_an_empty_value_is_neither_masked_nor_warned_about(gha_env: GhaEnv) -> None:
+    stream = io.StringIO()
+    Runner(env=gha_env.variables(), stream=stream).mask("", origin="$EMPTY_ALLOWED")
+    assert stream.getvalue() == ""
+
+
+def test_credentials_in_urls_are_redacted_without_being_registered() -> None:
+    out = io.StringIO()
+    Runner({}, stream=out).log("waiting up to 600s for https://admin:Pa55@203.0.113.10:6443")
+    assert out.getvalue() == "waiting up to 600s for https://***@203.0.113.10:6443\n"
+
+
+def test_json_on_stdout_is_redacted_value_by_value(capsys: pytest.CaptureFixture[str]) -> None:
+    from gitops.commands.output import emit
+
+    run = runner.current()
+    run.mask('se"cret-value')
+    emit("json", {"message": 'quoted se"cret-value here', "ok": True}, lambda: "")
+    assert json.loads(capsys.readouterr().out) == {"message": "quoted *** here", "ok": True}

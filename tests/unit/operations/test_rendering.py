@@ -1,4 +1,5 @@
-"""gitops.operations.rendering: manifest loading/dumping, masking, and render_overlay without kustomize."""
+"""gitops.operations.rendering: manifest loading/dumping and render_overlay without kustomize (masking
+every form of a value: tests/unit/adapters/test_runner.py, tests/unit/core/test_redaction.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from gitops.adapters import runner
 from gitops.adapters.runner import Runner
 from gitops.errors import ConfigurationError
-from gitops.operations.rendering import dump_manifests, load_manifests, mask_secret, render_overlay
+from gitops.operations.rendering import dump_manifests, load_manifests, render_overlay
 
 PH = "StrongBase64Password"
 PH64 = base64.b64encode(PH.encode()).decode()
@@ -124,46 +125,25 @@ def test_dump_of_nothing_is_empty() -> None:
     assert dump_manifests([]) == ""
 
 
-# -- masking -------------------------------------------------------------------------------
-
-
-def test_mask_secret_masks_value_lines_base64_and_json_escaped_form() -> None:
-    run = runner.reset(Runner(env={}))
-    value = 'first "line"\nsecond line'
-    mask_secret(value)
-    escaped = 'first \\"line\\"\\nsecond line'
-    encoded = base64.b64encode(value.encode()).decode()
-    text = f"{value} | {escaped} | {encoded} | second line"
-    assert run.redact(text) == "*** | *** | *** | ***"
-
-
-def test_mask_secret_sends_add_mask_in_actions() -> None:
-    import io
-
-    stream = io.StringIO()
-    runner.reset(Runner(env={"GITHUB_ACTIONS": "true"}, stream=stream))
-    mask_secret("s3cr3t")
-    lines = stream.getvalue().splitlines()
-    assert "::add-mask::s3cr3t" in lines
-    assert f"::add-mask::{base64.b64encode(b's3cr3t').decode()}" in lines
-
-
 # -- render_overlay (kustomize output given directly) ---------------------------------------
 
 
 def test_render_overlay_substitutes_and_masks_before_returning(tmp_path: Path) -> None:
     run = runner.reset(Runner(env={}))
-    rendered = render_overlay(tmp_path, {"D": "dee", "S": "ess", "UNRELATED": "x"}, manifests=MANIFESTS)
-    assert rendered.objects[0]["data"] == {"D": base64.b64encode(b"dee").decode()}
-    assert rendered.objects[0]["stringData"] == {"S": "ess"}
-    assert sorted(rendered.secret_values) == ["dee", "ess"]
+    env = {"D": "dee-value", "S": "ess-value", "UNRELATED": "unrelated"}
+    rendered = render_overlay(tmp_path, env, manifests=MANIFESTS)
+    assert rendered.objects[0]["data"] == {"D": base64.b64encode(b"dee-value").decode()}
+    assert rendered.objects[0]["stringData"] == {"S": "ess-value"}
+    assert sorted(rendered.secret_values) == ["dee-value", "ess-value"]
     assert [(n.secret, n.key, n.variable, n.is_set) for n in rendered.needed] == [
         ("creds", "D", "D", True),
         ("creds", "S", "S", True),
     ]
-    assert run.redact("dee ess ZGVl x") == "*** *** *** x"  # only used values are masked
-    assert "dee" not in repr(rendered)
-    assert "ess" not in repr(rendered)
+    encoded = base64.b64encode(b"dee-value").decode()
+    # only used values are masked
+    assert run.redact(f"dee-value ess-value {encoded} unrelated") == "*** *** *** unrelated"
+    assert "dee-value" not in repr(rendered)
+    assert "ess-value" not in repr(rendered)
 
 
 def test_render_overlay_without_substitution_reads_no_values(tmp_path: Path) -> None:
