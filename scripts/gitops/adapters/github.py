@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -37,7 +36,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from gitops.adapters import runner
-from gitops.core import github_errors, github_http
+from gitops.core import documents, github_errors, github_http
 from gitops.core.github_errors import Needs, TokenInfo
 from gitops.errors import ConfigurationError
 
@@ -45,6 +44,8 @@ DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 REPO_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 TIMEOUT_SECONDS = 30
+# GitHub's answers, read with the limits of a webhook payload (never nested past 100 levels).
+_ANSWER = documents.DocumentKind(title="Invalid GitHub answer", limits=documents.PAYLOAD)
 
 
 class Clock(Protocol):
@@ -231,8 +232,8 @@ class GitHub:
         parsed: Any = None
         if text:
             try:
-                parsed = json.loads(text)
-            except ValueError:
+                parsed = documents.parse_json(text, None, _ANSWER)
+            except documents.DocumentError:
                 parsed = None
         return Response(status, lowered, parsed, text)
 

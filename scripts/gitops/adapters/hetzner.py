@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -30,6 +29,7 @@ from pathlib import Path
 from types import FrameType
 
 from gitops.adapters import runner
+from gitops.core import documents
 from gitops.core.hetzner_k3s import Release, load_release
 from gitops.errors import ConfigurationError
 
@@ -52,9 +52,13 @@ CHILD_ENV_DROP = frozenset(
 )
 
 
+_RELEASE = documents.DocumentKind(title="Invalid pinned release")
+
+
 def pinned_release() -> Release:
     text = resources.files("gitops").joinpath("data/hetzner-k3s.json").read_text(encoding="utf-8")
-    return load_release(json.loads(text), "scripts/gitops/data/hetzner-k3s.json")
+    source = "scripts/gitops/data/hetzner-k3s.json"
+    return load_release(documents.parse_json(text, source, _RELEASE), source)
 
 
 def cache_root() -> Path:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+from gitops.core import documents
 
 # git's --name-status letters -> the words used in our JSON (and by dorny/paths-filter).
 STATUS_WORDS: dict[str, str] = {
@@ -272,14 +272,16 @@ class _UnparseableError(Exception):
     pass
 
 
+_CONTROL = documents.DocumentKind(title="Invalid deploy-control policy")
+
+
 def _load(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
+        data = documents.load(text, None, _CONTROL)
+    except documents.DocumentError as exc:
+        where = f" (line {exc.line})" if exc.line else ""
         raise _UnparseableError(f"not valid YAML{where}") from exc
     if data is None:
         return {}

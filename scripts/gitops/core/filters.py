@@ -45,8 +45,9 @@ from typing import TypedDict
 
 import yaml
 
+from gitops.core import documents
 from gitops.core.change_map import FileChange
-from gitops.errors import ConfigurationError, Problem, yaml_problem
+from gitops.errors import ConfigurationError, Problem
 
 STATUSES = ("added", "modified", "deleted", "renamed", "copied", "unmerged")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
@@ -403,6 +404,13 @@ def every_filter(filters: Sequence[Filter]) -> dict[str, FilterOutcome]:
     return {flt.name: {"changed": True, "files": []} for flt in filters}
 
 
+FILTERS = documents.DocumentKind(
+    title="Invalid filters",
+    message="the filters are {problem}",
+    hint=_HINT + " (globs starting with '*' or '!' must be quoted)",
+)
+
+
 class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -475,17 +483,7 @@ class _Parser:
         return rules
 
     def parse(self, text: str) -> list[Filter]:
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError as exc:
-            what, line, hint = yaml_problem(exc, text)
-            raise ConfigurationError(
-                f"the filters are not valid YAML: {what}",
-                file=self.source,
-                line=line,
-                hint=hint or _HINT + " (globs starting with '*' or '!' must be quoted)",
-                title="Invalid filters",
-            ) from exc
+        root = documents.compose(text, self.source, FILTERS, duplicates=True).root
         if root is None or not isinstance(root, yaml.MappingNode) or not root.value:
             raise ConfigurationError(
                 "the filters must be a YAML mapping of filter names to globs",

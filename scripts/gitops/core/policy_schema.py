@@ -1,25 +1,24 @@
-"""Read and strictly validate ``infra/deploy-control.yaml`` (version 3) into :mod:`gitops.core.policy`.
+"""The schema of ``infra/deploy-control.yaml`` (version 3), read into :mod:`gitops.core.policy`.
 
-The file is read with PyYAML's *node* API (``yaml.compose``), not ``safe_load``, so that every
-finding carries its line, duplicate keys (which ``safe_load`` silently collapses to the last
-one) are caught, and scalars are judged by what the user wrote rather than by YAML 1.1's
-guesses. Every problem in the file is collected and raised together in ONE
-:class:`~gitops.errors.ConfigurationError` (``problems=[...]``), each with file, line and key
-path (``environments.test.deployment_windows.allow[0].end``).
+The file is composed by :func:`gitops.core.documents.compose` (line marks, limits, no alias
+bombs or cycles) and read node by node by a :class:`gitops.core.yaml_schema.SchemaReader`, so
+every finding carries its line and duplicate keys are caught. Every problem in the file is
+collected and raised together in ONE :class:`~gitops.errors.ConfigurationError`
+(``problems=[...]``), each with file, line and key path
+(``environments.test.deployment_windows.allow[0].end``).
 
-Type rules (also in the header of ``infra/deploy-control.yaml``):
+Type rules (also in the header of ``infra/deploy-control.yaml``); the generic ones (booleans
+are ``true``/``false`` and never YAML 1.1's ``yes/no/on/off``; integers are plain decimal
+digits; names YAML would turn into numbers or booleans must be quoted) are the reader's:
 
-* Booleans are ``true``/``false`` (any case). YAML 1.1's ``yes/no/on/off/y/n`` are refused:
-  PyYAML reads them as booleans but YAML 1.2 tools (yq, GitHub's parsers) read them as strings,
-  so the same file would mean different things to different tools. A quoted ``"true"`` is a
-  string and refused too.
-* Integers are plain decimal digits; ``"300"`` (quoted), ``0x12c``, ``1_000`` are refused.
 * Times are ``HH:MM`` (00:00-23:59), quoted or not; we read the text, so YAML 1.1's
   sexagesimal integers (unquoted ``17:00`` = 1020) cannot bite. ``24:00`` is refused: an
   ``end`` of ``00:00`` already means midnight at the end of the day (``end <= start`` wraps).
 * Dates are ISO ``YYYY-MM-DD``; datetimes ISO ``YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]``.
-* Names that PyYAML would turn into numbers or booleans when unquoted must be quoted.
 * ``<<`` merge keys and anchors/aliases work; keys written explicitly win over merged ones.
+
+The module is long (~570 lines) because it is the whole schema of one file: one reader method
+per section of it, each next to the messages it gives. How YAML is read is not here.
 """
 
 from __future__ import annotations
@@ -32,10 +31,11 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import Node
 
+from gitops.core import documents
 from gitops.core import windows as win
+from gitops.core.documents import line_of
 from gitops.core.policy import (
     POLICY_VERSION,
     WEEKDAYS,
@@ -48,7 +48,8 @@ from gitops.core.policy import (
     Policy,
     ServicePolicy,
 )
-from gitops.errors import ConfigurationError, Problem, yaml_problem
+from gitops.core.yaml_schema import Entries, SchemaReader, did_you_mean
+from gitops.errors import ConfigurationError, Problem
 
 DEFAULT_PATH = Path("infra/deploy-control.yaml")
 
@@ -88,9 +89,6 @@ for _where, _keys in (
         _HOMES.setdefault(_key, []).append(_where)
 
 MAX_TIMEOUT_SECONDS = 86_400
-_TRUE, _FALSE = ("true", "True", "TRUE"), ("false", "False", "FALSE")
-_YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
-_INT = re.compile(r"-?[0-9]+")
 _TIME = re.compile(r"([0-9]{2}):([0-9]{2})")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME = re.compile(
@@ -99,10 +97,13 @@ _DATETIME = re.compile(
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")  # DNS label: used in labels and job names
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?")
 _BAD_BRANCH = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{|^[/.-]|[/.]$|\.lock$|//")
-_STR_TAG = "tag:yaml.org,2002:str"
 
 T = TypeVar("T")
-Entries = dict[str, tuple[Node, Node]]
+
+POLICY = documents.DocumentKind(
+    title="Invalid deploy-control policy",
+    hint="fix the YAML syntax at that line (indentation, a missing colon or quote)",
+)
 
 
 def load_policy(path: Path) -> Policy:
@@ -139,233 +140,47 @@ def load_policy(path: Path) -> Policy:
 def parse_policy(text: str, source: str = str(DEFAULT_PATH)) -> Policy:
     """Validate policy ``text`` (read from ``source``, used in messages) into a :class:`Policy`."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        what, line, hint = yaml_problem(exc, text)
-        raise ConfigurationError(
-            f"not valid YAML: {what}",
-            file=source,
-            line=line,
-            hint=hint or "fix the YAML syntax at that line (indentation, a missing colon or quote)",
-            title="Invalid deploy-control policy",
-            problems=(Problem(f"not valid YAML: {what}", source, line),),
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(
-            f"not valid YAML: {exc}", file=source, title="Invalid deploy-control policy"
-        ) from None
-    reader = _Reader(source)
+        root = documents.compose(text, source, POLICY, duplicates=True).root
+    except documents.DocumentError as exc:
+        if not exc.key:
+            raise  # not YAML at all: the loader's message says so, and where
+        raise _invalid(exc.problems, source, exc.hint) from None  # an alias cycle or bomb at a key
+    reader = _PolicyReader(source)
     policy = reader.policy(root)
     if reader.problems or policy is None:
-        problems = sorted(reader.problems, key=lambda p: (p.line or 0, p.key or ""))
-        if not problems:  # pragma: no cover - a None policy always comes with a problem
-            problems = [Problem("invalid policy", source)]
-        first = problems[0]
-        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
-        raise ConfigurationError(
-            f"{count} in the deploy-control policy",
-            file=source,
-            line=first.line,
-            hint="fix every problem listed; the schema is described at the top of infra/deploy-control.yaml",
-            title="Invalid deploy-control policy",
-            problems=tuple(problems),
-        )
+        raise _invalid(reader.problems, source)
     return policy
 
 
-def _line(node: Node) -> int:
-    return int(node.start_mark.line) + 1
+def _invalid(found: Sequence[Problem], source: str, hint: str | None = None) -> ConfigurationError:
+    """One error listing every problem, sorted by line."""
+    problems = sorted(found, key=lambda p: (p.line or 0, p.key or ""))
+    if not problems:  # pragma: no cover - a None policy always comes with a problem
+        problems = [Problem("invalid policy", source)]
+    count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+    return ConfigurationError(
+        f"{count} in the deploy-control policy",
+        file=source,
+        line=problems[0].line,
+        hint=hint
+        or "fix every problem listed; the schema is described at the top of infra/deploy-control.yaml",
+        title="Invalid deploy-control policy",
+        problems=tuple(problems),
+    )
 
 
-def _kind(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    if isinstance(node, ScalarNode):
-        if node.tag == "tag:yaml.org,2002:null":
-            return "nothing (null)"
-        if node.style in ("'", '"'):
-            return f"the string {node.value!r}"
-        return f"{node.value!r}"
-    return "something else"  # pragma: no cover - compose yields only these three node kinds
-
-
-def _did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    if not close and len(word) >= 4:  # a shortened key: `rollback` for `rollback_on_failure`
-        close = [c for c in choices if c.startswith(word)][:1]
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-class _Reader:
+class _PolicyReader(SchemaReader):
     """Walks the node tree, building the model and collecting every problem on the way."""
 
     def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[Problem] = []
-        self.lines: dict[str, int] = {}
-        self._merging: set[int] = set()  # ids of mappings being merged, to stop `&a {<<: *a}`
+        super().__init__(source, _HOMES)
 
-    def problem(self, node: Node, key: str, message: str) -> None:
-        self.problems.append(Problem(message, self.source, _line(node), key))
+    def missing_key_note(self, key: str) -> str:
+        return " (every environment has the same keys)" if key.startswith("environments.") else ""
 
-    # -- structure ---------------------------------------------------------------------
-    def mapping(self, node: Node, key: str, keys: Sequence[str] | None, what: str = "") -> Entries | None:
-        """Entries of a mapping node, reporting duplicates, unknown keys and missing keys."""
-        if not isinstance(node, MappingNode):
-            where = "" if key else " at the top of the file"
-            self.problem(node, key, f"expected a mapping{what}{where}, got {_kind(node)}")
-            return None
-        entries: Entries = {}
-        merged: Entries = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                for name, pair in self._merge_sources(key_node, value_node, key).items():
-                    merged.setdefault(name, pair)
-                continue
-            if not isinstance(key_node, ScalarNode):
-                self.problem(key_node, key, "a key must be a plain name, not a list or mapping")
-                continue
-            name = str(key_node.value)
-            path = f"{key}.{name}" if key else name
-            if name in entries:
-                first = _line(entries[name][0])
-                self.problem(
-                    key_node,
-                    path,
-                    f"duplicate key {name!r} (first at line {first}); YAML would silently keep only "
-                    "this last one: delete one of them",
-                )
-                continue
-            entries[name] = (key_node, value_node)
-        for name, pair in merged.items():
-            entries.setdefault(name, pair)
-        if keys is not None:
-            for name, (key_node, _) in entries.items():
-                if name not in keys:
-                    path = f"{key}.{name}" if key else name
-                    self.problem(key_node, path, self._unknown(name, keys))
-            parity = " (every environment has the same keys)" if key.startswith("environments.") else ""
-            for name in keys:
-                if name not in entries:
-                    path = f"{key}.{name}" if key else name
-                    self.problem(node, path, f"required key {name!r} is missing{parity}")
-        for name, (key_node, _) in entries.items():
-            self.lines[f"{key}.{name}" if key else name] = _line(key_node)
-        return entries
-
-    def _merge_sources(self, merge_key: Node, node: Node, key: str) -> Entries:
-        """The entries a ``<<`` key merges in (problems are reported at the ``<<``: an alias has no line)."""
-        sources = node.value if isinstance(node, SequenceNode) else [node]
-        result: Entries = {}
-        for source in sources:
-            if not isinstance(source, MappingNode):
-                self.problem(
-                    merge_key, key, "a '<<' merge key needs a mapping (or a list of mappings) to merge"
-                )
-                continue
-            if id(source) in self._merging:
-                self.problem(merge_key, key, "a '<<' merge key refers to the mapping it is in")
-                continue
-            self._merging.add(id(source))
-            try:
-                for name, pair in (self.mapping(source, key, None) or {}).items():
-                    result.setdefault(name, pair)
-            finally:
-                self._merging.discard(id(source))
-        return result
-
-    @staticmethod
-    def _unknown(name: str, keys: Sequence[str]) -> str:
-        message = f"unknown key {name!r}"
-        hint = _did_you_mean(name, keys)
-        if hint:
-            return message + hint
-        homes = _HOMES.get(name, [])  # never this mapping: the key would be known here
-        if homes:
-            return f"{message}: {name!r} belongs under {' or '.join(homes)}"
-        return f"{message} (allowed here: {', '.join(keys)})"
-
-    def sequence(self, node: Node, key: str, what: str) -> list[Node] | None:
-        if isinstance(node, SequenceNode):
-            return list(node.value)
-        hint = " (write [] for none)" if node.tag == "tag:yaml.org,2002:null" else ""
-        self.problem(node, key, f"expected a list of {what}, got {_kind(node)}{hint}")
-        return None
-
-    # -- scalars -------------------------------------------------------------------------
-    def _scalar(self, node: Node, key: str, expected: str) -> ScalarNode | None:
-        if not isinstance(node, ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-            self.problem(node, key, f"expected {expected}, got {_kind(node)}")
-            return None
-        if node.tag.startswith("!"):
-            self.problem(node, key, f"custom tag {node.tag} is not supported here; expected {expected}")
-            return None
-        return node
-
-    def _scalar_text(self, node: Node, key: str, expected: str) -> str | None:
-        scalar = self._scalar(node, key, expected)
-        return None if scalar is None else str(scalar.value)
-
-    def boolean(self, node: Node, key: str) -> bool | None:
-        scalar = self._scalar(node, key, "true or false")
-        if scalar is None:
-            return None
-        text, plain = str(scalar.value), scalar.style is None
-        if plain and text in _TRUE:
-            return True
-        if plain and text in _FALSE:
-            return False
-        if plain and text.lower() in _YAML11_BOOLS:
-            self.problem(
-                node,
-                key,
-                f"{text!r} is a YAML 1.1 boolean that YAML 1.2 tools (yq, GitHub) read as a string; "
-                "write true or false",
-            )
-        elif not plain and text.lower() in ("true", "false", *_YAML11_BOOLS):
-            self.problem(
-                node, key, f"{text!r} is quoted, so it is a string; write true or false without quotes"
-            )
-        else:
-            self.problem(node, key, f"expected true or false, got {_kind(node)}")
-        return None
-
-    def integer(self, node: Node, key: str, minimum: int, maximum: int, unit: str = "") -> int | None:
-        what = f"a whole number of {unit}" if unit else "a whole number"
-        scalar = self._scalar(node, key, what)
-        if scalar is None:
-            return None
-        text = str(scalar.value)
-        if scalar.style is not None or not _INT.fullmatch(text):
-            quoted = " (it is quoted: remove the quotes)" if scalar.style is not None else ""
-            self.problem(node, key, f"expected {what} in decimal digits, got {_kind(node)}{quoted}")
-            return None
-        value = int(text)
-        if not minimum <= value <= maximum:
-            self.problem(node, key, f"{value} is out of range: use {minimum}..{maximum} {unit}".rstrip())
-            return None
-        return value
-
-    def string(self, node: Node, key: str, what: str, pattern: re.Pattern[str] | None = None) -> str | None:
-        scalar = self._scalar(node, key, what)
-        if scalar is None:
-            return None
-        text = str(scalar.value)
-        if scalar.style is None and scalar.tag != _STR_TAG:
-            self.problem(node, key, f'{text!r} is not read as text by YAML; quote it: {text!r} -> "{text}"')
-            return None
-        if not text.strip():
-            self.problem(node, key, f"expected {what}, got an empty string")
-            return None
-        if pattern is not None and not pattern.fullmatch(text):
-            self.problem(node, key, f"{text!r} is not {what}")
-            return None
-        return text
-
+    # -- scalars of the schema -----------------------------------------------------------
     def time_of_day(self, node: Node, key: str) -> time | None:
-        text = self._scalar_text(node, key, 'a time "HH:MM"')
+        text = self.scalar_text(node, key, 'a time "HH:MM"')
         if text is None:
             return None
         match = _TIME.fullmatch(text)
@@ -392,7 +207,7 @@ class _Reader:
         return time(hour, minute)
 
     def date_or_datetime(self, node: Node, key: str) -> date | datetime | None:
-        text = self._scalar_text(node, key, "an ISO date or datetime")
+        text = self.scalar_text(node, key, "an ISO date or datetime")
         if text is None:
             return None
         try:
@@ -495,7 +310,7 @@ class _Reader:
         every: dict[str, tuple[str, int]] = {}
         for env, (_, services) in service_sets.items():
             for name, (key_node, _) in services.items():
-                every.setdefault(name, (env, _line(key_node)))
+                every.setdefault(name, (env, line_of(key_node)))
         for env, (node, services) in service_sets.items():
             for name, (owner, line) in every.items():
                 if name not in services:
@@ -657,14 +472,14 @@ class _Reader:
         found: set[int] = set()
         ok = True
         for i, item in enumerate(items):
-            text = self._scalar_text(item, f"{key}[{i}]", "a day name")
+            text = self.scalar_text(item, f"{key}[{i}]", "a day name")
             if text is None:
                 ok = False
                 continue
             if text not in WEEKDAYS:
                 ok = False
                 guess = text[:3].lower() if text[:3].lower() in WEEKDAYS else None
-                hint = f"; did you mean {guess!r}?" if guess else _did_you_mean(text.lower(), WEEKDAYS)
+                hint = f"; did you mean {guess!r}?" if guess else did_you_mean(text.lower(), WEEKDAYS)
                 self.problem(item, f"{key}[{i}]", f"unknown day {text!r} (use {', '.join(WEEKDAYS)}){hint}")
                 continue
             day = WEEKDAYS.index(text)

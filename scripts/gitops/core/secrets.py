@@ -52,7 +52,8 @@ from typing import Any, Literal
 
 import yaml
 
-from gitops.errors import ConfigurationError, Problem, yaml_problem
+from gitops.core import documents
+from gitops.errors import ConfigurationError, Problem
 
 DEFAULT_PLACEHOLDER = "StrongBase64Password"
 FIELDS: tuple[str, str] = ("data", "stringData")
@@ -129,19 +130,14 @@ def _compile(expression: str) -> Any:
     return parse(expression)
 
 
+SECRET_MAP = documents.DocumentKind(
+    title="Invalid secret map", message="the secret map is {problem}", hint=MAP_HINT
+)
+
+
 def parse_secret_map(text: str, source: str) -> SecretMap:
     """Parse and check a secret map; every mistake is reported at once, with file and line."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        what, line, hint = yaml_problem(exc, text)
-        raise ConfigurationError(
-            f"the secret map is not valid YAML: {what}",
-            file=source,
-            line=line,
-            hint=hint or MAP_HINT,
-            title="Invalid secret map",
-        ) from None
+    root = documents.compose(text, source, SECRET_MAP).root
     if root is None:
         return SecretMap(source)
     if not isinstance(root, yaml.MappingNode):

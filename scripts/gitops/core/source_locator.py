@@ -16,15 +16,21 @@ from typing import Any, TypeVar
 
 import yaml
 
+from gitops.core.documents import MANIFESTS, DocumentError, DocumentKind, compose_all
+
 File = TypeVar("File")
 Step = str | int
+
+
+# The overlay's own files, read through the one bounded loader (never refused here: [] instead).
+SOURCES = DocumentKind(title="Invalid manifests", limits=MANIFESTS, dates=False)
 
 
 def documents(text: str) -> list[yaml.MappingNode]:
     """The mapping documents of a YAML stream, as nodes that keep their line numbers; [] if unreadable."""
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError:
+        nodes = [d.root for d in compose_all(text, None, SOURCES, duplicates=True)]
+    except DocumentError:
         return []
     return [n for n in nodes if isinstance(n, yaml.MappingNode)]
 

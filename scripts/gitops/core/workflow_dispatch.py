@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gitops.core import documents
 from gitops.errors import ConfigurationError, Problem
 
 CORRELATION_INPUT = "dispatch_id"
@@ -56,6 +57,16 @@ def _as_input(name: str, value: object, source: str) -> str:
     )
 
 
+INPUTS = documents.DocumentKind(
+    title="Invalid workflow inputs",
+    message="--inputs is {problem}",
+    hint='pass one JSON object, e.g. --inputs \'{"environment": "dev"}\'',
+    limits=documents.INPUTS,
+    flag="--inputs",
+)
+WORKFLOW = documents.DocumentKind(title="Invalid workflow")
+
+
 def parse_inputs(inputs_json: str | None, fields: Sequence[str]) -> dict[str, str]:
     """Merge ``--inputs JSON`` and ``-f KEY=VALUE`` into the string map GitHub takes.
 
@@ -64,15 +75,7 @@ def parse_inputs(inputs_json: str | None, fields: Sequence[str]) -> dict[str, st
     """
     result: dict[str, str] = {}
     if inputs_json is not None and inputs_json.strip():
-        try:
-            data = json.loads(inputs_json)
-        except json.JSONDecodeError as exc:
-            raise ConfigurationError(
-                f"--inputs is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
-                key="--inputs",
-                title="Invalid workflow inputs",
-                hint='pass one JSON object, e.g. --inputs \'{"environment": "dev"}\'',
-            ) from None
+        data = documents.parse_json(inputs_json, None, INPUTS)
         if not isinstance(data, dict):
             raise ConfigurationError(
                 f"--inputs must be a JSON object, found {type(data).__name__}",
@@ -222,11 +225,9 @@ class WorkflowSpec:
 
 def read_workflow(text: str) -> WorkflowSpec | None:
     """What a workflow file says about ``workflow_dispatch``; None when it cannot be read."""
-    import yaml
-
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = documents.load(text, None, WORKFLOW)
+    except documents.DocumentError:
         return None
     if not isinstance(data, Mapping):
         return None

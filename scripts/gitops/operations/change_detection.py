@@ -21,13 +21,13 @@ replaced by the merge-base of the two (like a pull request), and ``note`` says s
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gitops.adapters import runner
 from gitops.adapters.git import SHALLOW_HINT, ZERO_SHA, Git, is_zero_sha, looks_like_sha
+from gitops.core import documents
 from gitops.core.change_map import (
     BASE_DIR,
     CLUSTER_DIR,
@@ -142,9 +142,18 @@ EVENT_HINT = (
 )
 
 
+EVENT_PAYLOAD = documents.DocumentKind(
+    title="Invalid event payload",
+    message="the event payload is {problem}",
+    hint=EVENT_HINT,
+    limits=documents.PAYLOAD,
+    flag="--event",
+)
+
+
 def read_event(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = documents.parse_json(path.read_text(encoding="utf-8"), str(path), EVENT_PAYLOAD)
     except FileNotFoundError as exc:
         raise ConfigurationError(
             f"event payload {path} not found",
@@ -153,15 +162,6 @@ def read_event(path: Path) -> dict[str, Any]:
             hint=EVENT_HINT,
             title="Event payload not found",
         ) from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(
-            f"the event payload is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            file=str(path),
-            line=exc.lineno,
-            key="--event",
-            hint=EVENT_HINT,
-            title="Invalid event payload",
-        ) from None
     except (OSError, ValueError) as exc:
         raise ConfigurationError(
             f"cannot read the event payload: {exc}",

@@ -21,7 +21,8 @@ from typing import Any
 import yaml
 
 from gitops.adapters import runner
-from gitops.core.source_locator import Step, documents, dotted, field_path, locate
+from gitops.core import documents as loader
+from gitops.core.source_locator import SOURCES, Step, documents, dotted, field_path, locate
 from gitops.errors import ConfigurationError, Problem
 
 DEFAULT_KUBERNETES_VERSION = "1.37.0"
@@ -200,8 +201,8 @@ def _origin_of(obj: dict[str, Any], origin_root: Any) -> Path | None:
     if not isinstance(text, str) or origin_root is None:
         return None
     try:
-        origin = yaml.safe_load(text)
-    except yaml.YAMLError:
+        origin = loader.load(text, None, SOURCES)
+    except loader.DocumentError:
         return None
     if not isinstance(origin, Mapping) or origin.get("repo"):
         return None  # a remote base: no local file to point at

@@ -51,7 +51,7 @@ def test_parse_inputs(inputs_json: str | None, fields: list[str], expected: dict
 @pytest.mark.parametrize(
     ("inputs_json", "fields", "words"),
     [
-        pytest.param("{", [], "not valid JSON (Expecting property name", id="syntax"),
+        pytest.param("{", [], "not valid JSON: Expecting property name", id="syntax"),
         pytest.param('"x"', [], "must be a JSON object, found str", id="string"),
         pytest.param('{"a": [1]}', [], "is list", id="list-value"),
         pytest.param('{"a": 1}', ["a=2"], "given twice", id="duplicate"),
