@@ -64,6 +64,11 @@ class Knobs:
     delay: float = 0.0  # seconds added to each matching request
     delay_verbs: list[str] = dataclasses.field(default_factory=list)
     delay_path: str = ""
+    # A validating admission webhook that denies writes of these objects (`kind/name`, e.g.
+    # `secret/db`). Its message is `admission_message` with {object} = the JSON the client sent:
+    # webhooks may quote what they judge (a client must never print a Secret that way).
+    admission_deny: list[str] = dataclasses.field(default_factory=list)
+    admission_message: str = "{object}"
 
     def update(self, values: dict[str, Any]) -> None:
         fields = {f.name: f for f in dataclasses.fields(self)}
@@ -649,8 +654,32 @@ class FakeKube:
             )
         raise errors.internal_error("etcdserver: request timed out (injected by fakekube)")
 
+    def admit(self, req: Request, verb: str) -> None:
+        """Deny a write the ``admission_deny`` knob names, worded as the apiserver wraps a webhook's
+        denial (k8s.io/apiserver admission/plugin/webhook/errors ToStatusErr: code 403 unless the
+        webhook sets one, message "admission webhook %q denied the request: <its message>")."""
+        if verb not in ("create", "update", "patch") or not self.knobs.admission_deny:
+            return
+        from tests.fakekube.api import decode_body
+
+        body = decode_body(req.body, yaml_ok=True)
+        meta = body.get("metadata") if isinstance(body, dict) else None
+        name = req.name or (meta.get("name") if isinstance(meta, dict) else None)
+        if f"{req.res.kind.lower()}/{name}" not in self.knobs.admission_deny:
+            return
+        quoted = json.dumps(body, separators=(",", ":"), sort_keys=True)
+        message = self.knobs.admission_message.replace("{object}", quoted)
+        details = {"name": name, "group": req.res.group, "kind": req.res.plural}
+        raise ApiError(
+            403,
+            "Forbidden",
+            f'admission webhook "deny.fakekube.test" denied the request: {message}',
+            details,
+        )
+
     def dispatch(self, req: Request, verb: str) -> Response:
         actor = None
+        self.admit(req, verb)
         if req.subresource in ("eviction", "binding"):
             if verb != "create":
                 raise errors.method_not_allowed()
