@@ -437,6 +437,7 @@ def test_create_validates_before_it_finds_the_name_taken(fake_kube: FakeKube) ->
     wire = Wire(fake_kube)
     path = "/apis/apps/v1/namespaces/default/statefulsets"
     assert wire.call("POST", path, s.statefulset()).status == 201
+    assert fake_kube.settle()  # the controllers' pods are written first: only our requests may move rv
     invalid = s.statefulset()
     invalid["spec"]["template"]["metadata"]["labels"] = {"app.kubernetes.io/name": "other"}
     rv = fake_kube.store.rv
