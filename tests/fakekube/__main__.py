@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakekube.fake import FakeKube
+from tests.fakekube.validation import DEFAULT_MINOR, SERVER_MINORS
 
 
 def _knob(text: str) -> tuple[str, Any]:
@@ -58,6 +59,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--state-file", type=Path, help="load state from / save state to this JSON file")
     p.add_argument("--tick", type=float, default=0.05, help="controller loop interval in seconds")
     p.add_argument(
+        "--server-version",
+        choices=SERVER_MINORS,
+        default=DEFAULT_MINOR,
+        help="the Kubernetes minor version whose answers (/version, validation error shapes) the fake gives "
+        "(default %(default)s; see tests/corpus/kubernetes/)",
+    )
+    p.add_argument(
         "--knob", type=_knob, action="append", default=[], help="NAME=VALUE, VALUE as JSON or text"
     )
     return p
@@ -79,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         csi_drivers=drivers,
         state_file=args.state_file,
         tick=args.tick or None,
+        server_version=args.server_version,
         **knobs,
     ).start()
     if args.kubeconfig:

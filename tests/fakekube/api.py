@@ -113,7 +113,15 @@ def drop_unknown(obj: Any, node: schema.Node, path: str = "") -> list[str]:
 
 
 class Api:
-    def __init__(self, store: Store, registry: Registry, *, on_crd: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        *,
+        on_crd: Callable[[], None] | None = None,
+        minor: str = validation.DEFAULT_MINOR,
+    ) -> None:
+        self.minor = minor
         self.store = store
         self.registry = registry
         self.custom_schemas: dict[tuple[str, str], schema.Node] = {}
@@ -621,7 +629,7 @@ class Api:
         self._on_update(res, old, new)
         if req.subresource != "status":
             field_errors = validation.validate_update(
-                res.kind, old, new, storage_class=self.storage_class, resource=res
+                res.kind, old, new, storage_class=self.storage_class, resource=res, minor=self.minor
             )
             if field_errors:
                 raise errors.invalid(res, meta["name"], field_errors)

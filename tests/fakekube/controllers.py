@@ -151,6 +151,7 @@ class Controllers:
         self.api = fake.api
         self.store = fake.store
         self.first_seen: dict[str, float] = {}
+        self._orphan_seen: dict[str, float] = {}  # uid -> when the GC first saw its orphan finalizer
         self.terminating_seen: dict[str, float] = {}
         self.deploy_progress: dict[str, float] = {}
         self.progress_keys: dict[str, tuple[Any, ...]] = {}
@@ -393,6 +394,15 @@ class Controllers:
 
     # --- garbage collector --------------------------------------------------------------------
 
+    def _orphan_due(self, uid: str) -> bool:
+        """May the GC remove the ``orphan`` finalizer of ``uid`` now? (knobs: orphan_finalizer_seconds,
+        gc_stalled)"""
+        knobs = self.fake.knobs
+        if knobs.gc_stalled:
+            return False
+        first_seen = self._orphan_seen.setdefault(uid, time.monotonic())
+        return time.monotonic() - first_seen >= knobs.orphan_finalizer_seconds
+
     def garbage_collector(self) -> None:
         dependents: dict[str, list[dict[str, Any]]] = {}
         for obj in list(self.store.objects.values()):
@@ -405,6 +415,8 @@ class Controllers:
             finalizers = list(meta.get("finalizers") or [])
             uid = str(meta.get("uid"))
             if "orphan" in finalizers:
+                if not self._orphan_due(uid):
+                    continue
                 for dep in dependents.get(uid, []):
                     current = self.store.peek(key_of(dep))
                     if current is None:

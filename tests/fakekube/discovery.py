@@ -20,15 +20,17 @@ SUB_VERBS = {
 }
 
 
-def version_info() -> dict[str, Any]:
+def version_info(minor: str = "1.37") -> dict[str, Any]:
+    """``GET /version`` of the minor version the fake plays (``--server-version``)."""
+    number = int(minor.split(".")[1])
     return {
         "major": "1",
-        "minor": "37",
+        "minor": str(number),
         "emulationMajor": "1",
-        "emulationMinor": "37",
+        "emulationMinor": str(number),
         "minCompatibilityMajor": "1",
-        "minCompatibilityMinor": "36",
-        "gitVersion": "v1.37.0-fakekube",
+        "minCompatibilityMinor": str(number - 1),
+        "gitVersion": f"v1.{number}.0-fakekube",
         "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
         "buildDate": "2026-11-01T00:00:00Z",

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from tests.fakekube import errors, openapi, schema, tables
+from tests.fakekube import errors, openapi, schema, tables, validation
 from tests.fakekube.api import Api, Request, Response
 from tests.fakekube.controllers import Controllers, controller_ref
 from tests.fakekube.errors import ApiError
@@ -69,6 +69,11 @@ class Knobs:
     # webhooks may quote what they judge (a client must never print a Secret that way).
     admission_deny: list[str] = dataclasses.field(default_factory=list)
     admission_message: str = "{object}"
+    # The garbage collector's pace with the `orphan` finalizer of an orphaning delete: it lingers this
+    # many seconds after the deletionTimestamp (a real GC takes seconds on a busy cluster), or forever
+    # while `gc_stalled` (a stuck or overloaded kube-controller-manager).
+    orphan_finalizer_seconds: float = 0.0
+    gc_stalled: bool = False
 
     def update(self, values: dict[str, Any]) -> None:
         fields = {f.name: f for f in dataclasses.fields(self)}
@@ -133,8 +138,14 @@ class FakeKube:
         namespaces: Iterable[str] = ("default", "kube-system", "kube-public", "kube-node-lease"),
         state_file: Path | str | None = None,
         tick: float | None = 0.05,
+        server_version: str = validation.DEFAULT_MINOR,
         **knobs: Any,
     ) -> None:
+        if server_version not in validation.SERVER_MINORS:
+            raise ValueError(
+                f"server_version must be one of {', '.join(validation.SERVER_MINORS)}, not {server_version!r}"
+            )
+        self.server_version = server_version
         self.host = host
         self.port = port
         self.tls = tls
@@ -147,7 +158,7 @@ class FakeKube:
         self.knobs.update(knobs)
         self.store = Store()
         self.registry = Registry()
-        self.api = Api(self.store, self.registry)
+        self.api = Api(self.store, self.registry, minor=server_version)
         self.controllers = Controllers(self)
         self.request_log: list[dict[str, Any]] = []
         self.bugs: list[str] = []

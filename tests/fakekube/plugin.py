@@ -1,7 +1,9 @@
 """Pytest fixtures for the fake Kubernetes API server (register with ``pytest_plugins``).
 
 - ``fake_kube``: a started :class:`FakeKube` (function scope, ~0.1 s), stopped afterwards; the test fails if
-  the fake recorded an internal bug. Its kubeconfig is ``fake_kube.kubeconfig_path``.
+  the fake recorded an internal bug. Its kubeconfig is ``fake_kube.kubeconfig_path``. Parametrize it
+  indirectly with a minor version to play that version's answers:
+  ``@pytest.mark.parametrize("fake_kube", ["1.36", "1.37"], indirect=True)``.
 - ``fake_kube_factory``: ``make(**kwargs) -> FakeKube`` for tests that need knobs at construction
   (``make(never_ready=["statefulset/redis"], fault_rate=0.2)``) or several servers.
 - ``kube_target``: a :class:`KubeTarget` - the fake by default, or the real cluster named by
@@ -21,6 +23,7 @@ import pytest
 
 from tests.fakekube.fake import FakeKube
 from tests.fakekube.target import REAL_CLUSTER_ENV, KubeTarget, kubectl_path
+from tests.fakekube.validation import DEFAULT_MINOR
 
 __all__ = ["KubeTarget", "fake_kube", "fake_kube_factory", "fake_kube_target", "kube_target"]
 
@@ -45,8 +48,8 @@ def fake_kube_factory(tmp_path: Path) -> Iterator[Callable[..., FakeKube]]:
 
 
 @pytest.fixture
-def fake_kube(fake_kube_factory: Callable[..., FakeKube]) -> FakeKube:
-    return fake_kube_factory()
+def fake_kube(request: pytest.FixtureRequest, fake_kube_factory: Callable[..., FakeKube]) -> FakeKube:
+    return fake_kube_factory(server_version=getattr(request, "param", DEFAULT_MINOR))
 
 
 @pytest.fixture

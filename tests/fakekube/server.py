@@ -281,7 +281,7 @@ class Handler(BaseHTTPRequestHandler):
         accept = self.headers.get("Accept", "")
         if method == "GET":
             if path in ("/version", "/version/"):
-                return 200, discovery.version_info(), {}, "application/json"
+                return 200, discovery.version_info(fake.server_version), {}, "application/json"
             if path in ("/healthz", "/readyz", "/livez"):
                 return 200, "ok", {}, "text/plain"
             if path in ("/api", "/api/"):

@@ -1,8 +1,13 @@
-"""Error answers of the fake API server, compared field by field with what a real 1.37 apiserver sends."""
+"""Error answers of the fake API server, compared field by field with what a real 1.37 apiserver sends.
+
+Answers that differ between minor versions are also checked, version by version, against the
+corpus of real bodies in tests/fakekube/test_corpus.py.
+"""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,11 +18,8 @@ from tests.support import manifests as s
 
 pytestmark = pytest.mark.integration
 
-STS_FORBIDDEN = (
-    "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
-    "'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' "
-    "are forbidden"
-)
+# 1.37 (kubernetes/kubernetes#138080): ValidateImmutableField per StatefulSet field.
+IMMUTABLE = ": field is immutable"
 
 
 def changed(obj: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -40,27 +42,27 @@ def changed(obj: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
             s.statefulset(),
             "spec.volumeClaimTemplates.0.spec.resources.requests.storage",
             "20Gi",
-            "spec",
-            "FieldValueForbidden",
-            STS_FORBIDDEN,
+            "spec.volumeClaimTemplates",
+            "FieldValueInvalid",
+            'Invalid value: [{"apiVersion":"v1","kind":"PersistentVolumeClaim"',
             id="statefulset-storage",
         ),
         pytest.param(
             s.statefulset(),
             "spec.serviceName",
             "other",
-            "spec",
-            "FieldValueForbidden",
-            STS_FORBIDDEN,
+            "spec.serviceName",
+            "FieldValueInvalid",
+            'Invalid value: "other"' + IMMUTABLE,
             id="statefulset-service-name",
         ),
         pytest.param(
             s.statefulset(),
             "spec.podManagementPolicy",
             "Parallel",
-            "spec",
-            "FieldValueForbidden",
-            STS_FORBIDDEN,
+            "spec.podManagementPolicy",
+            "FieldValueInvalid",
+            'Invalid value: "Parallel"' + IMMUTABLE,
             id="statefulset-pod-management",
         ),
         pytest.param(
@@ -249,10 +251,16 @@ def test_service_cluster_ip_is_allocated_and_kept_when_the_manifest_omits_it(fak
     assert again.body["metadata"]["resourceVersion"] == created.body["metadata"]["resourceVersion"]
 
 
+def bound(fake: FakeKube, name: str) -> bool:
+    claim = fake.get("v1", "PersistentVolumeClaim", "default", name) or {}
+    return bool((claim.get("status") or {}).get("phase") == "Bound")
+
+
 def test_pvc_growth_needs_an_expandable_storage_class(fake_kube: FakeKube) -> None:
     wire = Wire(fake_kube)
     assert wire.apply(s.pvc("grow")).status == 201
     assert wire.apply(s.pvc("fixed", storage_class="local-path")).status == 201
+    fake_kube.wait_for(lambda: bound(fake_kube, "grow") and bound(fake_kube, "fixed"))
 
     grown = wire.apply(s.pvc("grow", storage="20Gi"))
     refused = wire.apply(s.pvc("fixed", storage="20Gi", storage_class="local-path"))
@@ -553,3 +561,101 @@ def test_headless_services_as_the_registry_normalizes_and_guards_them(fake_kube:
     ]
     stored = fake_kube.get("v1", "Service", "default", "web")
     assert stored is not None and stored["spec"]["clusterIPs"] == [ip] == [stored["spec"]["clusterIP"]]
+
+
+def test_an_unbound_claim_cannot_grow(fake_kube_factory: Callable[..., FakeKube]) -> None:
+    """ValidatePersistentVolumeClaimUpdate: only a Bound claim may change its requests; a Pending one
+    answers the same whole-spec Forbidden as any other spec change (the registry, not admission)."""
+    fake = fake_kube_factory(tick=None)  # no controllers: the claim stays Pending
+    wire = Wire(fake)
+    assert wire.apply(s.pvc("scratch")).status == 201
+    assert not bound(fake, "scratch")
+
+    answer = wire.apply(s.pvc("scratch", storage="20Gi"), force=True)
+
+    assert answer.status == 422, answer.body
+    [cause] = answer.causes
+    assert (cause["reason"], cause["field"]) == ("FieldValueForbidden", "spec")
+    assert cause["message"].startswith(
+        "Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName "
+        "for bound claims\n"
+    )
+    assert '"10Gi"' in cause["message"] and '"20Gi"' in cause["message"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "field", "reason", "message"),
+    [
+        pytest.param(
+            "ConfigMap",
+            {"data": {"mode": "fast"}},
+            "data",
+            "FieldValueForbidden",
+            "Forbidden: field is immutable when `immutable` is set",
+            id="configmap-data",
+        ),
+        pytest.param(
+            "ConfigMap",
+            {"immutable": False},
+            "immutable",
+            "FieldValueForbidden",
+            "Forbidden: field is immutable when `immutable` is set",
+            id="configmap-unset-immutable",
+        ),
+        pytest.param(
+            "Secret",
+            {"data": {"password": "bmV3"}},
+            "data",
+            "FieldValueForbidden",
+            "Forbidden: field is immutable when `immutable` is set",
+            id="secret-data",
+        ),
+    ],
+)
+def test_immutable_configmaps_and_secrets_refuse_changes(
+    fake_kube: FakeKube, *, kind: str, change: dict[str, Any], field: str, reason: str, message: str
+) -> None:
+    """ValidateConfigMapUpdate / ValidateSecretUpdate (pkg/apis/core/validation/validation.go)."""
+    wire = Wire(fake_kube)
+    original: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": kind,
+        "metadata": {"name": "settings", "namespace": "default"},
+        "immutable": True,
+        "data": {"mode": "slow"} if kind == "ConfigMap" else {"password": "b2xk"},
+    }
+    assert wire.apply(original).status == 201
+
+    answer = wire.apply({**original, **change}, force=True)
+
+    assert answer.status == 422, answer.body
+    [cause] = answer.causes
+    assert (cause["reason"], cause["field"], cause["message"]) == (reason, field, message)
+    assert answer.body["message"] == f'{kind} "settings" is invalid: {field}: {message}'
+    # Labels may still change: only data and the flag itself are frozen.
+    relabelled = copy.deepcopy(original)
+    relabelled["metadata"]["labels"] = {"tier": "x"}
+    assert wire.apply(relabelled, force=True).status == 200
+
+
+def test_a_secret_type_never_changes(fake_kube: FakeKube) -> None:
+    """ValidateSecretUpdate: ValidateImmutableField(newSecret.Type, oldSecret.Type, type)."""
+    wire = Wire(fake_kube)
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "auth", "namespace": "default"}}
+    assert (
+        wire.apply({**secret, "type": "Opaque", "stringData": {"username": "u", "password": "p"}}).status
+        == 201
+    )
+
+    answer = wire.apply(
+        {**secret, "type": "kubernetes.io/basic-auth", "stringData": {"username": "u"}}, force=True
+    )
+
+    assert answer.status == 422, answer.body
+    assert answer.causes == [
+        {
+            "reason": "FieldValueInvalid",
+            "message": 'Invalid value: "kubernetes.io/basic-auth": field is immutable',
+            "field": "type",
+        }
+    ]

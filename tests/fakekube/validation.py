@@ -1,7 +1,10 @@
 """The apiserver's validation for the cases a deploy tool meets: names, selectors and immutable fields.
 
-Messages and cause reasons follow k8s.io/kubernetes/pkg/apis/*/validation (as of 1.37); the field errors
-become ``422 Invalid`` Status bodies through :func:`tests.fakekube.errors.invalid`.
+Messages and cause reasons follow k8s.io/kubernetes/pkg/apis/*/validation of the minor version the
+fake serves (``minor``, "1.31" ... "1.37"); where they differ between versions, the corpus in
+``tests/corpus/kubernetes/<minor>/`` holds the real body of each case with its source, and
+``tests/fakekube/test_corpus.py`` checks that the fake answers exactly that. The field errors become
+``422 Invalid`` Status bodies through :func:`tests.fakekube.errors.invalid`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,18 @@ from typing import Any
 
 from tests.fakekube.errors import ApiError, FieldError, forbidden
 
+SERVER_MINORS = ("1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")
+DEFAULT_MINOR = "1.37"
+
+# ValidateStatefulSetUpdate up to 1.36: one Forbidden cause on `spec`; 'revisionHistoryLimit' became
+# mutable (and joined the message) in 1.33 (kubernetes/kubernetes#130263).
 STATEFULSET_FORBIDDEN = (
     "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', "
     "'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+)
+STATEFULSET_FORBIDDEN_1_32 = (
+    "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', "
+    "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
 )
 STATEFULSET_MUTABLE = (
     "replicas",
@@ -28,10 +40,14 @@ STATEFULSET_MUTABLE = (
     "persistentVolumeClaimRetentionPolicy",
     "minReadySeconds",
 )
+# From 1.37 (kubernetes/kubernetes#138080): ValidateImmutableField per field, in this order.
+STATEFULSET_IMMUTABLE = ("selector", "volumeClaimTemplates", "serviceName", "podManagementPolicy")
 PVC_FORBIDDEN = (
     "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound "
     "claims"
 )
+PVC_FORBIDDEN_1_33 = "spec is immutable after creation except resources.requests for bound claims"
+IMMUTABLE_WHEN_SET = "field is immutable when `immutable` is set"
 PVC_RESIZE_FORBIDDEN = (
     "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must "
     "support resize"
@@ -188,6 +204,11 @@ def _immutable(old: Any, new: Any, field: str) -> list[FieldError]:
     return []
 
 
+def _minor(minor: str) -> tuple[int, int]:
+    major, _, rest = minor.partition(".")
+    return int(major), int(rest)
+
+
 def validate_update(
     kind: str,
     old: dict[str, Any],
@@ -195,20 +216,16 @@ def validate_update(
     *,
     storage_class: Callable[[str], dict[str, Any] | None],
     resource: Any = None,
+    minor: str = DEFAULT_MINOR,
 ) -> list[FieldError]:
     """Field errors for changing ``old`` into ``new`` (both defaulted). May raise 403 for PVC resize."""
     old_spec = old.get("spec") or {}
     new_spec = new.get("spec") or {}
     errors: list[FieldError] = []
     if kind == "StatefulSet":
-        clone = copy.deepcopy(old_spec)
-        for key in STATEFULSET_MUTABLE:
-            if key in new_spec:
-                clone[key] = new_spec[key]
-            else:
-                clone.pop(key, None)
-        if clone != new_spec:
-            errors.append(FieldError("FieldValueForbidden", "spec", STATEFULSET_FORBIDDEN))
+        errors += _statefulset_update(old_spec, new_spec, minor)
+    elif kind in ("ConfigMap", "Secret"):
+        errors += _immutable_data_update(kind, old, new)
     elif kind in ("Deployment", "ReplicaSet", "DaemonSet"):
         errors += _immutable(old_spec.get("selector"), new_spec.get("selector"), "spec.selector")
     elif kind == "Job":
@@ -216,9 +233,48 @@ def validate_update(
         errors += _immutable(old_spec.get("template"), new_spec.get("template"), "spec.template")
         errors += _immutable(old_spec.get("completions"), new_spec.get("completions"), "spec.completions")
     elif kind == "Service":
-        errors += _service(new_spec) + _service_update(old_spec, new_spec)
+        errors += (
+            _service(new_spec)
+            + _service_update(old_spec, new_spec)
+            + _load_balancer_class(old_spec, new_spec)
+        )
     elif kind == "PersistentVolumeClaim":
-        errors += _pvc_update(old, new, storage_class, resource)
+        errors += _pvc_update(old, new, storage_class, resource, minor)
+    return errors
+
+
+def _statefulset_update(old_spec: dict[str, Any], new_spec: dict[str, Any], minor: str) -> list[FieldError]:
+    """ValidateStatefulSetUpdate: the whole-spec Forbidden cause up to 1.36, one cause per field after."""
+    if _minor(minor) >= (1, 37):
+        errors: list[FieldError] = []
+        for key in STATEFULSET_IMMUTABLE:
+            errors += _immutable(old_spec.get(key), new_spec.get(key), f"spec.{key}")
+        return errors
+    mutable = [k for k in STATEFULSET_MUTABLE if k != "revisionHistoryLimit" or _minor(minor) >= (1, 33)]
+    clone = copy.deepcopy(old_spec)
+    for key in mutable:
+        if key in new_spec:
+            clone[key] = new_spec[key]
+        else:
+            clone.pop(key, None)
+    if clone != new_spec:
+        text = STATEFULSET_FORBIDDEN if _minor(minor) >= (1, 33) else STATEFULSET_FORBIDDEN_1_32
+        return [FieldError("FieldValueForbidden", "spec", text)]
+    return []
+
+
+def _immutable_data_update(kind: str, old: dict[str, Any], new: dict[str, Any]) -> list[FieldError]:
+    """ValidateConfigMapUpdate / ValidateSecretUpdate: a Secret's type never changes; nothing changes
+    once ``immutable: true`` is set."""
+    errors: list[FieldError] = []
+    if kind == "Secret":
+        errors += _immutable(old.get("type") or "Opaque", new.get("type") or "Opaque", "type")
+    if old.get("immutable") is True:
+        if new.get("immutable") is not True:
+            errors.append(FieldError("FieldValueForbidden", "immutable", IMMUTABLE_WHEN_SET))
+        for key in ("data",) if kind == "Secret" else ("data", "binaryData"):
+            if (old.get(key) or {}) != (new.get(key) or {}):
+                errors.append(FieldError("FieldValueForbidden", key, IMMUTABLE_WHEN_SET))
     return errors
 
 
@@ -307,6 +363,19 @@ def _is_ip(value: Any) -> bool:
     return isinstance(value, str)
 
 
+def _load_balancer_class(old_spec: dict[str, Any], new_spec: dict[str, Any]) -> list[FieldError]:
+    """validateLoadBalancerClassField: a LoadBalancer keeps its class while it stays a LoadBalancer."""
+    if old_spec.get("type") == new_spec.get("type") == "LoadBalancer":
+        old_class, new_class = old_spec.get("loadBalancerClass"), new_spec.get("loadBalancerClass")
+        if old_class != new_class:
+            return [
+                FieldError(
+                    "FieldValueInvalid", "spec.loadBalancerClass", "may not change once set", new_class, True
+                )
+            ]
+    return []
+
+
 def _service_update(old_spec: dict[str, Any], new_spec: dict[str, Any]) -> list[FieldError]:
     """validateUpgradeDowngradeClusterIPs: a cluster IP never changes once set (headless stays headless)."""
     errors: list[FieldError] = []
@@ -357,7 +426,21 @@ def _pvc_update(
     new: dict[str, Any],
     storage_class: Callable[[str], dict[str, Any] | None],
     resource: Any,
+    minor: str,
 ) -> list[FieldError]:
+    """ValidatePersistentVolumeClaimUpdate: only a Bound claim may change (grow, or its
+    volumeAttributesClassName); shrinking stops at status.capacity (RecoverVolumeExpansionFailure,
+    GA in 1.34; before, not below the previous request)."""
+    forbidden = PVC_FORBIDDEN if _minor(minor) >= (1, 34) else PVC_FORBIDDEN_1_33
+    if (old.get("status") or {}).get("phase") != "Bound":
+        old_full = copy.deepcopy(old.get("spec") or {})
+        new_full = copy.deepcopy(new.get("spec") or {})
+        if not old_full.get("volumeName"):
+            new_full.pop("volumeName", None)
+        if old_full != new_full:
+            diff = _spec_diff(old_full, new_full)
+            return [FieldError("FieldValueForbidden", "spec", f"{forbidden}\n{diff}")]
+        return []
     old_spec = copy.deepcopy(old.get("spec") or {})
     new_spec = copy.deepcopy(new.get("spec") or {})
     old_requests = (old_spec.get("resources") or {}).get("requests") or {}
@@ -372,20 +455,20 @@ def _pvc_update(
         new_spec.pop("volumeName", None)
     if old_spec != new_spec:
         diff = _spec_diff(old_spec, new_spec)
-        return [FieldError("FieldValueForbidden", "spec", f"{PVC_FORBIDDEN}\n{diff}")]
+        return [FieldError("FieldValueForbidden", "spec", f"{forbidden}\n{diff}")]
     old_size = parse_quantity(old_requests.get("storage"))
     new_size = parse_quantity(new_requests.get("storage"))
     if old_size is None or new_size is None or new_size == old_size:
         return []
     capacity = parse_quantity(((old.get("status") or {}).get("capacity") or {}).get("storage")) or old_size
-    if new_size < capacity:
-        return [
-            FieldError(
-                "FieldValueForbidden",
-                "spec.resources.requests.storage",
-                "field can not be less than status.capacity",
-            )
-        ]
+    if new_size < old_size:
+        if _minor(minor) < (1, 34):
+            why = "field can not be less than previous value"
+        elif new_size <= capacity:
+            why = "field can not be less than status.capacity"
+        else:
+            return []
+        return [FieldError("FieldValueForbidden", "spec.resources.requests.storage", why)]
     if new_size > old_size:
         class_name = new_spec.get("storageClassName") or ""
         sc = storage_class(class_name) if class_name else None
