@@ -54,7 +54,14 @@ from gitops import __version__
 from gitops.adapters import runner
 from gitops.core import documents
 from gitops.core.redaction import kubeconfig_credentials, kubeconfig_text_pieces, token_files
-from gitops.core.retry import RetryDecision, RetryPolicy, classify_response, classify_transport, delay_for
+from gitops.core.retry import (
+    RetryDecision,
+    RetryPolicy,
+    classify_response,
+    classify_transport,
+    delay_for,
+    is_being_deleted,
+)
 from gitops.errors import ConfigurationError
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
@@ -668,7 +675,14 @@ class Kube:
             return self.request("POST", res.path(meta.get("namespace")), query=query, body=dict(obj)) or {}
         except KubeError as err:
             # A retried POST whose first answer was lost finds its own object: that is success.
-            if not dry_run and err.status == 409 and err.reason == "AlreadyExists" and err.attempts > 1:
+            # Not when the name belongs to an object still being deleted: that one is not ours.
+            if (
+                not dry_run
+                and err.status == 409
+                and err.reason == "AlreadyExists"
+                and err.attempts > 1
+                and not is_being_deleted(err.body)
+            ):
                 existing = self.get(res, meta.get("namespace"), meta["name"])
                 if existing is not None:
                     return existing

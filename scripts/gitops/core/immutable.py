@@ -37,8 +37,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from gitops.core import immutable_fields
+from gitops.core.admission import denial_of
 from gitops.core.apply_plan import ObjectRef
 from gitops.core.drift import Change
+from gitops.core.immutable_fields import FIELD_ERROR_REASONS, FORBIDDEN, INVALID, normalize
 from gitops.core.volumes import abandoned_claims
 
 
@@ -48,7 +51,19 @@ class Remedy(Enum):
     RECREATE_SERVICE = "recreate-service"  # Service (ClusterIP changes)
     FATAL_PVC = "fatal-pvc"  # PersistentVolumeClaim: never deleted
     REFUSE = "refuse"  # immutable, but re-creating is not safe or not ours to do
+    DENIED = "denied"  # the cluster's admission control (a policy or webhook) refused it
     NOT_IMMUTABLE = "not-immutable"  # an ordinary validation error
+
+
+class Evidence(Enum):
+    """What a verdict was decided from; the report names it."""
+
+    CAUSES = "the server's causes"
+    MESSAGE = "the server's message (it sent no causes)"
+    COMPARISON = (
+        "a comparison of the live object with the manifest (the server's causes were missing or unrecognised)"
+    )
+    ADMISSION = "the admission denial in the server's message"
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,7 @@ class ImmutableVerdict:
     hint: str | None = None
     warnings: tuple[str, ...] = ()
     diff: tuple[str, ...] = ()
+    evidence: Evidence = Evidence.CAUSES
 
     @property
     def recreate(self) -> bool:
@@ -86,54 +102,13 @@ class ImmutableVerdict:
 
     @property
     def immutable(self) -> bool:
-        return self.remedy is not Remedy.NOT_IMMUTABLE
+        return self.remedy not in (Remedy.NOT_IMMUTABLE, Remedy.DENIED)
 
     @property
     def change(self) -> Change:
         """What apply does with the object the 422 was about: re-create it, or stop at it."""
         return Change.RECREATE if self.recreate else Change.REFUSE
 
-
-FORBIDDEN = "FieldValueForbidden"
-INVALID = "FieldValueInvalid"
-
-# (group, kind) -> [(normalized field, cause reasons, prefix match)] that mean "immutable".
-_IMMUTABLE_FIELDS: dict[tuple[str, str], list[tuple[str, frozenset[str], bool]]] = {
-    ("apps", "StatefulSet"): [
-        ("spec", frozenset({FORBIDDEN}), False),
-        ("spec.selector", frozenset({INVALID}), False),
-    ],
-    ("apps", "Deployment"): [("spec.selector", frozenset({INVALID}), False)],
-    ("apps", "DaemonSet"): [("spec.selector", frozenset({INVALID}), False)],
-    ("apps", "ReplicaSet"): [("spec.selector", frozenset({INVALID}), False)],
-    ("batch", "Job"): [
-        ("spec.selector", frozenset({INVALID}), False),
-        ("spec.template", frozenset({INVALID}), True),
-        ("spec.completions", frozenset({INVALID}), False),
-        ("spec.completionMode", frozenset({INVALID}), False),
-        ("spec.podFailurePolicy", frozenset({INVALID}), True),
-        ("spec.backoffLimitPerIndex", frozenset({INVALID}), False),
-        ("spec.successPolicy", frozenset({INVALID}), True),
-        ("spec.managedBy", frozenset({INVALID}), False),
-    ],
-    ("", "Service"): [
-        ("spec.clusterIP", frozenset({INVALID}), False),
-        ("spec.clusterIPs", frozenset({INVALID}), False),
-        ("spec.ipFamilies", frozenset({INVALID}), False),
-    ],
-    ("", "PersistentVolumeClaim"): [("spec", frozenset({FORBIDDEN}), True)],
-    ("", "PersistentVolume"): [("spec", frozenset({FORBIDDEN, INVALID}), True)],
-    ("", "ConfigMap"): [
-        ("data", frozenset({FORBIDDEN}), False),
-        ("binaryData", frozenset({FORBIDDEN}), False),
-        ("immutable", frozenset({FORBIDDEN}), False),
-    ],
-    ("", "Secret"): [
-        ("data", frozenset({FORBIDDEN}), False),
-        ("immutable", frozenset({FORBIDDEN}), False),
-        ("type", frozenset({INVALID}), False),
-    ],
-}
 
 # Fallback only: phrases the API server uses for immutable fields.
 _IMMUTABLE_PHRASES = (
@@ -158,23 +133,11 @@ _TYPE_TO_REASON = {
 _CAUSE_TYPES = "|".join(map(re.escape, _TYPE_TO_REASON))
 _CAUSE_IN_MESSAGE = re.compile(r"(?:^|\[|, )(?P<field>[A-Za-z][\w.\[\]/-]*): (?P<type>" + _CAUSE_TYPES + r")")
 _HEAD = re.compile(r'^(?:The )?(?P<kind>[A-Za-z]+)(?:\.(?P<group>[\w.-]+))? "(?P<name>[^"]+)" is invalid: ?')
-_INDEX = re.compile(r"\[[^\]]*\]")
-
-
-def _normalize(field_path: str) -> str:
-    return _INDEX.sub("", field_path)
 
 
 def causes_of(status: Mapping[str, Any]) -> tuple[Cause, ...]:
     """The causes of a Status: structured ``details.causes``, else parsed from ``message``."""
-    details = status.get("details") or {}
-    raw = details.get("causes") or []
-    causes = tuple(
-        Cause(str(c.get("reason") or ""), str(c.get("field") or ""), str(c.get("message") or ""))
-        for c in raw
-        if isinstance(c, Mapping)
-    )
-    return causes or _causes_from_message(str(status.get("message") or ""))
+    return _structured_causes(status) or _causes_from_message(str(status.get("message") or ""))
 
 
 def _causes_from_message(message: str) -> tuple[Cause, ...]:
@@ -206,18 +169,23 @@ def _named(status: Mapping[str, Any]) -> tuple[str | None, str | None, str | Non
 
 
 def is_immutable_cause(group: str, kind: str, cause: Cause) -> bool:
-    table = _IMMUTABLE_FIELDS.get((group, kind))
-    path = _normalize(cause.field)
-    if table:
-        for name, reasons, prefix in table:
-            matches_path = path == name or (prefix and path.startswith(name + "."))
-            if matches_path and cause.reason in reasons:
-                return True
-        if cause.reason:  # a structured cause the table does not list: not an immutable field
-            return False
-    # No table for the kind, or an unstructured cause: fall back to the server's phrases.
+    """Does ``cause`` say that an immutable field of the kind changed?
+
+    Kinds in :data:`gitops.core.immutable_fields.IMMUTABLE_FIELDS` decide by field and reason
+    alone; a cause without a field or reason (parsed from a message, or an unrecognised shape)
+    and kinds without a table fall back to the server's phrases.
+    """
+    if immutable_fields.match(group, kind, cause.field, cause.reason):
+        return True
+    if immutable_fields.known(group, kind) and _recognised(cause):
+        return False
     text = cause.message.lower()
     return any(phrase in text for phrase in _IMMUTABLE_PHRASES)
+
+
+def _recognised(cause: Cause) -> bool:
+    """A cause with a field and one of the reasons apimachinery's field errors use."""
+    return bool(cause.field) and cause.reason in FIELD_ERROR_REASONS
 
 
 def classify(
@@ -227,19 +195,35 @@ def classify(
     live: Mapping[str, Any] | None,
     desired: Mapping[str, Any],
     claims: Sequence[Mapping[str, Any]] = (),
+    resource: str | None = None,
 ) -> ImmutableVerdict:
     """Decide what to do about a failed apply of ``desired`` (identified by ``ref``).
 
-    ``status`` is the parsed 422 body; ``live`` is the object as it is in the cluster now
+    ``status`` is the parsed error body; ``live`` is the object as it is in the cluster now
     (None if it does not exist, in which case nothing can be immutable). ``claims`` are the
     PersistentVolumeClaims of the object's namespace, needed for a StatefulSet only.
+    ``resource`` is the plural resource name of ``ref`` ("statefulsets"): admission errors
+    name the resource, not the kind, in ``details.kind``.
     """
-    causes = causes_of(status)
     message = str(status.get("message") or "")
+    denial = denial_of(status)
+    structured = _structured_causes(status)
+    causes = structured or _causes_from_message(message)
+    evidence = Evidence.CAUSES if structured else Evidence.MESSAGE
+    if denial is not None:
+        return ImmutableVerdict(
+            Remedy.DENIED,
+            str(denial),
+            causes,
+            hint="the cluster's admission control refused the object: change the manifest in Git so the "
+            "policy allows it, or ask the policy's owners for an exception. Nothing was deleted",
+            evidence=Evidence.ADMISSION,
+        )
     if int(status.get("code") or 0) != 422 or (status.get("reason") and status.get("reason") != "Invalid"):
         return ImmutableVerdict(Remedy.NOT_IMMUTABLE, message or "not a validation error", causes)
     group, kind, name = _named(status)
-    if (name is not None and name != ref.name) or (kind is not None and kind.lower() != ref.kind.lower()):
+    kinds = {ref.kind.lower(), (resource or "").lower()} - {""}
+    if (name is not None and name != ref.name) or (kind is not None and kind.lower() not in kinds):
         return ImmutableVerdict(
             Remedy.REFUSE,
             f"the server's error names {kind} {name!r}, not the {ref} we sent; refusing to delete anything",
@@ -253,24 +237,71 @@ def classify(
             causes,
         )
     immutable = [c for c in causes if is_immutable_cause(ref.group, ref.kind, c)]
-    others = [c for c in causes if c not in immutable]
-    if not immutable:
-        return ImmutableVerdict(Remedy.NOT_IMMUTABLE, message or "the server rejected the object", causes)
+    unrecognised = [c for c in causes if c not in immutable and not _recognised(c)]
+    others = [c for c in causes if c not in immutable and c not in unrecognised]
     if others:
+        if not immutable:
+            return ImmutableVerdict(Remedy.NOT_IMMUTABLE, message or "the server rejected the object", causes)
         return ImmutableVerdict(
             Remedy.NOT_IMMUTABLE,
-            f"{ref} changes immutable field(s) {_fields(immutable)} but is also invalid: "
+            f"changes immutable field(s) {_fields(immutable)} but is also invalid: "
             + "; ".join(map(str, others)),
             causes,
             hint="fix the other errors first; re-creating an invalid object would only lose the live one",
         )
     if live is None:
         return ImmutableVerdict(
-            Remedy.NOT_IMMUTABLE,
-            f"{ref} was rejected as immutable but does not exist: {message}",
-            causes,
+            Remedy.NOT_IMMUTABLE, f"was rejected as immutable but does not exist: {message}", causes
         )
-    return _remedy_for(ref, immutable, live, desired, claims)
+    if immutable and not unrecognised:
+        return _remedy_for(ref, immutable, live, desired, claims, evidence)
+    return _by_comparison(ref, causes, unrecognised, live, desired, claims, message)
+
+
+def _by_comparison(  # noqa: PLR0917 - the facts classify() gathered, passed on as they are
+    ref: ObjectRef,
+    causes: tuple[Cause, ...],
+    unrecognised: Sequence[Cause],
+    live: Mapping[str, Any],
+    desired: Mapping[str, Any],
+    claims: Sequence[Mapping[str, Any]],
+    message: str,
+) -> ImmutableVerdict:
+    """Causes missing or not recognised: the known immutable fields of the kind decide, compared client-side.
+
+    Only when every unrecognised cause that names a field names one of the fields that changed;
+    anything else stays "refuse, with the server's message".
+    """
+    changed = (
+        immutable_fields.changed_immutable_fields(ref.group, ref.kind, live, desired)
+        if immutable_fields.known(ref.group, ref.kind)
+        else ()
+    )
+    unexplained = [c for c in unrecognised if c.field and not any(_overlaps(c.field, p) for p in changed)]
+    if not changed or unexplained:
+        return ImmutableVerdict(
+            Remedy.NOT_IMMUTABLE,
+            message or "the server rejected the object",
+            causes,
+            hint="the server's answer names no immutable field we know, so nothing was deleted; "
+            "read its message above and fix the manifest in Git",
+        )
+    compared = tuple(Cause("", path, "differs from the live object") for path in changed)
+    return _remedy_for(ref, list(compared), live, desired, claims, Evidence.COMPARISON)
+
+
+def _overlaps(field: str, path: str) -> bool:
+    a, b = normalize(field), path
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _structured_causes(status: Mapping[str, Any]) -> tuple[Cause, ...]:
+    raw = (status.get("details") or {}).get("causes") or []
+    return tuple(
+        Cause(str(c.get("reason") or ""), str(c.get("field") or ""), str(c.get("message") or ""))
+        for c in raw
+        if isinstance(c, Mapping)
+    )
 
 
 def _fields(causes: Sequence[Cause]) -> str:
@@ -286,10 +317,25 @@ class _Case:
     live: Mapping[str, Any]
     desired: Mapping[str, Any]
     claims: Sequence[Mapping[str, Any]]
+    evidence: Evidence
 
     @property
     def fields(self) -> str:
-        return _fields(self.causes)
+        """The fields the causes name; a StatefulSet's whole-``spec`` cause (<= 1.36) says which changed."""
+        named = _fields(self.causes)
+        if named == "spec" and self.ref.group_kind == ("apps", "StatefulSet"):
+            group, kind = self.ref.group_kind
+            changed = immutable_fields.changed_immutable_fields(group, kind, self.live, self.desired)
+            if changed:
+                return f"spec ({', '.join(changed)})"
+        return named
+
+    def changes(self, path: str) -> bool:
+        """Does the rejection concern ``path`` (named by a cause, or changed under a whole-spec cause)?"""
+        if any(normalize(c.field) == path for c in self.causes):
+            return True
+        group, kind = self.ref.group_kind
+        return path in immutable_fields.changed_immutable_fields(group, kind, self.live, self.desired)
 
     def verdict(
         self,
@@ -300,52 +346,79 @@ class _Case:
         warnings: tuple[str, ...] = (),
         diff: tuple[str, ...] = (),
     ) -> ImmutableVerdict:
-        return ImmutableVerdict(remedy, summary, self.causes, hint, warnings, diff)
+        return ImmutableVerdict(remedy, summary, self.causes, hint, warnings, diff, self.evidence)
 
 
-def _remedy_for(
+def _remedy_for(  # noqa: PLR0917 - the facts classify() gathered, passed on as they are
     ref: ObjectRef,
     causes: list[Cause],
     live: Mapping[str, Any],
     desired: Mapping[str, Any],
     claims: Sequence[Mapping[str, Any]],
+    evidence: Evidence,
 ) -> ImmutableVerdict:
-    case = _Case(ref, tuple(causes), live, desired, claims)
+    case = _Case(ref, tuple(causes), live, desired, claims, evidence)
     return _REMEDIES.get(ref.group_kind, _not_automatic)(case)
 
 
 def _namespace(case: _Case) -> ImmutableVerdict:
     return case.verdict(
         Remedy.REFUSE,
-        f"{case.ref}: immutable field(s) {case.fields}; a Namespace is never deleted "
+        f"immutable field(s) {case.fields}; a Namespace is never deleted "
         "(that would delete everything in it)",
         hint="revert the change to the Namespace in Git",
     )
 
 
 def _claim(case: _Case) -> ImmutableVerdict:
+    diff = tuple(spec_diff(case.live.get("spec") or {}, case.desired.get("spec") or {}, "spec"))
+    phase = (case.live.get("status") or {}).get("phase")
+    if any(normalize(c.field) == "spec.resources.requests.storage" for c in case.causes):
+        return case.verdict(
+            Remedy.FATAL_PVC,
+            "a PersistentVolumeClaim cannot shrink below its current capacity; a PVC is never deleted",
+            hint="keep the size in Git at least at the claim's current capacity "
+            "(volumes only grow); to use less space, migrate the data to a new, smaller PVC",
+            diff=diff,
+        )
+    if phase and phase != "Bound":
+        return case.verdict(
+            Remedy.FATAL_PVC,
+            f"the PersistentVolumeClaim is {phase}, not Bound: the spec of a claim that is not bound "
+            "cannot change at all (not even its size); a PVC is never deleted",
+            hint="revert the change in Git and apply again once the claim is Bound (it binds when a pod "
+            "uses it, for WaitForFirstConsumer classes); its size can grow after that",
+            diff=diff,
+        )
     return case.verdict(
         Remedy.FATAL_PVC,
-        f"{case.ref}: a PersistentVolumeClaim's spec is immutable except resources.requests.storage "
+        "a PersistentVolumeClaim's spec is immutable except resources.requests.storage "
         "(growth) and volumeAttributesClassName; a PVC is never deleted",
         hint="revert these fields in Git (only storage growth is allowed), or migrate the data to a new PVC",
-        diff=tuple(spec_diff(case.live.get("spec") or {}, case.desired.get("spec") or {}, "spec")),
+        diff=diff,
     )
 
 
 def _volume(case: _Case) -> ImmutableVerdict:
     return case.verdict(
         Remedy.REFUSE,
-        f"{case.ref}: immutable field(s) {case.fields}; a PersistentVolume is never deleted",
+        f"immutable field(s) {case.fields}; a PersistentVolume is never deleted",
         hint="revert the change in Git",
     )
 
 
 def _immutable_data(case: _Case) -> ImmutableVerdict:
-    """A ConfigMap or Secret marked ``immutable: true``."""
+    """A ConfigMap or Secret marked ``immutable: true``, or a Secret whose type changes."""
+    if case.ref.kind == "Secret" and case.changes("type"):
+        return case.verdict(
+            Remedy.REFUSE,
+            "a Secret's type cannot change; it is not re-created automatically",
+            hint="give the Secret with the new type a new name and point the workloads at it, or keep the "
+            "old type in Git",
+        )
     return case.verdict(
         Remedy.REFUSE,
-        f"{case.ref} is marked immutable: true, so its data cannot change in place",
+        "it is marked immutable: true, so its data cannot change in place",
         hint="give the changed data a new name (a kustomize generator appends a content hash) "
         "and point the workloads at it",
     )
@@ -354,15 +427,14 @@ def _immutable_data(case: _Case) -> ImmutableVerdict:
 def _workload(case: _Case) -> ImmutableVerdict:
     """Deployment, DaemonSet, ReplicaSet: orphan the pods, the new object adopts them."""
     warnings: tuple[str, ...] = ()
-    selector_changes = any(_normalize(c.field) == "spec.selector" for c in case.causes)
-    if selector_changes or _selector(case.live) != _selector(case.desired):
+    if case.changes("spec.selector") or _selector(case.live) != _selector(case.desired):
         warnings = (
             f"{case.ref}: the selector changes, so the new object will NOT adopt the old pods; they keep "
             "running orphaned until you delete them",
         )
     return case.verdict(
         Remedy.RECREATE_ORPHAN,
-        f"{case.ref}: immutable field(s) {case.fields}; re-creating it with propagationPolicy Orphan "
+        f"immutable field(s) {case.fields}; re-creating it with propagationPolicy Orphan "
         "(its pods and volumes are kept and adopted by the new object)",
         warnings=warnings,
     )
@@ -375,7 +447,7 @@ def _statefulset(case: _Case) -> ImmutableVerdict:
     if policy.get("whenDeleted") == "Delete":
         return case.verdict(
             Remedy.REFUSE,
-            f"{ref} has persistentVolumeClaimRetentionPolicy.whenDeleted: Delete, so deleting it "
+            "it has persistentVolumeClaimRetentionPolicy.whenDeleted: Delete, so deleting it "
             "could delete its volumes; refusing to re-create it",
             hint=(
                 "set whenDeleted: Retain on the live object first (the field is mutable): "
@@ -384,10 +456,10 @@ def _statefulset(case: _Case) -> ImmutableVerdict:
                 ", then run the deploy again"
             ),
         )
-    if _selector(case.live) != _selector(case.desired):
+    if case.changes("spec.selector") or _selector(case.live) != _selector(case.desired):
         return case.verdict(
             Remedy.REFUSE,
-            f"{ref}: the selector changes; a re-created StatefulSet could not adopt its pods and "
+            "the selector changes; a re-created StatefulSet could not adopt its pods and "
             "would collide with their names. Nothing was deleted",
             hint=f"delete it yourself (`kubectl delete statefulset {ref.name} -n {ref.namespace} "
             "--cascade=orphan`), then delete its pods one by one so the new StatefulSet re-creates "
@@ -397,7 +469,7 @@ def _statefulset(case: _Case) -> ImmutableVerdict:
     if abandoned:
         return case.verdict(
             Remedy.REFUSE,
-            f"{ref}: volumeClaimTemplates no longer include the claims of {', '.join(abandoned)}: "
+            f"volumeClaimTemplates no longer include the claims of {', '.join(abandoned)}: "
             "the re-created pods would start on NEW EMPTY volumes. Nothing was deleted",
             hint="keep the volumeClaimTemplates names (only their size may grow), or migrate the data first",
         )
@@ -407,28 +479,43 @@ def _statefulset(case: _Case) -> ImmutableVerdict:
 def _job(case: _Case) -> ImmutableVerdict:
     return case.verdict(
         Remedy.RECREATE_BACKGROUND,
-        f"{case.ref}: immutable field(s) {case.fields}; re-creating the Job (its pods are deleted with it "
+        f"immutable field(s) {case.fields}; re-creating the Job (its pods are deleted with it "
         "and the Job runs again)",
     )
 
 
 def _service(case: _Case) -> ImmutableVerdict:
-    old_ip = (case.live.get("spec") or {}).get("clusterIP")
+    spec = case.live.get("spec") or {}
+    old_ip = spec.get("clusterIP")
     shown = f" {old_ip}" if old_ip and old_ip != "None" else ""
+    warnings = [
+        f"{case.ref}: its ClusterIP{shown} changes; clients that use the IP instead of the DNS name "
+        "must be updated"
+    ]
+    if spec.get("type") == "LoadBalancer":
+        ingress = ((case.live.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        addresses = ", ".join(_address(i) for i in ingress if _address(i))
+        warnings.append(
+            f"{case.ref}: it is a LoadBalancer: deleting it releases its load balancer"
+            + (f" and external address {addresses}" if addresses else "")
+            + "; the new Service gets a NEW load balancer and external IP (update DNS records and firewall "
+            "allow-lists that name the old one)"
+        )
     return case.verdict(
         Remedy.RECREATE_SERVICE,
-        f"{case.ref}: immutable field(s) {case.fields}; re-creating the Service",
-        warnings=(
-            f"{case.ref}: its ClusterIP{shown} changes; clients that use the IP instead of the DNS name "
-            "must be updated",
-        ),
+        f"immutable field(s) {case.fields}; re-creating the Service",
+        warnings=tuple(warnings),
     )
+
+
+def _address(ingress: Any) -> str:
+    return str(ingress.get("ip") or ingress.get("hostname") or "") if isinstance(ingress, Mapping) else ""
 
 
 def _not_automatic(case: _Case) -> ImmutableVerdict:
     return case.verdict(
         Remedy.REFUSE,
-        f"{case.ref}: immutable field(s) {case.fields}; this kind is not re-created automatically",
+        f"immutable field(s) {case.fields}; this kind is not re-created automatically",
         hint=f"revert the change in Git, or delete {case.ref} yourself if losing it is acceptable",
     )
 

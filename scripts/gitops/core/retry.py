@@ -3,10 +3,14 @@
 Retried: ``409 Conflict`` from optimistic concurrency ("the object has been modified"),
 ``429 Too Many Requests`` (honouring ``Retry-After``, as client-go does), ``500``/``502``/
 ``503``/``504`` and transport failures (connection refused/reset, a dropped stream, a read
-timeout). Never retried: every other 4xx; a 422 is a verdict on the manifest, and a 409
-``AlreadyExists`` is an answer, not a race. Every request we send is idempotent by name
-(server-side apply, create of a named object, delete with a uid precondition, GET), so a
-retry after a dropped connection cannot do something twice.
+timeout). Never retried: every other 4xx; a 422 is a verdict on the manifest, a 409
+``AlreadyExists`` (also "object is being deleted: ... already exists") is an answer, not a
+race, and a 409 ``Conflict`` whose precondition failed ("Precondition failed: UID in
+precondition: ...", ``storage.Preconditions.Check`` via ``storeerr.InterpretDeleteError``)
+says the object was replaced: asking again with the same precondition cannot succeed.
+Every request we send is idempotent by name (server-side apply, create of a named object,
+delete with a uid precondition, GET), so a retry after a dropped connection cannot do
+something twice.
 
 Pure: the caller supplies the random number and does the sleeping.
 """
@@ -62,12 +66,27 @@ def classify_response(
         causes = ((body or {}).get("details") or {}).get("causes") or []
         if any(c.get("reason") == "FieldManagerConflict" for c in causes if isinstance(c, Mapping)):
             return RetryDecision(False, "409 field manager conflict (server-side apply without force)")
+        if is_precondition_failure(body):
+            return RetryDecision(False, "409 Conflict: precondition failed (the object was replaced)")
         if reason == "Conflict":
             return RetryDecision(True, "409 Conflict (the object was modified concurrently)")
         return RetryDecision(False, f"409 {reason or 'Conflict'}")
     if status in RETRYABLE_STATUS:
         return RetryDecision(True, f"{status} {reason or 'server error'}", parse_retry_after(retry_after))
     return RetryDecision(False, f"{status} {reason}".strip())
+
+
+def is_precondition_failure(body: Mapping[str, Any] | None) -> bool:
+    """A 409 whose uid or resourceVersion precondition did not hold (``Precondition failed: ...``)."""
+    return "Precondition failed:" in str((body or {}).get("message") or "")
+
+
+def is_being_deleted(body: Mapping[str, Any] | None) -> bool:
+    """A 409 ``AlreadyExists`` for a name whose object is still terminating (registry ``Store.Create``)."""
+    body = body or {}
+    return body.get("reason") == "AlreadyExists" and str(body.get("message") or "").startswith(
+        "object is being deleted:"
+    )
 
 
 def classify_transport(error_name: str) -> RetryDecision:

@@ -91,6 +91,7 @@ class ObjectResult:
     volumes: dict[str, Any] | None = None
     seconds: float = 0.0
     uid: str | None = None
+    evidence: str | None = None  # what an immutable-field or denial verdict was decided from
 
     @property
     def ref(self) -> ObjectRef:
@@ -119,6 +120,8 @@ class ObjectResult:
             data["diff"] = self.diff
         if self.server:
             data["server"] = self.server
+        if self.evidence:
+            data["evidence"] = self.evidence
         if self.pods:
             data["pods"] = self.pods
         if self.volumes:

@@ -1,8 +1,10 @@
 """A request the API server refused: what it said (its ``Status``) and what the user can do about it.
 
 Every failed object in a report carries the server's answer (``server``: code, reason,
-message, causes) and one fix hint chosen from the HTTP status
-(https://kubernetes.io/docs/reference/using-api/api-concepts/#http-status-codes).
+message, causes) and one fix hint: for an admission denial (a policy or webhook, see
+:mod:`gitops.core.admission`), the PersistentVolumeClaimResize plugin's 403, a failed
+precondition or a name still being deleted, one that says so; otherwise one chosen from the
+HTTP status (https://kubernetes.io/docs/reference/using-api/api-concepts/#http-status-codes).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitops.adapters.kube import KubeError
+from gitops.core.admission import denial_of, is_resize_refused
 from gitops.core.apply_plan import ObjectRef
+from gitops.core.retry import is_being_deleted, is_precondition_failure
 from gitops.operations.apply_engine.changeset import Action, ObjectResult
 
 
@@ -32,6 +36,28 @@ def status_summary(err: KubeError) -> dict[str, Any]:
 def hint_for(ref: ObjectRef, err: KubeError, host: str) -> str:
     where = f" in namespace {ref.namespace}" if ref.namespace else ""
     details = err.body.get("details") or {}
+    denial = denial_of(err.body)
+    if denial is not None:
+        return (
+            f"the cluster's admission control refused {ref} ({denial.by}): change the manifest in Git so "
+            "the policy allows it, or ask the policy's owners for an exception"
+        )
+    if is_resize_refused(err.body):
+        return (
+            f"{ref.kind} {ref.name}: its StorageClass does not allow volume expansion (allowVolumeExpansion "
+            "is not true) or the claim was not dynamically provisioned, so it cannot grow: keep its old size "
+            "in Git, or move the data to a new, larger claim"
+        )
+    if err.status == 409 and is_precondition_failure(err.body):
+        return (
+            f"{ref} was replaced by another object of the same name between our read and this request; "
+            "nothing was deleted. Run again: the next run looks at the new object"
+        )
+    if err.status == 409 and is_being_deleted(err.body):
+        return (
+            f"{ref} is still being deleted (a finalizer, such as the garbage collector's 'orphan', has not "
+            "been removed yet); run again once it is gone"
+        )
     if err.status is None:
         return (
             f"the API server at {host} did not answer; check that the cluster is up and "

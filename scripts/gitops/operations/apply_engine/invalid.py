@@ -4,7 +4,8 @@ What may be deleted is decided by :func:`gitops.core.immutable.classify` alone, 
 server's ``Status``, the live object, the manifest and (for a StatefulSet) the claims of its
 namespace. This module reads those from the cluster, and either hands the object on to be
 re-created or records that apply stops at it: with the classifier's summary, the server's
-own message, the fields that would change and the fix.
+own message, the fields that would change, the fix, and the evidence the verdict rests on
+(the server's causes, its message, an admission denial, or a client-side comparison).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from gitops.adapters.kube import ApiResource, KubeError
 from gitops.core.drift import Change
-from gitops.core.immutable import ImmutableVerdict, classify
+from gitops.core.immutable import ImmutableVerdict, Remedy, classify
 from gitops.core.volumes import claim_templates
 from gitops.operations.apply_engine.changeset import ObjectResult
 from gitops.operations.apply_engine.kinds import PVC
@@ -40,11 +41,14 @@ def settle(
     claims: list[dict[str, Any]] = []
     if ref.group_kind == ("apps", "StatefulSet") and live is not None and claim_templates(live):
         claims = session.kube.list(PVC, ref.namespace).items
-    verdict = classify(err.body, ref=ref, live=live, desired=result.item.manifest, claims=claims)
+    verdict = classify(
+        err.body, ref=ref, live=live, desired=result.item.manifest, claims=claims, resource=res.plural
+    )
+    result.evidence = verdict.evidence.value
     if verdict.change is Change.RECREATE and live is not None:
         return Rejected(verdict, live)
     session.fail(result, err)
-    if verdict.immutable:
+    if verdict.remedy is not Remedy.NOT_IMMUTABLE:  # immutable or denied: our words, then the server's
         result.message = f"{verdict.summary}. Server: {err.message}"
         result.diff = list(verdict.diff)
     result.hint = verdict.hint or result.hint

@@ -8,6 +8,7 @@ claim that may grow, and records what grew and what was left at its old size (an
 from __future__ import annotations
 
 from gitops.adapters.kube import KubeError
+from gitops.core.admission import is_resize_refused
 from gitops.core.volumes import claim_templates, plan_growth, undersized_claims
 from gitops.operations.apply_engine.changeset import ObjectResult
 from gitops.operations.apply_engine.kinds import PVC, STORAGE_CLASS
@@ -53,7 +54,13 @@ def grow(session: Session, result: ObjectResult) -> None:
                 field_manager=session.settings.field_manager,
             )
         except KubeError as err:
-            left.append(f"{resize.pvc} ({resize.current}, wanted {resize.wanted}: {err.describe()})")
+            why = (
+                "its StorageClass does not allow expansion (the PersistentVolumeClaimResize admission "
+                f"plugin refused: {err.message})"
+                if is_resize_refused(err.body)
+                else err.describe()
+            )
+            left.append(f"{resize.pvc} ({resize.current}, wanted {resize.wanted}: {why})")
         else:
             expanded.append(f"{resize.pvc}: {resize.current} -> {resize.wanted}")
             session.console.log(
