@@ -171,13 +171,14 @@ def _named(status: Mapping[str, Any]) -> tuple[str | None, str | None, str | Non
 def is_immutable_cause(group: str, kind: str, cause: Cause) -> bool:
     """Does ``cause`` say that an immutable field of the kind changed?
 
-    Kinds in :data:`gitops.core.immutable_fields.IMMUTABLE_FIELDS` decide by field and reason
-    alone; a cause without a field or reason (parsed from a message, or an unrecognised shape)
-    and kinds without a table fall back to the server's phrases.
+    Kinds in :data:`gitops.core.immutable_fields.IMMUTABLE_FIELDS` decide by the table alone (a
+    cause it does not recognise is confirmed, or not, by comparing the objects: see
+    :func:`classify`); kinds without a table fall back to the server's phrases, which only ever
+    lead to "refuse" (:func:`_not_automatic`).
     """
-    if immutable_fields.match(group, kind, cause.field, cause.reason):
+    if immutable_fields.match(group, kind, cause.field, cause.reason, cause.message):
         return True
-    if immutable_fields.known(group, kind) and _recognised(cause):
+    if immutable_fields.known(group, kind):
         return False
     text = cause.message.lower()
     return any(phrase in text for phrase in _IMMUTABLE_PHRASES)

@@ -62,17 +62,23 @@ class ImmutableField:
     reasons: frozenset[str]
     prefix: bool = False  # deeper paths (path + ".x") are the same field
     compare: tuple[str, ...] = ()  # dotted paths compared client-side; default: (path,)
+    # Where one field and reason also carry ordinary validation errors (a Service's clusterIPs[0]
+    # "may not be set to 'None' for NodePort services"), the words that make it the immutable one.
+    phrases: tuple[str, ...] = ()
 
-    def matches(self, field_path: str, reason: str) -> bool:
+    def matches(self, field_path: str, reason: str, message: str = "") -> bool:
         path = normalize(field_path)
         on_path = path == self.path or (self.prefix and path.startswith(self.path + "."))
-        return on_path and reason in self.reasons
+        said = not self.phrases or any(phrase in message for phrase in self.phrases)
+        return on_path and reason in self.reasons and said
 
     @property
     def compared(self) -> tuple[str, ...]:
         return self.compare or (self.path,)
 
 
+# validateUpgradeDowngradeClusterIPs, validateIPFamilies, validateLoadBalancerClassField.
+_SERVICE_PHRASES = ("may not change once set", "primary clusterIP can not be unset", "field is immutable")
 _STS_FIELDS = ("spec.selector", "spec.volumeClaimTemplates", "spec.serviceName", "spec.podManagementPolicy")
 
 IMMUTABLE_FIELDS: dict[tuple[str, str], tuple[ImmutableField, ...]] = {
@@ -99,12 +105,15 @@ IMMUTABLE_FIELDS: dict[tuple[str, str], tuple[ImmutableField, ...]] = {
         ImmutableField("spec.managedBy", frozenset({INVALID})),
     ),
     ("", "Service"): (
-        ImmutableField("spec.clusterIP", frozenset({INVALID})),
+        ImmutableField("spec.clusterIP", frozenset({INVALID}), phrases=_SERVICE_PHRASES),
         ImmutableField(
-            "spec.clusterIPs", frozenset({INVALID}), compare=("spec.clusterIPs", "spec.clusterIP")
+            "spec.clusterIPs",
+            frozenset({INVALID}),
+            compare=("spec.clusterIPs", "spec.clusterIP"),
+            phrases=_SERVICE_PHRASES,
         ),
-        ImmutableField("spec.ipFamilies", frozenset({INVALID})),
-        ImmutableField("spec.loadBalancerClass", frozenset({INVALID})),
+        ImmutableField("spec.ipFamilies", frozenset({INVALID}), phrases=_SERVICE_PHRASES),
+        ImmutableField("spec.loadBalancerClass", frozenset({INVALID}), phrases=_SERVICE_PHRASES),
     ),
     ("", "PersistentVolumeClaim"): (
         ImmutableField(
@@ -152,9 +161,9 @@ def known(group: str, kind: str) -> bool:
     return (group, kind) in IMMUTABLE_FIELDS
 
 
-def match(group: str, kind: str, field_path: str, reason: str) -> ImmutableField | None:
-    """The row that says (``field_path``, ``reason``) is an immutable-field cause, if any."""
-    return next((f for f in fields_of(group, kind) if f.matches(field_path, reason)), None)
+def match(group: str, kind: str, field_path: str, reason: str, message: str = "") -> ImmutableField | None:
+    """The row that says (``field_path``, ``reason``, ``message``) is an immutable-field cause, if any."""
+    return next((f for f in fields_of(group, kind) if f.matches(field_path, reason, message)), None)
 
 
 def changed_immutable_fields(

@@ -81,7 +81,14 @@ SELECTOR = [
             SVC,
             status(
                 SVC,
-                [{"reason": "FieldValueInvalid", "field": "spec.clusterIPs[0]", "message": "may not change"}],
+                # validateUpgradeDowngradeClusterIPs (pkg/apis/core/validation/validation.go)
+                [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "field": "spec.clusterIPs[0]",
+                        "message": 'Invalid value: ["None"]: may not change once set',
+                    }
+                ],
             ),
             Remedy.RECREATE_SERVICE,
             "Background",
