@@ -72,8 +72,9 @@ class ApiError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         }
+        if self.reason:  # metav1.Status.Reason is omitempty: a webhook's denial may carry none
+            body["reason"] = self.reason
         if self.details is not None:
             body["details"] = self.details
         body["code"] = self.code
@@ -206,3 +207,19 @@ def apply_conflict(conflicts: list[tuple[str, str]]) -> ApiError:
             lines.extend(f"- {p}" for p in grouped[manager])
         message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
     return ApiError(409, "Conflict", message, {"causes": causes})
+
+
+def policy_denied(res: Resource, name: str, message: str, policy: str = "fakekube-policy") -> ApiError:
+    """A ValidatingAdmissionPolicy's Deny (admission/plugin/policy/validating/dispatcher.go ``Dispatch``):
+    admission.NewForbidden names the RESOURCE, then the decision's reason (default Invalid) sets the
+    code, and a cause with only the message is appended."""
+    why = f"ValidatingAdmissionPolicy '{policy}' with binding '{policy}-binding' denied request: {message}"
+    details = _details(res, name)
+    details["causes"] = [{"message": why}]
+    return ApiError(422, "Invalid", f'{res.qualified} "{name}" is forbidden: {why}', details)
+
+
+def webhook_denied(message: str, webhook: str = "deny.fakekube.example.com") -> ApiError:
+    """A webhook's ``allowed: false`` with status code 403 and a message, through ``ToStatusErr``
+    (admission/plugin/webhook/errors/statuserror.go): no reason, no details."""
+    return ApiError(403, "", f'admission webhook "{webhook}" denied the request: {message}')

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from tests.fakekube import errors, openapi, schema, tables, validation
-from tests.fakekube.api import Api, Request, Response
+from tests.fakekube.api import Api, Request, Response, decode_body
 from tests.fakekube.controllers import Controllers, controller_ref
 from tests.fakekube.errors import ApiError
 from tests.fakekube.resources import Registry, Resource
@@ -74,6 +74,10 @@ class Knobs:
     # while `gc_stalled` (a stuck or overloaded kube-controller-manager).
     orphan_finalizer_seconds: float = 0.0
     gc_stalled: bool = False
+    # Validating admission: writes (create, update, patch; dry runs too) of KIND/NAME are denied,
+    # "KIND/NAME=policy[/POLICY]:MESSAGE" as a ValidatingAdmissionPolicy,
+    # "KIND/NAME=webhook[/WEBHOOK]:MESSAGE" as a webhook.
+    deny: list[str] = dataclasses.field(default_factory=list)
 
     def update(self, values: dict[str, Any]) -> None:
         fields = {f.name: f for f in dataclasses.fields(self)}
@@ -699,6 +703,8 @@ class FakeKube:
             return self.api.get(req)
         if verb == "list":
             return self.api.list_(req)
+        if verb in ("create", "update", "patch") and not req.subresource:
+            self._admit(req)
         if verb == "create":
             return self.api.create(req, actor=actor)
         if verb == "update":
@@ -710,6 +716,26 @@ class FakeKube:
         if verb == "deletecollection":
             return self.api.delete_collection(req, actor=actor)
         raise errors.method_not_allowed()
+
+    def _admit(self, req: Request) -> None:
+        """Validating admission (knob ``deny``). The real chain validates the object first and admits it
+        after; here the denial comes first, so deny only writes of valid objects."""
+        name = req.name
+        if name is None:
+            body = decode_body(req.body)
+            meta = (body.get("metadata") or {}) if isinstance(body, dict) else {}
+            name = str(meta.get("name") or "")
+        for rule in self.knobs.deny:
+            target, _, how = rule.partition("=")
+            who, _, message = how.partition(":")
+            mode, _, by = who.partition("/")
+            if target.lower() != f"{req.res.kind.lower()}/{name}":
+                continue
+            if mode == "policy":
+                raise errors.policy_denied(req.res, name, message, by or "fakekube-policy")
+            if mode == "webhook":
+                raise errors.webhook_denied(message, by or "deny.fakekube.example.com")
+            raise ValueError(f"deny rule {rule!r}: expected KIND/NAME=policy:TEXT or KIND/NAME=webhook:TEXT")
 
     def openapi(self, path: str, query: dict[str, str]) -> dict[str, Any] | None:
         return openapi.document(self.registry, path, self.crd_openapi)
