@@ -155,9 +155,14 @@ def client_writes(fake: FakeKube, kind: str, name: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    """A fake API server for one test (a module may define its own `cluster` to use knobs)."""
-    yield from start_fake(tmp_path)
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+    """A fake API server for one test (a module may define its own `cluster` to use knobs).
+
+    Parametrize it indirectly with minor versions to run a test against each version's answers:
+    ``@pytest.mark.parametrize("cluster", ["1.36", "1.37"], indirect=True)``.
+    """
+    version = getattr(request, "param", None)
+    yield from start_fake(tmp_path, **({"server_version": version} if version else {}))
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """The seed scenario, end to end on the fake API server with the real prod overlay.
 
 Prod PostgreSQL storage grows from 10Gi to 20Gi. A StatefulSet's volumeClaimTemplates are
-immutable, so the API server answers 422; ``gitops apply`` must re-create ONLY the postgres
-StatefulSet with orphan cascade, leave redis and jaeger untouched, expand the existing PVC and
-never delete the pod.
+immutable, so the API server answers 422 (in the shape of the minor version the fake plays: 1.36
+and 1.37 differ); ``gitops apply`` must re-create ONLY the postgres StatefulSet with orphan
+cascade, wait for the garbage collector (slow here), leave redis and jaeger untouched, expand the
+existing PVC and never delete the pod.
 
 "Not touched" is asserted on the fake's storage history: no write of any kind (no new
 resourceVersion, no new generation, no delete) reached redis's or jaeger's objects. Their
@@ -30,12 +31,23 @@ from tests.support.apply import (
 
 pytestmark = pytest.mark.integration
 
+ORPHAN_FINALIZER_SECONDS = 1.5
+
+
+def new_uid(fake: Any) -> str:
+    sts = fake.get("apps/v1", "StatefulSet", "default", "postgres")
+    assert sts is not None
+    return str(sts["metadata"]["uid"])
+
 
 def apply(cli: Callable[[list[str]], Any], overlay: Path, kubeconfig: Path, *extra: str) -> Any:
     args = ["apply", "--overlay", str(overlay), "--kubeconfig", str(kubeconfig), "--format", "json"]
     return cli([*args, *extra])
 
 
+# 1.36 answers the immutable volumeClaimTemplates with one Forbidden cause on `spec`, 1.37 with one
+# Invalid cause on `spec.volumeClaimTemplates` (tests/corpus/kubernetes/<minor>/statefulset-*.json).
+@pytest.mark.parametrize("cluster", ["1.36", "1.37"], indirect=True)
 def test_prod_postgres_storage_10gi_to_20gi(
     cli: Callable[[list[str]], Any], cluster: Cluster, tmp_path: Path, secrets_env: dict[str, str]
 ) -> None:
@@ -70,6 +82,8 @@ def test_prod_postgres_storage_10gi_to_20gi(
         for name in ("redis", "jaeger")
     }
     fake.reset_logs()
+    # A busy garbage collector: the orphan finalizer of the deleted StatefulSet lingers for seconds.
+    fake.set_knobs(orphan_finalizer_seconds=ORPHAN_FINALIZER_SECONDS)
 
     second = apply(cli, v20, cluster.kubeconfig)
     assert second.code == 0, second.output
@@ -88,6 +102,13 @@ def test_prod_postgres_storage_10gi_to_20gi(
         ("StatefulSet", "postgres", "Orphan")
     ]
     assert deletes[0]["uid"] == before["sts/postgres"]
+    # ... and the re-create waited for the garbage collector instead of racing it.
+    [deleting] = fake.history(kind="StatefulSet", uid=before["sts/postgres"], action="deleting")
+    [deleted] = fake.history(kind="StatefulSet", uid=before["sts/postgres"], action="deleted")
+    [created] = fake.history(kind="StatefulSet", uid=new_uid(fake), action="created")
+    assert deleted["time"] - deleting["time"] >= ORPHAN_FINALIZER_SECONDS
+    assert created["seq"] > deleted["seq"]
+    assert objects["StatefulSet/postgres"]["evidence"] == "the server's causes"
 
     # redis and jaeger were not touched: no write, no new generation, same objects and pods.
     for name in ("redis", "jaeger"):

@@ -61,12 +61,10 @@ def _dry_run_one(session: Session, item: PlannedObject, created_namespaces: set[
 
 
 def _log(session: Session, result: ObjectResult) -> None:
-    text = f"{result.ref}: {result.action}"
-    if result.message:
-        text += f": {result.message}"
+    text = f"{result.action}: {result.message}" if result.message else str(result.action)
     if result.action is Action.WOULD_FAIL:
-        session.console.error(text, title=f"dry run: {result.ref}")
+        session.console.error(f"dry run: {text}", title=str(result.ref))  # the title names the object
     else:
-        session.console.log(text)
+        session.console.log(f"{result.ref}: {text}")
     for d in result.diff:
         session.console.log(f"    {d}")

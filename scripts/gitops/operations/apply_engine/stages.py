@@ -112,7 +112,8 @@ def _log_result(session: Session, result: ObjectResult) -> None:
     console = session.console
     line = f"{result.ref}: {result.action} ({result.seconds:.2f}s)"
     if result.action is Action.FAILED:
-        console.error(f"{line}: {result.message}", title=f"apply failed: {result.ref}")
+        # The title names the object; the message says what happened to it (no second copy of the name).
+        console.error(f"apply failed ({result.seconds:.2f}s): {result.message}", title=str(result.ref))
         if result.hint:
             console.log(f"  what to do: {result.hint}")
         for d in result.diff:
