@@ -9,6 +9,7 @@ these bodies (tests/fakekube/test_corpus.py).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -53,3 +54,25 @@ def entry(minor: str, case: str) -> Entry:
 
 def cases() -> tuple[str, ...]:
     return tuple(sorted({e.case for e in entries()}))
+
+
+_VALUE = re.compile(r"Invalid value: .*?: ")
+_UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _text(message: Any) -> str:
+    first = str(message or "").split("\n", 1)[0]
+    return _UID.sub("UID", _VALUE.sub("Invalid value: VALUE: ", first))
+
+
+def shape(body: dict[str, Any]) -> dict[str, Any]:
+    """What two answers to the same request share, whoever sent them: every key of the Status, every
+    cause's reason and field; messages up to their first line (a PVC's goes on with a ``cmp.Diff`` of
+    Go structs), with the printed value of ``Invalid value: ...`` and object uids left out (they
+    depend on the objects)."""
+    details = dict(body.get("details") or {})
+    causes = [
+        (c.get("reason"), c.get("field"), _text(c.get("message"))) for c in details.pop("causes", None) or []
+    ]
+    rest = {k: v for k, v in body.items() if k not in ("message", "details")}
+    return {**rest, "message": _text(body.get("message")), "details": details, "causes": causes}
