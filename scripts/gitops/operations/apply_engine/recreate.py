@@ -49,12 +49,10 @@ def recreate(session: Session, result: ObjectResult, res: ApiResource, rejected:
         session.fail(result, err, "the delete before the re-create was refused; nothing changed: ")
         return
     if not _wait_gone(session, res, ref, old_uid):
-        current = session.kube.get(res, ref.namespace, ref.name) or {}
-        finalizers = (current.get("metadata") or {}).get("finalizers") or []
         result.action = Action.FAILED
         result.message = (
             f"{ref} was deleted ({propagation}) but is still terminating after "
-            f"{session.settings.delete_timeout:.0f}s (finalizers: {', '.join(finalizers) or 'none'}); "
+            f"{session.settings.delete_timeout:.0f}s (finalizers: {_finalizers(session, res, ref)}); "
             "it was not re-created yet"
         )
         result.hint = "run the apply again once it is gone (its pods and volumes are kept)"
@@ -113,6 +111,37 @@ def _dependents(
     selector = ownership.selector_string(live)
     items = session.kube.list(dep, ref.namespace, label_selector=selector).items if selector else []
     return dep, ownership.controlled_by(live, items)
+
+
+def wait_until_deleted(
+    session: Session, result: ObjectResult, res: ApiResource, live: Mapping[str, Any]
+) -> bool:
+    """``live`` is being deleted (an earlier run's re-create the garbage collector has not finished):
+    wait ``delete_timeout`` for it to go, so it is created anew instead of written to while it
+    terminates (a write would be lost with it). False, with ``result`` failed, if it stays."""
+    ref = result.ref
+    finalizers = _finalizers(session, res, ref)
+    session.console.log(
+        f"{ref}: still being deleted (finalizers: {finalizers}); waiting up to "
+        f"{session.settings.delete_timeout:.0f}s for it to go before applying"
+    )
+    if _wait_gone(session, res, ref, ownership.uid(live)):
+        return True
+    result.action = Action.FAILED
+    result.message = (
+        f"{ref} is still being deleted after {session.settings.delete_timeout:.0f}s "
+        f"(finalizers: {_finalizers(session, res, ref)}); nothing was applied to it"
+    )
+    result.hint = (
+        "the garbage collector (kube-controller-manager) has not removed its finalizer: check that the "
+        "controller-manager is healthy, then run the apply again (pods and volumes are kept)"
+    )
+    return False
+
+
+def _finalizers(session: Session, res: ApiResource, ref: ObjectRef) -> str:
+    current = session.kube.get(res, ref.namespace, ref.name) or {}
+    return ", ".join((current.get("metadata") or {}).get("finalizers") or []) or "none"
 
 
 def _wait_gone(session: Session, res: ApiResource, ref: ObjectRef, uid: str | None) -> bool:

@@ -2,7 +2,9 @@
 
 Stages run in the order of :class:`gitops.core.apply_plan.Stage`; the objects of one stage do
 not depend on each other and are applied a few at a time (``parallelism``), their results and
-log lines kept in input order. Each object is applied with ``force`` under our field manager;
+log lines kept in input order. An object still being deleted (an earlier run's re-create whose
+garbage collection had not finished) is waited for first and never written to while it
+terminates. Each object is applied with ``force`` under our field manager;
 "unchanged" is the API server's verdict (:func:`gitops.core.drift.applied_change`). A 422 goes
 to :mod:`.invalid`, which decides (in :mod:`gitops.core.immutable`) whether :mod:`.recreate`
 may act. CRDs and Namespaces are waited for before the next stage; an object's failure stops
@@ -89,6 +91,10 @@ def _apply_one(session: Session, item: PlannedObject, prefetched: Mapping[Object
     try:
         res = session.resource(ref)
         live = prefetched[ref] if ref in prefetched else session.kube.get(res, ref.namespace, ref.name)
+        if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
+            if not recreate.wait_until_deleted(session, result, res, live):
+                return result
+            live = None  # gone: what follows creates it
         try:
             applied = session.kube.apply(res, item.manifest, field_manager=session.settings.field_manager)
         except KubeError as err:
