@@ -254,27 +254,33 @@ def classify(
         return ImmutableVerdict(
             Remedy.NOT_IMMUTABLE, f"was rejected as immutable but does not exist: {message}", causes
         )
+    objects = _Objects(ref, live, desired, claims)
     if immutable and not unrecognised:
-        return _remedy_for(ref, immutable, live, desired, claims, evidence)
-    return _by_comparison(ref, causes, unrecognised, live, desired, claims, message)
+        return _remedy_for(objects, immutable, evidence)
+    return _by_comparison(objects, causes, unrecognised, message)
 
 
-def _by_comparison(  # noqa: PLR0917 - the facts classify() gathered, passed on as they are
-    ref: ObjectRef,
-    causes: tuple[Cause, ...],
-    unrecognised: Sequence[Cause],
-    live: Mapping[str, Any],
-    desired: Mapping[str, Any],
-    claims: Sequence[Mapping[str, Any]],
-    message: str,
+@dataclass(frozen=True)
+class _Objects:
+    """What the rejection is about: the object we sent, as it is live and as the manifest wants it."""
+
+    ref: ObjectRef
+    live: Mapping[str, Any]
+    desired: Mapping[str, Any]
+    claims: Sequence[Mapping[str, Any]]
+
+
+def _by_comparison(
+    objects: _Objects, causes: tuple[Cause, ...], unrecognised: Sequence[Cause], message: str
 ) -> ImmutableVerdict:
     """Causes missing or not recognised: the known immutable fields of the kind decide, compared client-side.
 
     Only when every unrecognised cause that names a field names one of the fields that changed;
     anything else stays "refuse, with the server's message".
     """
+    ref = objects.ref
     changed = (
-        immutable_fields.changed_immutable_fields(ref.group, ref.kind, live, desired)
+        immutable_fields.changed_immutable_fields(ref.group, ref.kind, objects.live, objects.desired)
         if immutable_fields.known(ref.group, ref.kind)
         else ()
     )
@@ -288,7 +294,7 @@ def _by_comparison(  # noqa: PLR0917 - the facts classify() gathered, passed on 
             "read its message above and fix the manifest in Git",
         )
     compared = tuple(Cause("", path, "differs from the live object") for path in changed)
-    return _remedy_for(ref, list(compared), live, desired, claims, Evidence.COMPARISON)
+    return _remedy_for(objects, list(compared), Evidence.COMPARISON)
 
 
 def _overlaps(field: str, path: str) -> bool:
@@ -350,16 +356,9 @@ class _Case:
         return ImmutableVerdict(remedy, summary, self.causes, hint, warnings, diff, self.evidence)
 
 
-def _remedy_for(  # noqa: PLR0917 - the facts classify() gathered, passed on as they are
-    ref: ObjectRef,
-    causes: list[Cause],
-    live: Mapping[str, Any],
-    desired: Mapping[str, Any],
-    claims: Sequence[Mapping[str, Any]],
-    evidence: Evidence,
-) -> ImmutableVerdict:
-    case = _Case(ref, tuple(causes), live, desired, claims, evidence)
-    return _REMEDIES.get(ref.group_kind, _not_automatic)(case)
+def _remedy_for(objects: _Objects, causes: list[Cause], evidence: Evidence) -> ImmutableVerdict:
+    case = _Case(objects.ref, tuple(causes), objects.live, objects.desired, objects.claims, evidence)
+    return _REMEDIES.get(objects.ref.group_kind, _not_automatic)(case)
 
 
 def _namespace(case: _Case) -> ImmutableVerdict:
