@@ -64,11 +64,6 @@ class Knobs:
     delay: float = 0.0  # seconds added to each matching request
     delay_verbs: list[str] = dataclasses.field(default_factory=list)
     delay_path: str = ""
-    # A validating admission webhook that denies writes of these objects (`kind/name`, e.g.
-    # `secret/db`). Its message is `admission_message` with {object} = the JSON the client sent:
-    # webhooks may quote what they judge (a client must never print a Secret that way).
-    admission_deny: list[str] = dataclasses.field(default_factory=list)
-    admission_message: str = "{object}"
     # The garbage collector's pace with the `orphan` finalizer of an orphaning delete: it lingers this
     # many seconds after the deletionTimestamp (a real GC takes seconds on a busy cluster), or forever
     # while `gc_stalled` (a stuck or overloaded kube-controller-manager).
@@ -669,32 +664,8 @@ class FakeKube:
             )
         raise errors.internal_error("etcdserver: request timed out (injected by fakekube)")
 
-    def admit(self, req: Request, verb: str) -> None:
-        """Deny a write the ``admission_deny`` knob names, worded as the apiserver wraps a webhook's
-        denial (k8s.io/apiserver admission/plugin/webhook/errors ToStatusErr: code 403 unless the
-        webhook sets one, message "admission webhook %q denied the request: <its message>")."""
-        if verb not in ("create", "update", "patch") or not self.knobs.admission_deny:
-            return
-        from tests.fakekube.api import decode_body
-
-        body = decode_body(req.body, yaml_ok=True)
-        meta = body.get("metadata") if isinstance(body, dict) else None
-        name = req.name or (meta.get("name") if isinstance(meta, dict) else None)
-        if f"{req.res.kind.lower()}/{name}" not in self.knobs.admission_deny:
-            return
-        quoted = json.dumps(body, separators=(",", ":"), sort_keys=True)
-        message = self.knobs.admission_message.replace("{object}", quoted)
-        details = {"name": name, "group": req.res.group, "kind": req.res.plural}
-        raise ApiError(
-            403,
-            "Forbidden",
-            f'admission webhook "deny.fakekube.test" denied the request: {message}',
-            details,
-        )
-
     def dispatch(self, req: Request, verb: str) -> Response:
         actor = None
-        self.admit(req, verb)
         if req.subresource in ("eviction", "binding"):
             if verb != "create":
                 raise errors.method_not_allowed()
@@ -720,9 +691,11 @@ class FakeKube:
     def _admit(self, req: Request) -> None:
         """Validating admission (knob ``deny``). The real chain validates the object first and admits it
         after; here the denial comes first, so deny only writes of valid objects."""
+        if not self.knobs.deny:
+            return
+        body = decode_body(req.body, yaml_ok=True)
         name = req.name
         if name is None:
-            body = decode_body(req.body)
             meta = (body.get("metadata") or {}) if isinstance(body, dict) else {}
             name = str(meta.get("name") or "")
         for rule in self.knobs.deny:
@@ -731,6 +704,9 @@ class FakeKube:
             mode, _, by = who.partition("/")
             if target.lower() != f"{req.res.kind.lower()}/{name}":
                 continue
+            # Admission sees the whole object and may quote it back ({object}: the JSON the client
+            # sent), which is how a Secret's value can reach an error message.
+            message = message.replace("{object}", json.dumps(body, separators=(",", ":"), sort_keys=True))
             if mode == "policy":
                 raise errors.policy_denied(req.res, name, message, by or "fakekube-policy")
             if mode == "webhook":

@@ -16,8 +16,8 @@ from tests.hostile.harness import Case, Result
 
 KUBE = ("--kubeconfig", "{kubeconfig}")
 SECRET_ENV = {"DB_PASSWORD": b.DB_PASSWORD, "API_KEY": b.API_KEY}
-DENY_CREDS = {"admission_deny": ["secret/creds"]}
-DENY_GIVEN = {"admission_deny": ["secret/given"]}
+DENY_CREDS = {"deny": ["secret/creds=webhook/deny.fakekube.test:{object}"]}
+DENY_GIVEN = {"deny": ["secret/given=webhook/deny.fakekube.test:{object}"]}
 FAST = ("--timeout", "20", "--progress-interval", "1")
 CONFIGMAP_X = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
 
