@@ -106,37 +106,6 @@ POLICY = documents.DocumentKind(
 )
 
 
-def load_policy(path: Path) -> Policy:
-    """Read and validate a deploy-control file; ConfigurationError lists every problem in it."""
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(
-            "deploy-control policy file not found",
-            file=source,
-            hint="run from the repository root or pass --control PATH (default infra/deploy-control.yaml)",
-            title="Policy file missing",
-        ) from None
-    except IsADirectoryError:
-        raise ConfigurationError(
-            f"{source} is a directory, not the policy file",
-            file=source,
-            key="--control",
-            hint=f"pass the file itself, e.g. --control {path / 'deploy-control.yaml'}",
-            title="Policy file unreadable",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(
-            f"cannot read the policy file: {exc}",
-            file=source,
-            key="--control",
-            hint="check the file's permissions and that it is UTF-8 text",
-            title="Policy file unreadable",
-        ) from None
-    return parse_policy(text, source)
-
-
 def parse_policy(text: str, source: str = str(DEFAULT_PATH)) -> Policy:
     """Validate policy ``text`` (read from ``source``, used in messages) into a :class:`Policy`."""
     try:

@@ -198,7 +198,7 @@ def reason(decision: Decision) -> str:
 def deploy(request: DeployRequest) -> Deployment:
     """Gate the environment and each service; apply the allowed ones. See the module docstring."""
     from gitops.core.gate import environment_of
-    from gitops.core.policy_schema import load_policy
+    from gitops.operations.gating import load_policy
 
     gate = request.gate
     environment = gate.environment

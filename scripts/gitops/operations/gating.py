@@ -1,5 +1,8 @@
 """The deploy gate as a use case: read the policy file and decide for one request.
 
+:func:`load_policy` is the one place the policy FILE is read (every verb that needs the policy
+calls it); parsing and validation are pure (:func:`gitops.core.policy_schema.parse_policy`).
+
 The decision itself is pure (:func:`gitops.core.gate.evaluate`); this module only pairs it with
 the policy file. :class:`GateRequest` is the one typed form of the gate flags, built once by
 ``commands.options.gate_request`` for both ``gitops gate`` and ``gitops deploy``.
@@ -13,7 +16,39 @@ from pathlib import Path
 
 from gitops.core import gate
 from gitops.core.policy import Override, Policy
-from gitops.core.policy_schema import load_policy
+from gitops.core.policy_schema import parse_policy
+from gitops.errors import ConfigurationError
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate a deploy-control file; ConfigurationError lists every problem in it."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(
+            "deploy-control policy file not found",
+            file=source,
+            hint="run from the repository root or pass --control PATH (default infra/deploy-control.yaml)",
+            title="Policy file missing",
+        ) from None
+    except IsADirectoryError:
+        raise ConfigurationError(
+            f"{source} is a directory, not the policy file",
+            file=source,
+            key="--control",
+            hint=f"pass the file itself, e.g. --control {path / 'deploy-control.yaml'}",
+            title="Policy file unreadable",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(
+            f"cannot read the policy file: {exc}",
+            file=source,
+            key="--control",
+            hint="check the file's permissions and that it is UTF-8 text",
+            title="Policy file unreadable",
+        ) from None
+    return parse_policy(text, source)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 from gitops.core.deploy_plan import Row, plan_rows
-from gitops.core.policy_schema import load_policy
 from gitops.operations.change_detection import ChangeReport, detect
+from gitops.operations.gating import load_policy
 
 
 @dataclass(frozen=True)

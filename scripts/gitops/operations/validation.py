@@ -312,7 +312,7 @@ def _schema_verdict(obj: Mapping[str, Any], version: str) -> tuple[list[Step], s
 def check_policy(path: Path, results: list[OverlayResult], failures: list[Failure]) -> dict[str, Any]:
     """Load deploy-control.yaml with the gate's own loader; its environments must match the overlays."""
     from gitops.core.policy import UNGOVERNED
-    from gitops.core.policy_schema import load_policy
+    from gitops.operations.gating import load_policy
     from gitops.operations.rendering import display_path
 
     shown = display_path(path)

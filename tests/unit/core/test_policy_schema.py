@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from gitops.core.policy import WEEKDAYS
-from gitops.core.policy_schema import load_policy, parse_instant, parse_policy
+from gitops.core.policy_schema import parse_instant, parse_policy
 from gitops.errors import ConfigurationError, Problem
+from gitops.operations.gating import load_policy
 from tests.support.policy import BAD_FILES, GOOD_POLICY, Expectation, expectations
 
 ROOT = Path(__file__).resolve().parents[3]
