@@ -185,6 +185,8 @@ def _note(o: ObjectResult) -> str:
         parts.append(o.message)
     if o.volumes and o.volumes.get("expanded"):
         parts.append("expanded " + ", ".join(o.volumes["expanded"]))
+    if o.volumes and o.volumes.get("grow"):  # a dry run's foresight
+        parts.append("would grow " + ", ".join(o.volumes["grow"]))
     return "; ".join(parts)
 
 

@@ -85,6 +85,9 @@ class Resize:
     current: str
     wanted: str
 
+    def __str__(self) -> str:
+        return f"{self.pvc}: {self.current} -> {self.wanted}"
+
 
 @dataclass(frozen=True)
 class LeftAtOldSize(Resize):
@@ -92,12 +95,23 @@ class LeftAtOldSize(Resize):
 
     why: str
 
+    def __str__(self) -> str:
+        return f"{self.pvc} ({self.current}, wanted {self.wanted}: {self.why})"
+
 
 @dataclass(frozen=True)
 class GrowthPlan:
     resize: tuple[Resize, ...] = ()
     blocked: tuple[LeftAtOldSize, ...] = ()
     notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, list[str]]:
+        """What a preview (dry run, ``gitops diff``) shows: claims to grow, claims left, notes."""
+        return {
+            "grow": [str(r) for r in self.resize],
+            "left_at_old_size": [str(b) for b in self.blocked],
+            "notes": list(self.notes),
+        }
 
 
 def undersized_claims(

@@ -13,31 +13,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gitops.adapters import runner
 from gitops.adapters.clock import SYSTEM_CLOCK, Clock
 from gitops.adapters.kube import Kube
 from gitops.core.apply_plan import build_plan, unknown_skip_error
 from gitops.operations.apply_engine import rollback, stages, verify, wait
 from gitops.operations.apply_engine.changeset import Action, ApplyReport, ObjectResult
-from gitops.operations.apply_engine.discovery import Discovery
 from gitops.operations.apply_engine.dry_run import dry_run
 from gitops.operations.apply_engine.session import Session
 from gitops.operations.apply_engine.settings import ApplySettings
-from gitops.operations.rollout import RolloutWaiter
 
 
 class Engine:
     """Applies manifests to the cluster behind ``kube``; ``clock`` is the only way to change its time."""
 
     def __init__(self, kube: Kube, settings: ApplySettings, *, clock: Clock = SYSTEM_CLOCK) -> None:
-        self.session = Session(
-            kube=kube,
-            settings=settings,
-            clock=clock,
-            console=runner.current(),
-            discovery=Discovery(kube, clock, settings.poll_interval),
-            waiter=RolloutWaiter(kube, progress_interval=settings.progress_interval, clock=clock),
-        )
+        self.session = Session.start(kube, settings, clock)
 
     def run(self, manifests: Sequence[Mapping[str, Any]], source: str) -> ApplyReport:
         s = self.session

@@ -38,7 +38,7 @@ def recreate(session: Session, result: ObjectResult, res: ApiResource, rejected:
     if refused is not None:
         session.fail(result, refused, "a dry run of the re-create was rejected, so nothing was deleted: ")
         return
-    dependents_res, dependents = _dependents(session, ref, live)
+    dependents_res, dependents = controlled(session, ref, live)
     backup = drift.strip_server_fields(live)
     old_uid = ownership.uid(live)
     propagation = verdict.propagation or "Orphan"
@@ -100,10 +100,11 @@ def dry_run_create(session: Session, res: ApiResource, desired: Mapping[str, Any
     return None
 
 
-def _dependents(
+def controlled(
     session: Session, ref: ObjectRef, live: Mapping[str, Any]
 ) -> tuple[ApiResource | None, list[Mapping[str, Any]]]:
-    """The resource of what ``live`` controls, and those it controls now (by its selector)."""
+    """The resource of what ``live`` controls, and those it controls now (by its selector):
+    what the re-create keeps (orphans, then checks the new object adopted), or deletes (a Job's)."""
     kind = ownership.dependent_kind(ref.group_kind)
     if kind is None:
         return None, []

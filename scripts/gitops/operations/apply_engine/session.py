@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from gitops.adapters import runner
 from gitops.adapters.clock import Clock, poll
 from gitops.adapters.kube import ApiResource, Kube, KubeError
 from gitops.adapters.runner import Runner
@@ -33,6 +34,18 @@ class Session:
     console: Runner
     discovery: Discovery
     waiter: RolloutWaiter
+
+    @classmethod
+    def start(cls, kube: Kube, settings: ApplySettings, clock: Clock) -> Session:
+        """A session on ``kube``: discovery and the rollout waiter on the run's clock."""
+        return cls(
+            kube=kube,
+            settings=settings,
+            clock=clock,
+            console=runner.current(),
+            discovery=Discovery(kube, clock, settings.poll_interval),
+            waiter=RolloutWaiter(kube, progress_interval=settings.progress_interval, clock=clock),
+        )
 
     def resource(self, ref: ObjectRef) -> ApiResource:
         return self.discovery.resource(ref)

@@ -1,15 +1,16 @@
 """Grow a StatefulSet's existing claims to its volumeClaimTemplates' size (PVC expansion).
 
 Which claims are smaller, and which of those may grow, is decided in
-:mod:`gitops.core.volumes`; this module reads the claims and StorageClasses, patches each
-claim that may grow, and records what grew and what was left at its old size (and why).
+:mod:`gitops.core.volumes`; this module reads the claims and StorageClasses (:func:`plan`, also
+what a dry run and ``gitops diff`` show), patches each claim that may grow (:func:`grow`), and
+records what grew and what was left at its old size (and why).
 """
 
 from __future__ import annotations
 
 from gitops.adapters.kube import KubeError
 from gitops.core.admission import is_resize_refused
-from gitops.core.volumes import claim_templates, plan_growth, undersized_claims
+from gitops.core.volumes import GrowthPlan, claim_templates, plan_growth, undersized_claims
 from gitops.operations.apply_engine.changeset import ObjectResult
 from gitops.operations.apply_engine.kinds import PVC, STORAGE_CLASS
 from gitops.operations.apply_engine.session import Session
@@ -17,21 +18,25 @@ from gitops.operations.apply_engine.session import Session
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 
 
-def grow(session: Session, result: ObjectResult) -> None:
-    """Patch each existing PVC of the StatefulSet up to its template's size."""
+def plan(session: Session, result: ObjectResult) -> GrowthPlan | None:
+    """Which existing PVCs of the StatefulSet would grow, and which could not (read-only).
+
+    None when no claim is smaller than its template. The apply grows them (:func:`grow`);
+    its dry run and ``gitops diff`` show this plan.
+    """
     ref, desired = result.ref, result.item.manifest
     if not any(claim_templates(desired).values()):
-        return
+        return None
     pvcs = session.kube.list(PVC, ref.namespace).items
     if not undersized_claims(desired, pvcs)[0]:
-        return
+        return None
     try:
         classes = {str(sc["metadata"]["name"]): sc for sc in session.kube.list(STORAGE_CLASS).items}
     except KubeError as err:
         result.warnings.append(
             f"{ref}: cannot read StorageClasses to grow its PVCs ({err.describe()}); they keep their old size"
         )
-        return
+        return None
     default = next(
         (
             name
@@ -40,7 +45,15 @@ def grow(session: Session, result: ObjectResult) -> None:
         ),
         None,
     )
-    growth = plan_growth(desired, pvcs, classes, default)
+    return plan_growth(desired, pvcs, classes, default)
+
+
+def grow(session: Session, result: ObjectResult) -> None:
+    """Patch each existing PVC of the StatefulSet up to its template's size."""
+    ref = result.ref
+    growth = plan(session, result)
+    if growth is None:
+        return
     expanded: list[str] = []
     left: list[str] = [f"{b.pvc} ({b.current}, wanted {b.wanted}: {b.why})" for b in growth.blocked]
     for resize in growth.resize:
