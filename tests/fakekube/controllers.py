@@ -29,7 +29,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from tests.fakekube import defaults, ssa
+from tests.fakekube import authz, defaults, ssa
 from tests.fakekube.api import random_suffix
 from tests.fakekube.resources import Resource
 from tests.fakekube.selectors import label_selector_matches, parse_label_selector, requirements_match
@@ -305,6 +305,7 @@ class Controllers:
             self.crds()
             self.garbage_collector()
             self.namespaces()
+            self.service_account_tokens()
             self.pvcs()
             for sts in self.objects("apps", "StatefulSet"):
                 self.statefulset(sts)
@@ -320,6 +321,13 @@ class Controllers:
                 self.disruption_budget(pdb)
             self.kubelet()
         return self.changes
+
+    # --- ServiceAccount tokens -----------------------------------------------------------------
+
+    def service_account_tokens(self) -> None:
+        """The token controller: fill each long-lived token Secret of an existing ServiceAccount."""
+        for secret in authz.fill_service_account_tokens(self.fake):
+            self.save(secret, self.store.get(key_of(secret)), actor="controller:serviceaccount-token")
 
     # --- CRDs ----------------------------------------------------------------------------------
 

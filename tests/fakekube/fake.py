@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from tests.fakekube import errors, openapi, schema, tables, validation
+from tests.fakekube import authz, errors, openapi, schema, tables, validation
 from tests.fakekube.api import Api, Request, Response, decode_body
 from tests.fakekube.controllers import Controllers, controller_ref
 from tests.fakekube.errors import ApiError
@@ -259,7 +259,10 @@ class FakeKube:
 
         return certs().ca_pem
 
-    def kubeconfig(self, *, context: str = "fakekube", namespace: str = "default") -> dict[str, Any]:
+    def kubeconfig(
+        self, *, context: str = "fakekube", namespace: str = "default", token: str | None = None
+    ) -> dict[str, Any]:
+        """A kubeconfig for the admin token, or ``token`` (a ServiceAccount's, see authz.py)."""
         cluster: dict[str, Any] = {"server": self.url}
         if self.tls:
             cluster["certificate-authority-data"] = base64.b64encode(self.ca_pem).decode()
@@ -267,7 +270,7 @@ class FakeKube:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": context, "cluster": cluster}],
-            "users": [{"name": context, "user": {"token": self.token} if self.auth else {}}],
+            "users": [{"name": context, "user": {"token": token or self.token} if self.auth else {}}],
             "contexts": [
                 {"name": context, "context": {"cluster": context, "user": context, "namespace": namespace}}
             ],
@@ -276,17 +279,31 @@ class FakeKube:
         }
 
     def write_kubeconfig(
-        self, path: Path | str, *, context: str = "fakekube", namespace: str = "default"
+        self,
+        path: Path | str,
+        *,
+        context: str = "fakekube",
+        namespace: str = "default",
+        token: str | None = None,
     ) -> Path:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(
-            yaml.safe_dump(self.kubeconfig(context=context, namespace=namespace), sort_keys=False),
-            encoding="utf-8",
-        )
+        config = self.kubeconfig(context=context, namespace=namespace, token=token)
+        target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         target.chmod(0o600)
-        self.kubeconfig_path = target
+        if token is None:
+            self.kubeconfig_path = target
         return target
+
+    def service_account_token(self, namespace: str, secret: str, timeout: float = 10.0) -> str:
+        """The token the token controller put into a ServiceAccount token Secret (waits for it)."""
+
+        def token() -> str | None:
+            found = self.get("v1", "Secret", namespace, secret) or {}
+            value = (found.get("data") or {}).get("token")
+            return base64.b64decode(value).decode() if value else None
+
+        return str(self.wait_for(token, timeout=timeout))
 
     # --- seeding and direct store access ---------------------------------------------------------
 
@@ -599,9 +616,24 @@ class FakeKube:
     # --- request handling hooks used by the HTTP layer ----------------------------------------
 
     def authorized(self, header: str) -> bool:
+        """Is the bearer token known: the admin's, or a ServiceAccount's (tests/fakekube/authz.py)?"""
         if not self.auth:
             return True
-        return secrets.compare_digest(header.encode(), f"Bearer {self.token}".encode())
+        return authz.authenticate(self, header.removeprefix("Bearer ").strip()) is not None
+
+    def authorize_request(self, header: str, verb: str, match: re.Match[str] | None) -> None:
+        """RBAC for ServiceAccount tokens (the admin token may do anything); raises the 403."""
+        if not self.auth or match is None:
+            return  # no auth, or a non-resource path (discovery, version, OpenAPI): open to all
+        user = authz.authenticate(self, header.removeprefix("Bearer ").strip())
+        if user is None or user.admin:
+            return
+        namespace, plural, name, sub = match.group("ns", "plural", "name", "sub")
+        group = match.group("g") or ""
+        if not group and namespace and plural in ("status", "finalize") and name is None:
+            namespace, plural, name, sub = None, "namespaces", namespace, plural  # the Namespace itself
+        attrs = authz.Attributes(verb, group, plural, sub or "", namespace, name)
+        authz.authorize(self, user, attrs)
 
     def log_request(self, entry: dict[str, Any]) -> None:
         with self._log_lock:
