@@ -73,7 +73,16 @@ _OF_CHANGE = {
     Change.RECREATE: DiffAction.RECREATE,
     Change.REFUSE: DiffAction.REFUSE,
 }
-ORDER = tuple(DiffAction)
+# Counts and headlines list what changes first.
+ORDER = (
+    DiffAction.CREATE,
+    DiffAction.UPDATE,
+    DiffAction.RECREATE,
+    DiffAction.REFUSE,
+    DiffAction.UNCHANGED,
+    DiffAction.UNKNOWN,
+    DiffAction.LEFT_BEHIND,
+)
 
 
 class Mode(StrEnum):

@@ -1,0 +1,325 @@
+"""``gitops diff``: what a deploy of one environment would change in its cluster, object by object."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from gitops.adapters import runner
+from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, credentials_error, kube_source, seconds
+from gitops.commands.output import emit, markdown_table, text_table
+from gitops.core.diff_report import DiffAction, DiffReport, Mode, ObjectDiff
+from gitops.core.inputs import parse_bool
+from gitops.errors import ConfigurationError
+
+DESCRIPTION = """\
+Show what `gitops deploy --environment ENV` would do to the cluster, per object, and write
+nothing. Every rendered object is one of:
+
+  create       it does not exist yet
+  update       these fields change (FIELDS), with a unified diff of the fields we manage
+  unchanged    nothing to do
+  recreate     an immutable field changes: which one, what happens to its pods (kept, orphan
+               cascade) and its PersistentVolumeClaims (grown to the new size), exactly as apply
+               would decide it
+  refuse       apply would stop here, and why (the server's and the classifier's words)
+  unknown      cannot be told with these credentials or values, and why (a Secret a read-only
+               kubeconfig may not read; a key whose value this job does not have)
+and, for objects in the cluster that carry the overlay's labels and were applied by gitops
+but are no longer rendered: left-behind (gitops does not prune; they stay until deleted).
+
+How: a server-side dry run of each object (dryRun=All: the API server decides, stores
+nothing) when the credentials allow it, else a client-side comparison with the fields our
+field manager owns (metadata.managedFields). The output says which (`mode`). The only
+requests that are not reads are those dry runs.
+
+Secrets: a key is "changed", "unchanged" or "unknown", nothing more; no value, and no hash of
+one, appears in any output. Without the Secret values (a preview job holds only the read-only
+kubeconfig) the Secrets keep their placeholders and their keys are "unknown".
+"""
+
+EPILOG = f"""\
+examples:
+  # what would a deploy of prod change now?
+  gitops diff --environment prod --kubeconfig ~/.kube/prod
+
+  # in a drift check: exit 2 when the cluster differs from Git
+  gitops diff --environment dev --kubeconfig-env KUBECONFIG_READONLY --exit-code
+
+  # the JSON other tools read
+  gitops diff --environment test --format json | jq '.objects[] | select(.action != "unchanged")'
+
+defaults: --overlay infra/k8s/hetzner/<environment>, --mode auto (server-dry-run, else client
+when the API server forbids the dry run), --field-manager gitops.
+{KUBECONFIG_HELP}
+exit codes: 0 (also when something would change); with --exit-code, 2 when a deploy would
+create, update, re-create or refuse anything; 1 bad input or an unreachable cluster.
+"""
+
+ICONS = {
+    DiffAction.CREATE: ":new:",
+    DiffAction.UPDATE: ":pencil2:",
+    DiffAction.UNCHANGED: ":white_check_mark:",
+    DiffAction.RECREATE: ":recycle:",
+    DiffAction.REFUSE: ":no_entry:",
+    DiffAction.LEFT_BEHIND: ":wastebasket:",
+    DiffAction.UNKNOWN: ":grey_question:",
+}
+HEADERS = ("object", "action", "what")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("what to compare")
+    group.add_argument(
+        "--environment",
+        "--env",
+        dest="environment",
+        required=True,
+        metavar="ENV",
+        help="the environment, e.g. prod (names the report and the default overlay)",
+    )
+    group.add_argument(
+        "--overlay",
+        default="",
+        metavar="DIR",
+        help="overlay to compare (default: infra/k8s/hetzner/<environment>)",
+    )
+    group.add_argument(
+        "--secret-map",
+        default="",
+        metavar="FILE",
+        help="YAML: Secret name -> JSONPath -> variable name (see gitops render --help)",
+    )
+    group.add_argument(
+        "--placeholder",
+        default="",
+        metavar="TEXT",
+        help="stand-in Secret value (default: StrongBase64Password)",
+    )
+    add_kube_args(p)
+    how = p.add_argument_group("how")
+    how.add_argument(
+        "--mode",
+        default="",
+        metavar="auto|server-dry-run|client",
+        help="server-dry-run asks the API server; client compares here; auto (default) dry-runs and "
+        "falls back to client when the credentials may not",
+    )
+    how.add_argument(
+        "--field-manager",
+        default="",
+        metavar="NAME",
+        help="server-side apply field manager (default: gitops)",
+    )
+    how.add_argument(
+        "--namespace",
+        default="",
+        metavar="NS",
+        help="namespace for objects without one (default: the context's)",
+    )
+    how.add_argument(
+        "--exit-code",
+        nargs="?",
+        const="true",
+        default="",
+        metavar="true|false",
+        help="exit 2 when a deploy would change anything (default: false)",
+    )
+    how.add_argument(
+        "--title",
+        default="",
+        metavar="TEXT",
+        help="heading of the job summary (default: 'gitops diff <environment>')",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitops.adapters.kube import KubeError
+    from gitops.operations.diffing import MODES, DiffRequest, diff
+    from gitops.operations.rendering import DEFAULT_PLACEHOLDER
+
+    environment = args.environment.strip()
+    if not environment:
+        raise ConfigurationError(
+            "--environment is empty",
+            key="--environment",
+            title="Missing argument",
+            hint="e.g. --environment dev",
+        )
+    mode = args.mode.strip() or "auto"
+    if mode not in MODES:
+        raise ConfigurationError(
+            f"--mode must be one of {', '.join(MODES)}, not {mode!r}",
+            key="--mode",
+            title="Invalid arguments",
+            hint="leave it out (auto) unless you want to force one way",
+        )
+    exit_code = parse_bool(args.exit_code, "--exit-code")
+    source = kube_source(args)
+    request = DiffRequest(
+        environment=environment,
+        overlay=Path(args.overlay.strip() or f"infra/k8s/hetzner/{environment}"),
+        source=source,
+        request_timeout=seconds(args.request_timeout, "--request-timeout", 30.0),
+        field_manager=args.field_manager.strip() or "gitops",
+        namespace=args.namespace.strip() or None,
+        mode=mode,
+        placeholder=args.placeholder.strip() or DEFAULT_PLACEHOLDER,
+        secret_map=Path(args.secret_map.strip()) if args.secret_map.strip() else None,
+    )
+    try:
+        report = diff(request)
+    except KubeError as err:
+        raise credentials_error(
+            err.path,
+            source.context or "current",
+            source,
+            err.status,
+            err.describe(),
+            needs="get and list on the kinds the overlay deploys (see the README: the read-only kubeconfig)",
+        ) from None
+    title = args.title.strip() or f"gitops diff {environment}"
+    publish(report, title)
+    emit(args.format, report.to_json(), lambda: human(report, title))
+    return report.exit_code(exit_code=exit_code)
+
+
+# -- output ----------------------------------------------------------------------------------------
+
+
+def _counts(report: DiffReport) -> str:
+    return ", ".join(f"{n} {a}" for a, n in report.counts().items() if n) or "nothing rendered"
+
+
+def headline(report: DiffReport, title: str) -> str:
+    """``gitops diff prod: 2 of 14 objects would change (1 update, 1 recreate, 12 unchanged)``."""
+    rendered = [o for o in report.objects if o.action is not DiffAction.LEFT_BEHIND]
+    changed = len(report.changes)
+    verdict = f"{changed} of {len(rendered)} object(s) would change" if changed else "no change"
+    return f"{title}: {verdict} ({_counts(report)})"
+
+
+def _mode_line(report: DiffReport) -> str:
+    if report.mode is Mode.SERVER:
+        return "server-side dry run (the API server answered for every object; nothing was written)"
+    return "client-side comparison on the fields gitops manages (the credentials may not dry-run)"
+
+
+def _what(o: ObjectDiff) -> str:
+    """The table's last column: the fields, the re-create, the reason; Secret keys by state."""
+    if o.recreate is not None:
+        text = o.headline.split(" with ", 1)[-1]
+        text = f"with {text}" if text != o.headline else text
+    elif o.action is DiffAction.UPDATE:
+        text = ", ".join(o.fields) or (o.message or "")
+    elif o.action in (DiffAction.REFUSE, DiffAction.UNKNOWN, DiffAction.LEFT_BEHIND):
+        text = o.message or ""
+    else:
+        text = ""
+    if o.secret_keys and o.action is not DiffAction.UNCHANGED:
+        keys = "keys: " + ", ".join(f"{k} {v}" for k, v in o.secret_keys.items())
+        text = f"{text}; {keys}" if text else keys
+    if o.growth is not None and o.growth.resize:
+        text += f"; grow {', '.join(map(str, o.growth.resize))}"
+    return text
+
+
+def _row(o: ObjectDiff) -> list[object]:
+    return [str(o.ref), o.action.value, _what(o)]
+
+
+def _quiet(o: ObjectDiff) -> bool:
+    return o.action is DiffAction.UNCHANGED and not o.warnings
+
+
+def human(report: DiffReport, title: str) -> str:
+    lines = [
+        f"{headline(report, title)} on {report.cluster['host']} [{report.cluster['context']}]",
+        f"mode: {report.mode.value}: {_mode_line(report)}",
+        "",
+        text_table(HEADERS, [_row(o) for o in report.objects]),
+    ]
+    for o in report.objects:
+        if o.action is DiffAction.RECREATE:
+            lines += ["", o.headline]
+        if o.action in (DiffAction.REFUSE, DiffAction.UNKNOWN, DiffAction.LEFT_BEHIND) and (
+            o.message or o.hint
+        ):
+            lines += ["", f"{o.action.value.upper()} {o.ref}: {o.message or ''}"]
+            if o.hint:
+                lines.append(f"  what to do: {o.hint}")
+        lines += [f"  warning: {w}" for w in o.warnings]
+        if o.diff and o.action.changes:
+            lines += ["", o.diff]
+    lines += ["", *[f"note: {n}" for n in report.notes]] if report.notes else []
+    return "\n".join(lines)
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in ``text`` (a ConfigMap may hold some)."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def summary_markdown(report: DiffReport, title: str) -> str:
+    """Headline first, then what would change (with each object's diff folded), then the rest."""
+    icon = ":warning:" if any(o.action is DiffAction.REFUSE for o in report.objects) else ":mag:"
+    parts = [
+        f"### {icon} {headline(report, title)}",
+        "",
+        f"Cluster `{report.cluster['host']}` (context `{report.cluster['context']}`), overlay "
+        f"`{report.source}`. Mode **{report.mode.value}**: {_mode_line(report)}.",
+        "",
+    ]
+    shown = [o for o in report.objects if not _quiet(o)]
+    quiet = [o for o in report.objects if _quiet(o)]
+    if shown:
+        parts.append(
+            markdown_table(
+                HEADERS, [[f"{ICONS[o.action]} `{o.ref}`", o.action.value, _row(o)[2]] for o in shown]
+            )
+        )
+    for o in shown:
+        details = [f"- **{o.headline}**"] if o.recreate is not None else []
+        details += [f"- :warning: {w}" for w in o.warnings]
+        if o.hint and o.action in (DiffAction.REFUSE, DiffAction.LEFT_BEHIND, DiffAction.UNKNOWN):
+            details.append(f"- **What to do:** {o.hint}")
+        if o.action in (DiffAction.REFUSE, DiffAction.UNKNOWN, DiffAction.LEFT_BEHIND) and o.message:
+            details.insert(0, f"- {o.message}")
+        if o.diff and o.action.changes:
+            fence = _fence(o.diff)
+            details += ["", f"{fence}diff", o.diff, fence] if details else [f"{fence}diff", o.diff, fence]
+        if details:
+            parts += [
+                f"<details><summary>{o.action.value} <code>{o.ref}</code></summary>",
+                "",
+                *details,
+                "",
+                "</details>",
+                "",
+            ]
+    if quiet:
+        parts += [
+            f"<details><summary>{len(quiet)} unchanged object(s)</summary>",
+            "",
+            ", ".join(f"`{o.ref}`" for o in quiet),
+            "",
+            "</details>",
+            "",
+        ]
+    if report.notes:
+        parts += [*(f"> {n}" for n in report.notes), ""]
+    return "\n".join(parts) + "\n"
+
+
+def publish(report: DiffReport, title: str) -> None:
+    """Step outputs and the job summary (every text passes the runner's redaction)."""
+    console = runner.current()
+    data = report.to_json()
+    console.set_output("mode", report.mode.value)
+    console.set_output("changed", str(len(report.changes)))
+    console.set_output("counts", json.dumps(report.counts(), separators=(",", ":")))
+    console.set_output("report", console.redact(json.dumps(data, separators=(",", ":"))))
+    console.summary(summary_markdown(report, title))

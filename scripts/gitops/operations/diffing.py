@@ -1,0 +1,500 @@
+"""``gitops diff``: what a deploy of one environment would do to the cluster, per object; writes nothing.
+
+The path of one diff:
+
+1. render the overlay as a deploy does (:mod:`gitops.operations.rendering`), Secret values
+   filled in memory when this job has every one of them; otherwise every placeholder stays and
+   those keys are "unknown" (a preview job holds only the read-only kubeconfig);
+2. discovery and the apply plan exactly as the engine makes them (:mod:`gitops.core.apply_plan`);
+3. per object, the engine's own foresight (:func:`gitops.operations.apply_engine.dry_run.preview`):
+   a server-side dry-run apply, the 422 handling and the classifier of what may be deleted
+   (:mod:`gitops.core.immutable`), the re-create's dry-run create, its dependents and PVC growth.
+   When the API server answers the dry run with 403 (read-only credentials), the rest is
+   compared client-side (:mod:`gitops.core.managed_fields`; see :func:`_client`), and the
+   report's ``mode`` says so;
+4. the objects that carry the overlay's labels, were applied by our field manager and are not
+   rendered any more: left behind, since gitops does not prune.
+
+The only writes sent are ``dryRun=All`` PATCHes (and a re-create's ``dryRun=All`` POST): the
+API server stores nothing for them. No Secret value, and no hash of one, is put in the report
+(:mod:`gitops.core.diff_report`); every value read from a live Secret is masked first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops.adapters import runner
+from gitops.adapters.clock import SYSTEM_CLOCK, Clock
+from gitops.adapters.kube import ApiResource, Kube, KubeconfigSource, KubeError
+from gitops.core import foreseen, managed_fields
+from gitops.core.apply_plan import ApplyPlan, ObjectRef, PlannedObject, build_plan
+from gitops.core.diff_report import (
+    DiffAction,
+    DiffReport,
+    Mode,
+    ObjectDiff,
+    Recreate,
+    common_labels,
+    secret_key_states,
+    secret_view,
+    unified,
+)
+from gitops.core.immutable import Cause
+from gitops.core.immutable_fields import changed_immutable_fields
+from gitops.core.secrets import DEFAULT_PLACEHOLDER
+from gitops.errors import ConfigurationError
+from gitops.operations.apply_engine import ApplySettings
+from gitops.operations.apply_engine.changeset import Action, ObjectResult
+from gitops.operations.apply_engine.dry_run import Preview, foresee_recreate, preview
+from gitops.operations.apply_engine.invalid import settle
+from gitops.operations.apply_engine.session import Session
+from gitops.operations.apply_engine.volumes import plan as growth_plan
+
+MODES = ("auto", Mode.SERVER.value, Mode.CLIENT.value)
+
+# Kinds looked at for objects left behind, besides the rendered ones (namespaced, all served by
+# every supported Kubernetes version): what overlays of this suite deploy or commonly did.
+LEFT_BEHIND_KINDS: tuple[tuple[str, str], ...] = (
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("v1", "Service"),
+    ("v1", "ServiceAccount"),
+    ("v1", "PersistentVolumeClaim"),
+    ("apps/v1", "StatefulSet"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "DaemonSet"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+)
+
+NO_PRUNE = (
+    "gitops does not prune: an object left behind stays in the cluster, running or holding data, "
+    "until someone deletes it (check that nothing uses it first)"
+)
+
+
+@dataclass(frozen=True)
+class DiffRequest:
+    environment: str
+    overlay: Path
+    source: KubeconfigSource
+    request_timeout: float = 30.0
+    field_manager: str = "gitops"
+    namespace: str | None = None
+    mode: str = "auto"  # auto | server-dry-run | client
+    placeholder: str = DEFAULT_PLACEHOLDER
+    secret_map: Path | None = None
+
+
+@dataclass
+class Manifests:
+    """The rendered objects, and the Secret keys whose values this run does not have."""
+
+    objects: list[dict[str, Any]]
+    source: str
+    unknown_keys: dict[tuple[str, str | None], frozenset[str]] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # variables not set here
+
+    def unknown_for(self, ref: ObjectRef) -> frozenset[str]:
+        if ref.kind != "Secret":
+            return frozenset()
+        exact = self.unknown_keys.get((ref.name, ref.namespace))
+        return exact if exact is not None else self.unknown_keys.get((ref.name, None), frozenset())
+
+
+def render(request: DiffRequest) -> Manifests:
+    """Render the overlay; fill its Secrets when every value is here, else keep the placeholders."""
+    from gitops.adapters.kustomize import kustomization_file, missing_overlay
+    from gitops.operations.rendering import display_path, dump_manifests, render_overlay
+
+    if kustomization_file(request.overlay) is None:
+        raise missing_overlay(request.overlay)
+    options: dict[str, Any] = {"placeholder": request.placeholder, "secret_map": request.secret_map}
+    names = render_overlay(request.overlay, os.environ, substitute_values=False, **options)
+    source = display_path(request.overlay)
+    missing = [n for n in names.needed if not n.is_set]
+    if not missing:
+        text = dump_manifests(names.objects)  # the same documents, without a second kustomize build
+        # render_overlay masks every value it puts in before anything can print it
+        objects = render_overlay(request.overlay, os.environ, manifests=text, **options).objects
+        return Manifests(objects, source)
+    unknown: dict[tuple[str, str | None], set[str]] = {}
+    for placeholder in names.scan.placeholders:
+        unknown.setdefault((placeholder.secret, placeholder.namespace), set()).add(placeholder.key)
+    return Manifests(
+        names.objects,
+        source,
+        {k: frozenset(v) for k, v in unknown.items()},
+        sorted({n.variable for n in missing}),
+    )
+
+
+# -- one diff --------------------------------------------------------------------------------------
+
+
+def diff(request: DiffRequest, *, clock: Clock = SYSTEM_CLOCK) -> DiffReport:
+    """Render, connect, foresee every object, look for objects left behind. See the module docstring.
+
+    A 401, or a 403 on what every diff needs (discovery, the namespace's objects), is raised as
+    the :class:`KubeError` it is, for the caller to explain; no answer at all is
+    :func:`unreachable`.
+    """
+    manifests = render(request)
+    kube = Kube.connect(request.source, request_timeout=request.request_timeout)
+    try:
+        settings = ApplySettings(
+            field_manager=request.field_manager, namespace=request.namespace, dry_run=True
+        )
+        session = Session.start(kube, settings, clock)
+        return _Differ(session, request, manifests).run()
+    except KubeError as err:
+        if err.status in (401, 403):
+            raise
+        raise unreachable(kube.host, kube.connection.context, err.describe()) from None
+    finally:
+        kube.close()
+
+
+def unreachable(host: str, context: str, detail: str) -> ConfigurationError:
+    """The API server did not answer usefully at all; nothing was compared."""
+    return ConfigurationError(
+        f"cannot talk to the API server at {host} (context {context!r}): {detail}; nothing was compared",
+        title="Kubernetes API unreachable",
+        hint="check that the cluster is up and that the kubeconfig's server URL is reachable from here "
+        "(for a Hetzner cluster: networking.allowed_networks.api in its cluster config must admit "
+        "this machine)",
+    )
+
+
+class _Differ:
+    def __init__(self, session: Session, request: DiffRequest, manifests: Manifests) -> None:
+        self.session = session
+        self.request = request
+        self.manifests = manifests
+        self.manager = request.field_manager
+        self.mode = Mode.CLIENT if request.mode == Mode.CLIENT.value else Mode.SERVER
+        self.notes: list[str] = []
+        self.console = runner.current()
+
+    def run(self) -> DiffReport:
+        s, manifests = self.session, self.manifests
+        namespace = s.settings.namespace or s.kube.default_namespace
+        s.discovery.check(manifests.objects, manifests.source)
+        plan = build_plan(
+            manifests.objects,
+            namespaced=s.discovery.namespaced,
+            default_namespace=namespace,
+            source=manifests.source,
+        )
+        if manifests.missing:
+            self.notes.append(
+                "Secret values are not available here (" + ", ".join(manifests.missing) + " not set): "
+                "their keys are 'unknown'; the deploy job's diff compares them"
+            )
+        if self.mode is Mode.CLIENT:
+            self.notes.append(_CLIENT_NOTE)
+        created = {p.ref.name for p in plan.objects if p.ref.kind == "Namespace"}
+        report = DiffReport(
+            self.request.environment,
+            manifests.source,
+            {"host": s.kube.host, "context": s.kube.connection.context, "namespace": namespace},
+            self.manager,
+        )
+        with self.console.group(f"Comparing {len(plan.objects)} object(s) with the cluster at {s.kube.host}"):
+            for item in plan.objects:
+                entry = self._one(item, created)
+                self.console.log(f"{entry.ref}: {entry.action}" + (f" ({entry.mode})" if entry.mode else ""))
+                report.objects.append(entry)
+        report.objects += self._left_behind(plan)
+        report.notes = self.notes
+        return report
+
+    # -- one object --------------------------------------------------------------------------------
+
+    def _one(self, item: PlannedObject, created: set[str]) -> ObjectDiff:
+        if self.mode is Mode.SERVER:
+            try:
+                found = preview(self.session, item, created)
+            except KubeError as err:
+                if err.status != 403:
+                    return self._refused(item, err)
+                if err.method == "GET":
+                    return _unreadable(item.ref, err)
+                if self.request.mode != "auto":
+                    raise
+                self.mode = Mode.CLIENT
+                self.notes.append(
+                    f"the credentials may not dry-run ({err.method} {err.path}: HTTP 403), so objects from "
+                    f"{item.ref} on are compared client-side. {_CLIENT_NOTE}"
+                )
+            else:
+                self._mask_live_secret(found.live)
+                return self._from_preview(found, Mode.SERVER)
+        try:
+            return self._client(item)
+        except KubeError as err:
+            if err.status == 403 and err.method == "GET":
+                return _unreadable(item.ref, err)
+            raise
+
+    def _refused(self, item: PlannedObject, err: KubeError) -> ObjectDiff:
+        """A refusal apply would stop at (400, 409, a 500 for a wrongly typed field, ...)."""
+        if err.status is None or err.status == 401:
+            raise err  # the cluster, not this object: nothing can be compared
+        from gitops.operations.apply_engine.failures import hint_for
+
+        return ObjectDiff(
+            item.ref,
+            DiffAction.REFUSE,
+            self.mode,
+            message=err.describe(),
+            hint=hint_for(item.ref, err, self.session.kube.host),
+        )
+
+    def _from_preview(self, found: Preview, mode: Mode) -> ObjectDiff:
+        result, ref = found.result, found.result.ref
+        action = _ACTIONS[result.action]
+        entry = ObjectDiff(
+            ref, action, mode, message=result.message, hint=result.hint, warnings=list(result.warnings)
+        )
+        answer = (
+            found.answer if action in (DiffAction.UPDATE, DiffAction.UNCHANGED, DiffAction.CREATE) else None
+        )
+        self._fill_diff(entry, found.live, result.item.manifest, answer)
+        placeholders = any(v == "unknown" for v in (entry.secret_keys or {}).values())
+        if action in (DiffAction.UPDATE, DiffAction.UNCHANGED) and (mode is Mode.CLIENT or placeholders):
+            # Decided from the comparison: there is no server answer, or the server compared a
+            # placeholder with the live value (a change of a value this run does not know).
+            entry.action = DiffAction.UPDATE if entry.fields else DiffAction.UNCHANGED
+        elif action is DiffAction.UPDATE and not entry.fields:
+            entry.fields = list(result.diff)  # a change outside the fields we manage (e.g. a webhook's)
+        self._secret_unknown(entry)
+        if found.rejected is not None and action is DiffAction.RECREATE:
+            verdict = found.rejected.verdict
+            entry.recreate = Recreate(
+                immutable_fields_named(ref, verdict.causes, found.rejected.live, result.item.manifest),
+                verdict.propagation,
+                found.dependent_kind,
+                tuple(found.dependents),
+                found.growth,
+                create_checked=mode is Mode.SERVER,
+            )
+        elif found.growth is not None:
+            entry.growth = found.growth
+        if action is DiffAction.REFUSE and result.diff and not entry.fields:
+            entry.fields = list(result.diff)
+        return entry
+
+    def _fill_diff(
+        self,
+        entry: ObjectDiff,
+        live: Mapping[str, Any] | None,
+        desired: Mapping[str, Any],
+        answer: Mapping[str, Any] | None,
+    ) -> None:
+        """``fields`` and ``diff`` from the managed projection; Secrets through their hidden views."""
+        ref = entry.ref
+        if ref.kind == "Secret" and ref.group == "":
+            unknown = self.manifests.unknown_for(ref)
+            if answer is not None:  # the server's answer: a key it dropped is removed
+                states = secret_key_states(live or {}, answer, unknown)
+            else:  # predicted: a key goes only if we applied it under data and nobody else owns it
+                states = secret_key_states(live or {}, desired, unknown, dropped=self._dropped_keys(live))
+            entry.secret_keys = states
+            live = secret_view(live) if live is not None else None
+            desired = secret_view(desired, states)
+            answer = secret_view(answer, states) if answer is not None else None
+        compared = managed_fields.compare(live, desired, self.manager, answer=answer)
+        entry.fields = compared.fields
+        label = f"{ref.kind}/{ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind}/{ref.name}"
+        entry.diff = unified(compared.before if live is not None else None, compared.after, label)
+
+    def _dropped_keys(self, live: Mapping[str, Any] | None) -> frozenset[str]:
+        if live is None:
+            return frozenset()
+        owned = managed_fields.owned_by(live, self.manager) - managed_fields.owned_by_others(
+            live, self.manager
+        )
+        return frozenset(p[1][2:] for p in owned if len(p) == 2 and p[0] == "f:data")
+
+    def _secret_unknown(self, entry: ObjectDiff) -> None:
+        """A Secret whose only possible changes are keys whose values are not here: unknown, not unchanged."""
+        keys = [k for k, v in (entry.secret_keys or {}).items() if v == "unknown"]
+        if not keys:
+            return
+        entry.warnings.append(
+            f"{entry.ref}: the value of key(s) {', '.join(keys)} is not available here, so whether "
+            "it changes is unknown"
+        )
+        if entry.action is DiffAction.UNCHANGED:
+            entry.action = DiffAction.UNKNOWN
+            entry.message = (
+                "nothing else changes; whether the key(s) with unknown values change cannot be told here"
+            )
+
+    def _mask_live_secret(self, live: Mapping[str, Any] | None) -> None:
+        """Values read from a live Secret are secrets too: mask them before anything can print them."""
+        if not live or live.get("kind", "Secret") != "Secret" or "data" not in live:
+            return
+        for value in (live.get("data") or {}).values():
+            if not isinstance(value, str) or not value.strip():
+                continue
+            self.console.mask(value)
+            try:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+            except (binascii.Error, ValueError, UnicodeDecodeError):
+                continue
+            if decoded.strip():
+                self.console.mask(decoded)
+
+    # -- client-side -------------------------------------------------------------------------------
+
+    def _client(self, item: PlannedObject) -> ObjectDiff:
+        """Compare with the fields our field manager owns; immutable fields and the re-create
+        through the engine's own 422 handling, fed the rejection the server would send."""
+        s, ref = self.session, item.ref
+        found = Preview(ObjectResult(item))
+        if not s.discovery.served(ref) and ref.group_kind in s.discovery.crd_group_kinds:
+            found.result.action, found.result.message = (
+                Action.WOULD_CREATE,
+                "its CRD is created by this apply first",
+            )
+            return self._from_preview(found, Mode.CLIENT)
+        res = s.resource(ref)
+        found.live = live = s.kube.get(res, ref.namespace, ref.name)
+        found.looked = True
+        self._mask_live_secret(live)
+        if live is None:
+            found.result.action = Action.WOULD_CREATE
+            return self._from_preview(found, Mode.CLIENT)
+        status = foreseen.rejection(ref, live, item.manifest)
+        if status is not None:
+            rejection = KubeError(
+                "PATCH", res.path(ref.namespace, ref.name), 422, str(status["message"]), status
+            )
+            rejected = settle(s, found.result, res, live, rejection)
+            if rejected is not None:
+                foresee_recreate(s, found, res, rejected, dry_run_create=False)
+                found.result.warnings.append(
+                    f"{ref}: read-only credentials cannot dry-run the re-created object, so the API server's "
+                    "validation of it is not checked here; the deploy job's diff does"
+                )
+            return self._from_preview(found, Mode.CLIENT)
+        found.result.action = Action.WOULD_CONFIGURE  # or unchanged: decided from the comparison
+        if ref.group_kind == ("apps", "StatefulSet"):
+            found.growth = growth_plan(s, found.result)
+        return self._from_preview(found, Mode.CLIENT)
+
+    # -- left behind -------------------------------------------------------------------------------
+
+    def _left_behind(self, plan: ApplyPlan) -> list[ObjectDiff]:
+        """Objects with the overlay's labels, applied by our field manager, that it no longer renders."""
+        s = self.session
+        rendered = {p.ref for p in plan.objects}
+        labels = common_labels([p.manifest for p in plan.objects])
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
+        namespaces = sorted({p.ref.namespace for p in plan.objects if p.ref.namespace})
+        kinds = dict.fromkeys(
+            [(p.ref.api_version, p.ref.kind) for p in plan.objects] + list(LEFT_BEHIND_KINDS)
+        )
+        found: list[ObjectDiff] = []
+        unlisted: list[str] = []
+        for api_version, kind in kinds:
+            res = s.kube.resource(api_version, kind)
+            if res is None or (res.verbs and "list" not in res.verbs):
+                continue
+            for namespace in namespaces if res.namespaced else [None]:
+                try:
+                    items = s.kube.list(res, namespace, label_selector=selector).items
+                except KubeError as err:
+                    if err.status in (403, 404):
+                        unlisted.append(f"{kind}s" + (f" in {namespace}" if namespace else ""))
+                        continue
+                    raise
+                found += [self._stray(res, i, labels) for i in items if _left(i, rendered, self.manager)]
+        if unlisted:
+            self.notes.append(
+                "not looked at for objects left behind (the credentials may not list them): "
+                + ", ".join(unlisted)
+            )
+        if found:
+            self.notes.append(NO_PRUNE)
+        return found
+
+    def _stray(self, res: ApiResource, item: Mapping[str, Any], labels: Mapping[str, str]) -> ObjectDiff:
+        ref = ObjectRef.of(item)
+        where = f" -n {ref.namespace}" if ref.namespace else ""
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        return ObjectDiff(
+            ref,
+            DiffAction.LEFT_BEHIND,
+            message=(
+                f"carries the overlay's labels ({shown or 'none shared'}) and was applied by "
+                f"{self.manager}, but the overlay no longer renders it; gitops does not prune, so it stays"
+            ),
+            hint=f"delete it once nothing uses it: kubectl delete {res.plural} {ref.name}{where}",
+        )
+
+
+def immutable_fields_named(
+    ref: ObjectRef, causes: Sequence[Cause], live: Mapping[str, Any], desired: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """The immutable fields a rejection names; a whole-``spec`` cause (a StatefulSet before 1.37)
+    narrowed to the fields of the kind's table that really change."""
+    named = sorted({c.field for c in causes if c.field})
+    changed = changed_immutable_fields(ref.group, ref.kind, live, desired)
+    inside = [f for f in changed if any(f == n or f.startswith(n + ".") for n in named)]
+    return tuple(inside or named)
+
+
+def _left(item: Mapping[str, Any], rendered: set[ObjectRef], manager: str) -> bool:
+    """Ours (applied by our field manager, controlled by nobody) and not rendered any more."""
+    meta = item.get("metadata") or {}
+    if any(o.get("controller") for o in meta.get("ownerReferences") or []):
+        return False  # a controller's (a StatefulSet's claim with a retention policy, a Job's pod)
+    if meta.get("deletionTimestamp"):
+        return False
+    return managed_fields.applied_by(item, manager) and ObjectRef.of(item) not in rendered
+
+
+def _unreadable(ref: ObjectRef, err: KubeError) -> ObjectDiff:
+    """An object these credentials may not read: said plainly, nothing guessed."""
+    what = "Secrets" if ref.kind == "Secret" else f"{ref.kind} objects"
+    return ObjectDiff(
+        ref,
+        DiffAction.UNKNOWN,
+        None,
+        message=(
+            f"the credentials may not read {what} (GET: HTTP 403), so whether it changes cannot be told "
+            "here. A read-only preview kubeconfig is meant not to read Secrets; the deploy job's diff, "
+            "made with the deploy credentials, shows it"
+        ),
+    )
+
+
+_ACTIONS = {
+    Action.WOULD_CREATE: DiffAction.CREATE,
+    Action.WOULD_CONFIGURE: DiffAction.UPDATE,
+    Action.UNCHANGED: DiffAction.UNCHANGED,
+    Action.WOULD_RECREATE: DiffAction.RECREATE,
+    Action.WOULD_FAIL: DiffAction.REFUSE,
+}
+
+_CLIENT_NOTE = (
+    "Client-side comparison: the live objects were compared here with the manifests, on the fields our "
+    "field manager owns. It cannot see what only the API server decides (admission webhooks and "
+    "policies, validation, server defaults of fields the manifest sets)"
+)
