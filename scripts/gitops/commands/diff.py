@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 
 from gitops.adapters import runner
-from gitops.commands._kube_args import KUBECONFIG_HELP, add_kube_args, credentials_error, kube_source, seconds
+from gitops.commands import options
+from gitops.commands.options import KUBECONFIG_HELP
 from gitops.commands.output import emit, markdown_table, text_table
 from gitops.core.diff_report import DiffAction, DiffReport, Mode, ObjectDiff
-from gitops.core.inputs import parse_bool
 from gitops.errors import ConfigurationError
 
 DESCRIPTION = """\
@@ -70,116 +70,83 @@ ICONS = {
 HEADERS = ("object", "action", "what")
 
 
+EXIT_CODE = options.Switch("--exit-code", "exit 2 when a deploy would change anything", input="exit-code")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group("what to compare")
-    group.add_argument(
+    options.add(
+        group,
         "--environment",
         "--env",
         dest="environment",
+        input="environment",
         required=True,
         metavar="ENV",
         help="the environment, e.g. prod (names the report and the default overlay)",
     )
-    group.add_argument(
-        "--overlay",
-        default="",
-        metavar="DIR",
-        help="overlay to compare (default: infra/k8s/hetzner/<environment>)",
-    )
-    group.add_argument(
-        "--secret-map",
-        default="",
-        metavar="FILE",
-        help="YAML: Secret name -> JSONPath -> variable name (see gitops render --help)",
-    )
-    group.add_argument(
-        "--placeholder",
-        default="",
-        metavar="TEXT",
-        help="stand-in Secret value (default: StrongBase64Password)",
-    )
-    add_kube_args(p)
+    options.add_overlay(group, help="overlay to compare (default: infra/k8s/hetzner/<environment>)")
+    options.add_secret_map(group)
+    options.add_placeholder(group)
+    options.add_kube_args(p)
     how = p.add_argument_group("how")
-    how.add_argument(
+    options.add(
+        how,
         "--mode",
-        default="",
+        input="mode",
         metavar="auto|server-dry-run|client",
         help="server-dry-run asks the API server; client compares here; auto (default) dry-runs and "
         "falls back to client when the credentials may not",
     )
-    how.add_argument(
+    options.add(
+        how,
         "--field-manager",
-        default="",
+        input="field-manager",
         metavar="NAME",
         help="server-side apply field manager (default: gitops)",
     )
-    how.add_argument(
+    options.add(
+        how,
         "--namespace",
-        default="",
+        input="namespace",
         metavar="NS",
         help="namespace for objects without one (default: the context's)",
     )
-    how.add_argument(
-        "--exit-code",
-        nargs="?",
-        const="true",
-        default="",
-        metavar="true|false",
-        help="exit 2 when a deploy would change anything (default: false)",
-    )
-    how.add_argument(
+    EXIT_CODE.add(how)
+    options.add(
+        how,
         "--title",
-        default="",
+        input="title",
         metavar="TEXT",
         help="heading of the job summary (default: 'gitops diff <environment>')",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops.adapters.kube import KubeError
     from gitops.operations.diffing import MODES, DiffRequest, diff
-    from gitops.operations.rendering import DEFAULT_PLACEHOLDER
 
-    environment = args.environment.strip()
-    if not environment:
-        raise ConfigurationError(
-            "--environment is empty",
-            key="--environment",
-            title="Missing argument",
-            hint="e.g. --environment dev",
-        )
+    environment = options.require(args.environment, "--environment", "dev")
     mode = args.mode.strip() or "auto"
     if mode not in MODES:
         raise ConfigurationError(
-            f"--mode must be one of {', '.join(MODES)}, not {mode!r}",
+            f"{options.label('--mode', 'mode')} must be one of {', '.join(MODES)}, not {mode!r}",
             key="--mode",
             title="Invalid arguments",
             hint="leave it out (auto) unless you want to force one way",
         )
-    exit_code = parse_bool(args.exit_code, "--exit-code")
-    source = kube_source(args)
+    exit_code = EXIT_CODE.read(args)
     request = DiffRequest(
         environment=environment,
         overlay=Path(args.overlay.strip() or f"infra/k8s/hetzner/{environment}"),
-        source=source,
-        request_timeout=seconds(args.request_timeout, "--request-timeout", 30.0),
+        source=options.kube_source(args),
+        request_timeout=options.REQUEST_TIMEOUT.read(args),
         field_manager=args.field_manager.strip() or "gitops",
         namespace=args.namespace.strip() or None,
         mode=mode,
-        placeholder=args.placeholder.strip() or DEFAULT_PLACEHOLDER,
-        secret_map=Path(args.secret_map.strip()) if args.secret_map.strip() else None,
+        placeholder=options.placeholder(args),
+        secret_map=options.secret_map(args),
     )
-    try:
-        report = diff(request)
-    except KubeError as err:
-        raise credentials_error(
-            err.path,
-            source.context or "current",
-            source,
-            err.status,
-            err.describe(),
-            needs="get and list on the kinds the overlay deploys (see the README: the read-only kubeconfig)",
-        ) from None
+    report = diff(request)
     title = args.title.strip() or f"gitops diff {environment}"
     publish(report, title)
     emit(args.format, report.to_json(), lambda: human(report, title))

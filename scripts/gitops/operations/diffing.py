@@ -48,6 +48,7 @@ from gitops.core.diff_report import (
 )
 from gitops.core.immutable import Cause
 from gitops.core.immutable_fields import changed_immutable_fields
+from gitops.core.kube_errors import UNREACHABLE_HINT, credentials_error
 from gitops.core.secrets import DEFAULT_PLACEHOLDER
 from gitops.errors import ConfigurationError
 from gitops.operations.apply_engine import ApplySettings
@@ -148,9 +149,9 @@ def render(request: DiffRequest) -> Manifests:
 def diff(request: DiffRequest, *, clock: Clock = SYSTEM_CLOCK) -> DiffReport:
     """Render, connect, foresee every object, look for objects left behind. See the module docstring.
 
-    A 401, or a 403 on what every diff needs (discovery, the namespace's objects), is raised as
-    the :class:`KubeError` it is, for the caller to explain; no answer at all is
-    :func:`unreachable`.
+    A 401, or a 403 on what every diff needs (discovery, listing), is the user's to fix
+    (:func:`gitops.core.kube_errors.credentials_error`); no answer at all, too (:func:`unreachable`):
+    a diff that cannot compare is never "no change".
     """
     manifests = render(request)
     kube = Kube.connect(request.source, request_timeout=request.request_timeout)
@@ -162,7 +163,14 @@ def diff(request: DiffRequest, *, clock: Clock = SYSTEM_CLOCK) -> DiffReport:
         return _Differ(session, request, manifests).run()
     except KubeError as err:
         if err.status in (401, 403):
-            raise
+            raise credentials_error(
+                kube.host,
+                kube.connection.context,
+                request.source,
+                err.status,
+                err.describe(),
+                needs="get and list on the kinds the overlay deploys (README: the read-only kubeconfig)",
+            ) from None
         raise unreachable(kube.host, kube.connection.context, err.describe()) from None
     finally:
         kube.close()
@@ -173,9 +181,7 @@ def unreachable(host: str, context: str, detail: str) -> ConfigurationError:
     return ConfigurationError(
         f"cannot talk to the API server at {host} (context {context!r}): {detail}; nothing was compared",
         title="Kubernetes API unreachable",
-        hint="check that the cluster is up and that the kubeconfig's server URL is reachable from here "
-        "(for a Hetzner cluster: networking.allowed_networks.api in its cluster config must admit "
-        "this machine)",
+        hint=UNREACHABLE_HINT,
     )
 
 
