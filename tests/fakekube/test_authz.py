@@ -44,6 +44,8 @@ def test_the_token_controller_fills_the_secret_and_the_token_authenticates(fake:
     assert reader.call("GET", "/apis/apps/v1/namespaces/default/statefulsets").status == 200
     assert reader.call("GET", "/api").status == 200, "discovery is open to every authenticated user"
     assert Wire(fake, token="not-a-token").call("GET", "/api/v1/namespaces").status == 401
+    users = {r["path"]: r["user"] for r in fake.requests() if r["path"].endswith("/configmaps")}
+    assert users == {"/api/v1/namespaces/default/configmaps": USER}, "the request log names the user"
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,12 @@
 
 The one source is the Hetzner overlays themselves: every Secret value that holds the
 placeholder needs a variable (``gitops render --check``, the product's own reading,
-:func:`gitops.operations.rendering.render_overlay`), plus ``KUBECONFIG`` for the cluster. GitHub
+:func:`gitops.operations.rendering.render_overlay`), plus ``KUBECONFIG`` for the cluster and
+``KUBECONFIG_READONLY`` for the read-only preview (``gitops diff``) before an approval. GitHub
 Actions has no loop over secrets, so the names must be written out where a reusable workflow
 declares them (``on.workflow_call.secrets``), where the caller passes them, and where the
-deploy step reads them into its environment: four places in two workflows, each a block between
+deploy job's diff and deploy steps read them into their environment: five places in two
+workflows, each a block between
 ``# BEGIN GENERATED SECRETS: <kind>`` and ``# END GENERATED SECRETS``. A kind says what to
 write: ``declare`` (workflow_call declarations, KUBECONFIG first), ``pass`` (``NAME: ${{
 secrets.NAME }}`` for every secret) or ``substituted`` (the same for the substituted ones only).
@@ -31,6 +33,7 @@ WORKFLOWS = (
 )
 HETZNER_OVERLAYS = tuple(ROOT / "infra" / "k8s" / "hetzner" / env for env in ("dev", "test", "prod"))
 KUBECONFIG = "KUBECONFIG"
+KUBECONFIG_READONLY = "KUBECONFIG_READONLY"  # the preview job's (gitops diff), in <env>-preview
 BLOCK = re.compile(
     r"^(?P<indent> *)# BEGIN GENERATED SECRETS: (?P<kind>\w+)[^\n]*\n"
     r".*?^(?P=indent)# END GENERATED SECRETS\n",
@@ -38,6 +41,10 @@ BLOCK = re.compile(
 )
 DESCRIPTIONS = {
     KUBECONFIG: "Kubeconfig content of the target cluster; an environment secret of the same name wins",
+    KUBECONFIG_READONLY: (
+        "Read-only kubeconfig (get/list/watch, no Secrets) for the preview job; the secret of the same "
+        "name in the <env>-preview environment wins"
+    ),
     None: "Substituted into the Secrets in memory; an environment secret of the same name wins",
 }
 
@@ -55,7 +62,7 @@ def substituted() -> tuple[str, ...]:
 
 
 def every_secret() -> tuple[str, ...]:
-    return (KUBECONFIG, *substituted())
+    return (KUBECONFIG, KUBECONFIG_READONLY, *substituted())
 
 
 def _lines(kind: str, indent: str) -> list[str]:

@@ -236,3 +236,7 @@ def publish(rows: list[Row], data: dict[str, Any]) -> None:
         and (r.push.allowed if data["event_kind"] == "push" else r.dispatch.allowed)
     ]
     console.set_output("deploys", json.dumps(deploys))
+    # Each governed environment and the branch it deploys from: a matrix for jobs that check
+    # out what an environment runs, e.g. the drift check (.github/workflows/drift.yml).
+    branches = [{"environment": r.environment, "branch": r.branch} for r in rows if r.not_governed is None]
+    console.set_output("branches", json.dumps(branches, separators=(",", ":")))

@@ -242,15 +242,27 @@ def test_job_timeouts_checkout_credentials_and_environment_concurrency(path: Pat
 
 
 def test_pull_request_job_gets_no_secret_no_environment_no_write() -> None:
+    """A pull request job never holds write credentials (issue 17). The only secret one may see is
+    the read-only preview kubeconfig, in the unprotected ``<env>-preview`` environment, and only
+    for a pull request from this repository: a fork's code never runs with a kubeconfig."""
     doc = load(ROOT / ".github" / "workflows" / "deploy-k8s-resources.yml")
     pr_jobs = {k: j for k, j in doc["jobs"].items() if "pull_request" in str(j.get("if", ""))}
     assert pr_jobs, "no job runs for pull_request"
+    previews = []
     for job_id, job in pr_jobs.items():
-        assert "environment" not in job, job_id
-        assert not list(_secret_uses(job, job_id)), f"{job_id} references secrets"
         assert set((job.get("permissions") or {}).values()) <= {"read"}, f"{job_id} has write permissions"
         uses = {str(s.get("uses", "")) for s in job.get("steps") or []}
         assert not {u for u in uses if u in ("./", "./actions/apply", "./actions/cluster-ready")}, uses
+        if "environment" not in job:
+            assert not list(_secret_uses(job, job_id)), f"{job_id} references secrets"
+            continue
+        previews.append(job_id)
+        assert str(job["environment"]).endswith("-preview"), f"{job_id}: only a <env>-preview environment"
+        assert "head.repo.full_name == github.repository" in str(job["if"]), f"{job_id} would run for forks"
+        secrets = set(re.findall(r"secrets\.([A-Z0-9_]+)", yaml.safe_dump(job)))
+        assert secrets == {"KUBECONFIG_READONLY"}, f"{job_id} sees {secrets}"
+        assert uses & {"./actions/diff"}, f"{job_id}: a preview job runs gitops diff"
+    assert previews == ["preview"], previews
     others = {k: j for k, j in doc["jobs"].items() if k not in pr_jobs}
     for job_id, job in others.items():
         assert "github.event_name != 'pull_request'" in str(job.get("if", "")) or "needs" in job, (

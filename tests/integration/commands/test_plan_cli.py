@@ -157,6 +157,12 @@ def test_actions_summary_and_outputs(cli: Any, repo: GitRepo, gha_env: GhaEnv) -
     outputs = gha_env.outputs()
     assert json.loads(outputs["deploys"]) == ["dev"]
     assert json.loads(outputs["plan"]) == json.loads(result.stdout)
+    # the branches of infra/deploy-control.yaml's environments; `local` is not governed
+    assert json.loads(outputs["branches"]) == [
+        {"environment": "dev", "branch": "dev"},
+        {"environment": "test", "branch": "test"},
+        {"environment": "prod", "branch": "main"},
+    ]
     summary = gha_env.summary()
     assert summary.startswith("### Deploy plan")
     assert "| dev | dev | yes | " in summary and "OUTCOME" in summary
