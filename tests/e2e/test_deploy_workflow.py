@@ -366,7 +366,13 @@ def test_pull_request_validates_and_touches_nothing(deploy: Deploy, tmp_path: Pa
         )
         assert github.requests == []
     assert result.returncode == 0, result.text(last=80)
-    assert [(job, res) for job, _, res in result.job_results()] == [("validate", "success")]
+    # validate, then the read-only preview of dev, which has no KUBECONFIG_READONLY to read with
+    # here (tests/e2e/test_diff_workflows.py gives it one) and says so
+    assert [(job, res) for job, _, res in result.job_results()] == [
+        ("validate", "success"),
+        ("preview", "success"),
+    ]
+    assert "No preview for dev" in result.summaries("preview")
     steps = dict(result.step_results("validate"))
     for step in (
         "Which environments this pull request would deploy",

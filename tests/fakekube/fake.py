@@ -621,22 +621,26 @@ class FakeKube:
             return True
         return authz.authenticate(self, header.removeprefix("Bearer ").strip()) is not None
 
-    def authorize_request(self, header: str, verb: str, match: re.Match[str] | None) -> str | None:
-        """RBAC for ServiceAccount tokens (the admin token may do anything); raises the 403.
-        Returns the user's name for the request log (None without auth)."""
+    def user_name(self, header: str) -> str | None:
+        """Who a request's bearer token is, for the request log (None without auth)."""
         if not self.auth:
             return None
         user = authz.authenticate(self, header.removeprefix("Bearer ").strip())
+        return None if user is None else user.name
+
+    def authorize_request(self, header: str, verb: str, match: re.Match[str] | None) -> None:
+        """RBAC for ServiceAccount tokens (the admin token may do anything); raises the 403."""
+        if not self.auth:
+            return
+        user = authz.authenticate(self, header.removeprefix("Bearer ").strip())
         if user is None or user.admin or match is None:
-            # the admin; or a non-resource path (discovery, version, OpenAPI): open to all
-            return None if user is None else user.name
+            return  # the admin; or a non-resource path (discovery, version, OpenAPI): open to all
         namespace, plural, name, sub = match.group("ns", "plural", "name", "sub")
         group = match.group("g") or ""
         if not group and namespace and plural in ("status", "finalize") and name is None:
             namespace, plural, name, sub = None, "namespaces", namespace, plural  # the Namespace itself
         attrs = authz.Attributes(verb, group, plural, sub or "", namespace, name)
         authz.authorize(self, user, attrs)
-        return user.name
 
     def log_request(self, entry: dict[str, Any]) -> None:
         with self._log_lock:

@@ -237,7 +237,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if not fake.authorized(self.headers.get("Authorization", "")):
                 raise errors.unauthorized()
-            entry["user"] = fake.authorize_request(self.headers.get("Authorization", ""), verb, match)
+            entry["user"] = fake.user_name(self.headers.get("Authorization", ""))
+            fake.authorize_request(self.headers.get("Authorization", ""), verb, match)
             fake.maybe_delay(verb, path)
             fault, phase = fake.pick_fault(verb, path)
             if fault and phase == "before":

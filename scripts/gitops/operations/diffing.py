@@ -484,9 +484,8 @@ def _unreadable(ref: ObjectRef, err: KubeError) -> ObjectDiff:
         DiffAction.UNKNOWN,
         None,
         message=(
-            f"the credentials may not read {what} (GET: HTTP 403), so whether it changes cannot be told "
-            "here. A read-only preview kubeconfig is meant not to read Secrets; the deploy job's diff, "
-            "made with the deploy credentials, shows it"
+            f"the credentials may not read {what} (HTTP 403): whether it changes is not known here; "
+            "the deploy job's diff, with the deploy credentials, shows it"
         ),
     )
 
