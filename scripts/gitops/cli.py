@@ -31,6 +31,7 @@ VERBS: dict[str, str] = {
     "deploy": "deploy",
     "diff": "diff",
     "upload-kubeconfig": "upload_kubeconfig",
+    "preview-access": "preview_access",
     "dispatch": "dispatch",
     "cluster": "cluster",
 }
@@ -47,6 +48,7 @@ SUMMARIES: dict[str, str] = {
     "deploy": "gate + apply + verify for one environment",
     "diff": "what a deploy would change, per object (server-side dry run or client-side); writes nothing",
     "upload-kubeconfig": "sealed-box encrypt a kubeconfig and store it as a GitHub environment secret",
+    "preview-access": "create the read-only identity of previews in a cluster; store its KUBECONFIG_READONLY",
     "dispatch": "start a workflow_dispatch run with inputs; optionally wait for its conclusion",
     "cluster": "create or update the environment's cluster with the pinned hetzner-k3s",
 }

@@ -52,6 +52,8 @@ VERB_PROFILES: dict[str, str] = {
     "cluster-ready": "kube",
     "cluster": "kube",  # hetzner-k3s runs the venv's kubectl
     "upload-kubeconfig": "github",
+    "preview-access": "all",  # the cluster (kubernetes) and GitHub (PyGithub, PyNaCl) in one process:
+    # the kubeconfig it makes goes from memory to the sealed secret, never through a file
     "dispatch": "github",
     "validate": "validate",
 }

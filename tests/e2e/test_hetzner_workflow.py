@@ -21,6 +21,7 @@ from tests.e2e.conftest import ActRunner
 from tests.e2e.harness import ActResult, ScenarioRepo, dispatch_event, push_event
 from tests.fakegithub import FakeGitHub, GitHubApp
 from tests.fakekube.fake import FakeKube
+from tests.fakekube.wire import Wire
 
 pytestmark = pytest.mark.e2e
 
@@ -145,7 +146,8 @@ def test_cluster_config_change_creates_uploads_and_dispatches_then_the_dispatch_
         "acme/platform",
         repo_dir=scenario.path,
         tokens={
-            tokens["INFRA_DEPLOY_TOKEN"]: ("pat", {"secrets", "environments"}),
+            # administration: to create the unprotected dev-preview environment (gitops preview-access)
+            tokens["INFRA_DEPLOY_TOKEN"]: ("pat", {"secrets", "environments", "administration"}),
             tokens["GITHUB_TOKEN"]: ("github_token", {"actions", "contents"}),
         },
     )
@@ -185,9 +187,27 @@ def test_cluster_config_change_creates_uploads_and_dispatches_then_the_dispatch_
     assert dispatched.actor == "github_token"
     assert dispatched.head_sha == run.after
 
-    # smallest profiles: the upload and the dispatch ran in the github venv (no kubernetes client)
-    assert run.result.profiles() == {"changes": ["core"], "gate": ["core"], "cluster": ["kube", "github"]}
-    kube_secrets = {"KUBECONFIG": run.uploaded, "KUBECONFIG token": kube.token}
+    # the read-only identity for previews and drift checks: created in the cluster, its kubeconfig
+    # sealed into the new, unprotected dev-preview environment (never a file, never printed)
+    readonly = github.decrypt_secret("dev-preview", "KUBECONFIG_READONLY")
+    reader_token = yaml.safe_load(readonly)["users"][0]["user"]["token"]
+    assert kube.get("rbac.authorization.k8s.io/v1", "ClusterRole", None, "gitops-preview") is not None
+    assert Wire(kube, token=reader_token).call("GET", "/api/v1/namespaces/default/secrets").status == 403
+    assert Wire(kube, token=reader_token).call("GET", "/api/v1/namespaces/default/configmaps").status == 200
+
+    # smallest profiles: the upload and the dispatch ran in the github venv (no kubernetes client);
+    # preview-access needs both clients in one process (the kubeconfig it makes never touches a file)
+    assert run.result.profiles() == {
+        "changes": ["core"],
+        "gate": ["core"],
+        "cluster": ["kube", "github", "all"],
+    }
+    kube_secrets = {
+        "KUBECONFIG": run.uploaded,
+        "KUBECONFIG token": kube.token,
+        "KUBECONFIG_READONLY": readonly,
+        "KUBECONFIG_READONLY token": reader_token,
+    }
     no_leaks(run.result, extra=kube_secrets, also=[scenario.path])
 
     # GitHub would now start the dispatched run: do exactly that, with the uploaded secret.
@@ -245,7 +265,11 @@ def test_kubeconfig_upload_with_a_github_app_instead_of_a_pat(  # noqa: PLR0917 
     )
     assert yaml.safe_load(run.uploaded) == kube.kubeconfig(context="hetzner-dev-cluster")
     assert {r.token for r in github.calls("PUT", r"/secrets/KUBECONFIG$")} == {"app-installation"}
-    assert len(app.minted) == 1
+    # This App may not create environments: the read-only preview kubeconfig is not stored, the
+    # step says why (best effort), and the cluster job goes on to the dispatch.
+    assert "dev-preview" not in github.secrets
+    assert "administration" in run.result.text().lower()
+    assert len(app.minted) == 2  # one installation token per step that writes secrets
     assert [d.actor for d in github.dispatches] == ["github_token"]
     minted = {f"App installation token {i}": value for i, value in enumerate(app.minted)}
     extra = {

@@ -108,14 +108,7 @@ def settings(args: argparse.Namespace) -> UploadRequest:
             key="--environment",
             title="Invalid input",
         )
-    name = options.require(args.name, "--name", "KUBECONFIG")
-    if not SECRET_NAME.match(name) or name.upper().startswith("GITHUB_"):
-        raise ConfigurationError(
-            f"invalid secret name {name!r}: GitHub allows letters, digits and _, not starting with a digit "
-            "or with GITHUB_",
-            key="--name",
-            title="Invalid secret name",
-        )
+    name = validated_name(options.require(args.name, "--name", "KUBECONFIG"))
     if bool(args.file) == bool(args.from_env):
         raise ConfigurationError(
             "pass exactly one of --file PATH and --from-env VAR",
@@ -126,12 +119,24 @@ def settings(args: argparse.Namespace) -> UploadRequest:
     return UploadRequest(
         access=access,
         environment=environment,
-        name=name.upper(),  # GitHub stores secret names upper-cased
+        name=name,
         file=Path(args.file) if args.file else None,
         from_env=args.from_env or None,
         create_environment=CREATE_ENVIRONMENT.read(args),
         check_server=CHECK_SERVER.read(args),
     )
+
+
+def validated_name(name: str) -> str:
+    """A secret name GitHub accepts, upper-cased as GitHub stores it."""
+    if not SECRET_NAME.match(name) or name.upper().startswith("GITHUB_"):
+        raise ConfigurationError(
+            f"invalid secret name {name!r}: GitHub allows letters, digits and _, not starting with a digit "
+            "or with GITHUB_",
+            key="--name",
+            title="Invalid secret name",
+        )
+    return name.upper()
 
 
 def run(args: argparse.Namespace) -> int:

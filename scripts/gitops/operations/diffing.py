@@ -22,8 +22,6 @@ API server stores nothing for them. No Secret value, and no hash of one, is put 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +47,7 @@ from gitops.core.diff_report import (
 from gitops.core.immutable import Cause
 from gitops.core.immutable_fields import changed_immutable_fields
 from gitops.core.kube_errors import UNREACHABLE_HINT, credentials_error
+from gitops.core.redaction import secret_object_values
 from gitops.core.secrets import DEFAULT_PLACEHOLDER
 from gitops.errors import ConfigurationError
 from gitops.operations.apply_engine import ApplySettings
@@ -352,19 +351,10 @@ class _Differ:
             )
 
     def _mask_live_secret(self, live: Mapping[str, Any] | None) -> None:
-        """Values read from a live Secret are secrets too: mask them before anything can print them."""
-        if not live or live.get("kind", "Secret") != "Secret" or "data" not in live:
-            return
-        for value in (live.get("data") or {}).values():
-            if not isinstance(value, str) or not value.strip():
-                continue
-            self.console.mask(value)
-            try:
-                decoded = base64.b64decode(value, validate=True).decode("utf-8")
-            except (binascii.Error, ValueError, UnicodeDecodeError):
-                continue
-            if decoded.strip():
-                self.console.mask(decoded)
+        """Values read from a live Secret are secrets too: masked before anything can print them."""
+        if live:
+            for value in secret_object_values([{"apiVersion": "v1", "kind": "Secret", **live}]):
+                self.console.mask(value)
 
     # -- client-side -------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ class UploadRequest:
     from_env: str | None
     create_environment: bool = False
     check_server: bool = False
+    made: str | None = None  # neither: what made the kubeconfig in memory (gitops preview-access)
 
     @property
     def repo(self) -> Repo:
@@ -42,6 +43,8 @@ class UploadRequest:
 
     @property
     def source(self) -> str:
+        if self.made:
+            return self.made
         return str(self.file) if self.file is not None else f"${self.from_env}"
 
 
@@ -58,9 +61,13 @@ class Uploaded:
 
 def upload(request: UploadRequest) -> Uploaded:
     """Read, mask, validate, (probe,) seal and store the kubeconfig; see the module docstring."""
+    return store(request, read_kubeconfig(request))
 
+
+def store(request: UploadRequest, content: str) -> Uploaded:
+    """Validate, (probe,) seal and store ``content``, a kubeconfig whose credentials are masked
+    already (:func:`read_kubeconfig` does that; so does ``gitops preview-access``, which makes one)."""
     console = runner.current()
-    content = read_kubeconfig(request)
     facts = validate_kubeconfig(content, request.source)
     for warning in facts.warnings:
         console.warning(warning, title="Kubeconfig")

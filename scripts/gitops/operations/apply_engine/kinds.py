@@ -6,6 +6,7 @@ from gitops.adapters.kube import ApiResource
 
 PVC = ApiResource("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True)
 POD = ApiResource("", "v1", "Pod", "pods", True)
+SECRET = ApiResource("", "v1", "Secret", "secrets", True)
 STORAGE_CLASS = ApiResource("storage.k8s.io", "v1", "StorageClass", "storageclasses", False)
 CONTROLLER_REVISION = ApiResource("apps", "v1", "ControllerRevision", "controllerrevisions", True)
 REPLICA_SET = ApiResource("apps", "v1", "ReplicaSet", "replicasets", True)
