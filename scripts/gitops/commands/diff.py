@@ -186,8 +186,18 @@ def _what(o: ObjectDiff) -> str:
     else:
         text = ""
     if o.secret_keys and o.action is not DiffAction.UNCHANGED:
-        keys = "keys: " + ", ".join(f"{k} {v}" for k, v in o.secret_keys.items())
-        text = f"{text}; {keys}" if text else keys
+        # A Secret's keys by state (never a value); the unchanged ones are not worth a mention.
+        states = {
+            state: [k for k, v in o.secret_keys.items() if v == state] for state in ("changed", "unknown")
+        }
+        keys = "; ".join(f"keys {state}: {', '.join(names)}" for state, names in states.items() if names)
+        text = (
+            keys
+            if o.action in (DiffAction.UPDATE, DiffAction.CREATE)
+            else f"{text}; {keys}"
+            if text
+            else keys
+        )
     if o.growth is not None and o.growth.resize:
         text += f"; grow {', '.join(map(str, o.growth.resize))}"
     return text
