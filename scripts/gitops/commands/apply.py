@@ -102,20 +102,7 @@ ROLLBACK_ON_FAILURE = options.Switch(
 def add_apply_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """How to apply: shared by ``gitops apply`` and ``gitops deploy``."""
     group = p.add_argument_group("apply")
-    options.add(
-        group,
-        "--namespace",
-        input="namespace",
-        metavar="NS",
-        help="namespace for objects without one (default: the context's)",
-    )
-    options.add(
-        group,
-        "--field-manager",
-        input="field-manager",
-        metavar="NAME",
-        help="server-side apply field manager (default: gitops)",
-    )
+    options.add_namespace_and_field_manager(group)
     options.DRY_RUN.add(group)
     options.PROGRESS_INTERVAL.add(group)
     return group

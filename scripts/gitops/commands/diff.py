@@ -75,15 +75,8 @@ EXIT_CODE = options.Switch("--exit-code", "exit 2 when a deploy would change any
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group("what to compare")
-    options.add(
-        group,
-        "--environment",
-        "--env",
-        dest="environment",
-        input="environment",
-        required=True,
-        metavar="ENV",
-        help="the environment, e.g. prod (names the report and the default overlay)",
+    options.add_environment(
+        group, help="the environment, e.g. prod (names the report and the default overlay)"
     )
     options.add_overlay(group, help="overlay to compare (default: infra/k8s/hetzner/<environment>)")
     options.add_secret_map(group)
@@ -98,20 +91,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="server-dry-run asks the API server; client compares here; auto (default) dry-runs and "
         "falls back to client when the credentials may not",
     )
-    options.add(
-        how,
-        "--field-manager",
-        input="field-manager",
-        metavar="NAME",
-        help="server-side apply field manager (default: gitops)",
-    )
-    options.add(
-        how,
-        "--namespace",
-        input="namespace",
-        metavar="NS",
-        help="namespace for objects without one (default: the context's)",
-    )
+    options.add_namespace_and_field_manager(how)
     EXIT_CODE.add(how)
     options.add(
         how,

@@ -201,6 +201,41 @@ def kube_source(args: argparse.Namespace) -> KubeconfigSource:
     return KubeconfigSource(Path(path) if path else None, env_var or None, args.context.strip() or None)
 
 
+# -- the environment, and how its objects are applied ---------------------------------------------
+
+
+def add_environment(container: Container, *, help: str) -> None:
+    """``--environment``/``--env`` (required, or its action input), for the verbs about one environment."""
+    add(
+        container,
+        "--environment",
+        "--env",
+        dest="environment",
+        input="environment",
+        required=True,
+        metavar="ENV",
+        help=help,
+    )
+
+
+def add_namespace_and_field_manager(container: Container) -> None:
+    """``--namespace`` and ``--field-manager``: where namespace-less objects go, whose fields are ours."""
+    add(
+        container,
+        "--namespace",
+        input="namespace",
+        metavar="NS",
+        help="namespace for objects without one (default: the context's)",
+    )
+    add(
+        container,
+        "--field-manager",
+        input="field-manager",
+        metavar="NAME",
+        help="server-side apply field manager (default: gitops)",
+    )
+
+
 # -- the gate --------------------------------------------------------------------------------------
 
 OVERRIDE = Switch(
@@ -218,16 +253,7 @@ def add_gate_args(
     from gitops.core.policy_schema import DEFAULT_PATH
 
     group = parser.add_argument_group(title)
-    add(
-        group,
-        "--environment",
-        "--env",
-        dest="environment",
-        input="environment",
-        required=True,
-        metavar="ENV",
-        help=environment_help,
-    )
+    add_environment(group, help=environment_help)
     add(
         group,
         "--control",

@@ -39,15 +39,8 @@ exit codes: 0 stored; 1 a problem you can fix (kubeconfig, permissions, names).
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    options.add(
-        p,
-        "--environment",
-        "--env",
-        dest="environment",
-        input="environment",
-        default=None,
-        metavar="ENV",
-        help="the environment whose cluster this is, e.g. dev; its kubeconfig goes to <ENV>-preview",
+    options.add_environment(
+        p, help="the environment whose cluster this is, e.g. dev; its kubeconfig goes to <ENV>-preview"
     )
     options.add(
         p,

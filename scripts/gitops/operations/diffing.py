@@ -30,7 +30,7 @@ from typing import Any
 
 from gitops.adapters import runner
 from gitops.adapters.clock import SYSTEM_CLOCK, Clock
-from gitops.adapters.kube import ApiResource, Kube, KubeconfigSource, KubeError
+from gitops.adapters.kube import ApiResource, KubeconfigSource, KubeError
 from gitops.core import foreseen, managed_fields
 from gitops.core.apply_plan import ApplyPlan, ObjectRef, PlannedObject, build_plan
 from gitops.core.diff_report import (
@@ -46,16 +46,15 @@ from gitops.core.diff_report import (
 )
 from gitops.core.immutable import Cause
 from gitops.core.immutable_fields import changed_immutable_fields
-from gitops.core.kube_errors import UNREACHABLE_HINT, credentials_error
 from gitops.core.redaction import secret_object_values
 from gitops.core.secrets import DEFAULT_PLACEHOLDER
-from gitops.errors import ConfigurationError
 from gitops.operations.apply_engine import ApplySettings
 from gitops.operations.apply_engine.changeset import Action, ObjectResult
 from gitops.operations.apply_engine.dry_run import Preview, foresee_recreate, preview
 from gitops.operations.apply_engine.invalid import settle
 from gitops.operations.apply_engine.session import Session
 from gitops.operations.apply_engine.volumes import plan as growth_plan
+from gitops.operations.connection import connected
 
 MODES = ("auto", Mode.SERVER.value, Mode.CLIENT.value)
 
@@ -148,40 +147,17 @@ def render(request: DiffRequest) -> Manifests:
 def diff(request: DiffRequest, *, clock: Clock = SYSTEM_CLOCK) -> DiffReport:
     """Render, connect, foresee every object, look for objects left behind. See the module docstring.
 
-    A 401, or a 403 on what every diff needs (discovery, listing), is the user's to fix
-    (:func:`gitops.core.kube_errors.credentials_error`); no answer at all, too (:func:`unreachable`):
-    a diff that cannot compare is never "no change".
+    A 401, or a 403 on what every diff needs (discovery, listing), is the user's to fix; no
+    answer at all, too (:func:`gitops.operations.connection.connected`): a diff that cannot
+    compare is never "no change".
     """
     manifests = render(request)
-    kube = Kube.connect(request.source, request_timeout=request.request_timeout)
-    try:
+    needs = "get and list on the kinds the overlay deploys (README: the read-only kubeconfig)"
+    with connected(request.source, request.request_timeout, needs=needs, did="nothing was compared") as kube:
         settings = ApplySettings(
             field_manager=request.field_manager, namespace=request.namespace, dry_run=True
         )
-        session = Session.start(kube, settings, clock)
-        return _Differ(session, request, manifests).run()
-    except KubeError as err:
-        if err.status in (401, 403):
-            raise credentials_error(
-                kube.host,
-                kube.connection.context,
-                request.source,
-                err.status,
-                err.describe(),
-                needs="get and list on the kinds the overlay deploys (README: the read-only kubeconfig)",
-            ) from None
-        raise unreachable(kube.host, kube.connection.context, err.describe()) from None
-    finally:
-        kube.close()
-
-
-def unreachable(host: str, context: str, detail: str) -> ConfigurationError:
-    """The API server did not answer usefully at all; nothing was compared."""
-    return ConfigurationError(
-        f"cannot talk to the API server at {host} (context {context!r}): {detail}; nothing was compared",
-        title="Kubernetes API unreachable",
-        hint=UNREACHABLE_HINT,
-    )
+        return _Differ(Session.start(kube, settings, clock), request, manifests).run()
 
 
 class _Differ:

@@ -29,10 +29,10 @@ import yaml
 
 from gitops.adapters import runner
 from gitops.adapters.clock import SYSTEM_CLOCK, Clock, poll
-from gitops.core.kube_errors import UNREACHABLE_HINT, credentials_error
 from gitops.core.redaction import kubeconfig_text_pieces
 from gitops.errors import ConfigurationError
 from gitops.operations import kubeconfig_upload
+from gitops.operations.connection import connected
 
 if TYPE_CHECKING:
     from gitops.adapters.github import StoredSecret
@@ -63,37 +63,18 @@ class Access:
 
 def manifests() -> list[dict[str, Any]]:
     """The read-only identity's objects, as shipped (the README shows the same file)."""
+    from gitops.operations.rendering import load_manifests
+
     text = resources.files("gitops").joinpath(MANIFESTS).read_text(encoding="utf-8")
-    return [doc for doc in yaml.safe_load_all(text) if doc]
+    return load_manifests(text, f"gitops/{MANIFESTS}")
 
 
 def create(request: AccessRequest, *, clock: Clock = SYSTEM_CLOCK) -> Access:
     """Apply the identity, wait for its token, upload its kubeconfig. See the module docstring."""
-    from gitops.adapters.kube import Kube, KubeError
-
-    kube = Kube.connect(request.source, request_timeout=request.request_timeout)
-    try:
+    needs = "create and patch on serviceaccounts, secrets, clusterroles, clusterrolebindings (admin)"
+    with connected(request.source, request.request_timeout, needs=needs, did="nothing was stored") as kube:
         applied = _apply(kube, request.field_manager)
-        token = _token(kube, clock)
-        content = kubeconfig(kube, token)
-    except KubeError as err:
-        if err.status in (401, 403):
-            raise credentials_error(
-                kube.host,
-                kube.connection.context,
-                request.source,
-                err.status,
-                err.describe(),
-                needs="create/patch on serviceaccounts, secrets, clusterroles and clusterrolebindings "
-                "(the cluster's admin kubeconfig)",
-            ) from None
-        raise ConfigurationError(
-            f"cannot talk to the API server at {kube.host}: {err.describe()}",
-            title="Kubernetes API unreachable",
-            hint=UNREACHABLE_HINT,
-        ) from None
-    finally:
-        kube.close()
+        content = kubeconfig(kube, _token(kube, clock))
     stored = kubeconfig_upload.store(request.upload, content)
     namespace, _ = TOKEN_SECRET
     return Access(f"{namespace}/{ACCOUNT}", applied, stored.secret, stored.environment_created)
