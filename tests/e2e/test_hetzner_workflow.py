@@ -62,7 +62,9 @@ print("[Control plane] kubeconfig file generated as " + config["kubeconfig_path"
 
 @pytest.fixture
 def kube() -> Iterator[FakeKube]:
-    with FakeKube(nodes=3) as fake:
+    # dev's cluster after the pushed change: 1 master + 3 workers, the hcloud CSI node plugin on each.
+    with FakeKube(nodes=4) as fake:
+        fake.seed_csi_node_plugin()
         yield fake
 
 

@@ -326,7 +326,8 @@ class FakeKube:
         for driver in csi_drivers:
             self.seed_csi_driver(driver)
 
-    def seed_node(self, name: str, *, ready: bool = True) -> dict[str, Any]:
+    def seed_node(self, name: str, *, ready: bool = True, version: str = "v1.37.0+k3s1") -> dict[str, Any]:
+        """A Node as a k3s kubelet registers it, and its (empty) CSINode as the kubelet creates it."""
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         ready_cond = {
             "type": "Ready",
@@ -384,8 +385,8 @@ class FakeKube:
                 "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110", "ephemeral-storage": "150Gi"},
                 "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110", "ephemeral-storage": "150Gi"},
                 "nodeInfo": {
-                    "kubeletVersion": "v1.37.0+k3s1",
-                    "kubeProxyVersion": "v1.37.0+k3s1",
+                    "kubeletVersion": version,
+                    "kubeProxyVersion": version,
                     "containerRuntimeVersion": "containerd://2.1.4-k3s1",
                     "operatingSystem": "linux",
                     "architecture": "amd64",
@@ -397,7 +398,91 @@ class FakeKube:
                 },
             },
         }
-        return self.put(node)
+        stored = self.put(node)
+        if self.get("storage.k8s.io/v1", "CSINode", None, name) is None:
+            # The kubelet creates its node's CSINode at start, with no drivers until a CSI node plugin
+            # registers (https://kubernetes-csi.github.io/docs/csi-node-object.html).
+            self.put(
+                {
+                    "apiVersion": "storage.k8s.io/v1",
+                    "kind": "CSINode",
+                    "metadata": {
+                        "name": name,
+                        "ownerReferences": [
+                            {
+                                "apiVersion": "v1",
+                                "kind": "Node",
+                                "name": name,
+                                "uid": stored["metadata"]["uid"],
+                            }
+                        ],
+                    },
+                    "spec": {"drivers": []},
+                },
+                actor="kubelet",
+            )
+        return stored
+
+    def set_node_version(self, name: str, version: str) -> dict[str, Any]:
+        """What a node's kubelet reports after k3s was upgraded on it."""
+        node = self.get("v1", "Node", None, name)
+        if node is None:
+            raise KeyError(name)
+        node["status"]["nodeInfo"]["kubeletVersion"] = version
+        node["status"]["nodeInfo"]["kubeProxyVersion"] = version
+        return self.put(node, subresource="status", actor="kubelet")
+
+    def register_csi_driver(self, node: str, driver: str, *, registered: bool = True) -> dict[str, Any]:
+        """The kubelet adds (or drops) ``driver`` in ``node``'s CSINode when the node plugin (un)registers."""
+        csi_node = self.get("storage.k8s.io/v1", "CSINode", None, node)
+        if csi_node is None:
+            raise KeyError(node)
+        drivers = [d for d in csi_node["spec"].get("drivers") or [] if d.get("name") != driver]
+        if registered:
+            drivers.append(
+                {
+                    "name": driver,
+                    "nodeID": node,
+                    "topologyKeys": ["csi.hetzner.cloud/location"],
+                    "allocatable": {"count": 16},
+                }
+            )
+        csi_node["spec"]["drivers"] = drivers
+        return self.put(csi_node, actor="kubelet")
+
+    def seed_csi_node_plugin(
+        self,
+        driver: str = "csi.hetzner.cloud",
+        *,
+        namespace: str = "kube-system",
+        name: str = "hcloud-csi-node",
+    ) -> dict[str, Any]:
+        """The CSI driver's node plugin: its DaemonSet (one pod per node) registered on every node."""
+        labels = {"app": "hcloud-csi", "app.kubernetes.io/component": "node"}
+        daemonset = self.put(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "DaemonSet",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                "spec": {
+                    "selector": {"matchLabels": {"app": "hcloud-csi"}},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "containers": [
+                                {
+                                    "name": "hcloud-csi-driver",
+                                    "image": "docker.io/hetznercloud/hcloud-csi-driver:v2.22.1",
+                                }
+                            ]
+                        },
+                    },
+                },
+            }
+        )
+        for node in self.list_objects("v1", "Node"):
+            self.register_csi_driver(node["metadata"]["name"], driver)
+        return daemonset
 
     def set_node_ready(self, name: str, ready: bool) -> dict[str, Any]:
         node = self.get("v1", "Node", None, name)

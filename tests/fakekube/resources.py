@@ -79,6 +79,7 @@ BUILTIN: tuple[Resource, ...] = (
     Resource("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ("pdb",), (), _STATUS),
     Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",), (), (), False),
     Resource("storage.k8s.io", "v1", "CSIDriver", "csidrivers", False, (), (), (), False),
+    Resource("storage.k8s.io", "v1", "CSINode", "csinodes", False, (), (), (), False),
     Resource("networking.k8s.io", "v1", "Ingress", "ingresses", True, ("ing",), (), _STATUS),
     Resource("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, ("netpol",), (), ()),
     Resource("rbac.authorization.k8s.io", "v1", "Role", "roles", True, (), (), (), False),

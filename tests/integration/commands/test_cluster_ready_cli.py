@@ -1,4 +1,11 @@
-"""``gitops cluster-ready`` against the fake API server: nodes, the CSI driver, the StorageClass."""
+"""``gitops cluster-ready`` against the fake API server: nodes, the CSI driver and its node plugin,
+the StorageClass.
+
+The fake plays the kubelet: every node has a CSINode (empty until a node plugin registers, as the
+kubelet creates it: https://kubernetes-csi.github.io/docs/csi-node-object.html) and
+``seed_csi_node_plugin`` adds the hcloud-csi-node DaemonSet (name and namespace as in the driver's
+deploy/kubernetes/hcloud-csi.yml, v2.22.1) whose pods the fake's DaemonSet controller runs.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +28,10 @@ pytestmark = pytest.mark.integration
 def make_fake(tmp_path: Path) -> Iterator[Callable[..., tuple[FakeKube, Path]]]:
     fakes: list[FakeKube] = []
 
-    def make(**kwargs: Any) -> tuple[FakeKube, Path]:
+    def make(*, node_plugin: bool = True, **kwargs: Any) -> tuple[FakeKube, Path]:
         fake = FakeKube(**kwargs).start()
+        if node_plugin:
+            fake.seed_csi_node_plugin()
         fakes.append(fake)
         return fake, fake.write_kubeconfig(tmp_path / f"kc-{len(fakes)}.yaml")
 
@@ -52,8 +61,13 @@ def test_a_ready_hetzner_cluster(
     assert data["ready"] is True
     assert checks(result.stdout)["nodes"]["detail"] == "3/3 Ready (need at least 3)"
     assert checks(result.stdout)["csi-driver"]["detail"] == "CSIDriver csi.hetzner.cloud registered"
+    assert checks(result.stdout)["csi-node-plugin"]["detail"] == (
+        "csi.hetzner.cloud node plugin registered on all 3 Ready node(s); "
+        "DaemonSet kube-system/hcloud-csi-node Ready"
+    )
     assert checks(result.stdout)["storage-class"]["detail"] == "StorageClass hcloud-volumes exists"
     assert [n["ready"] for n in data["nodes"]] == [True, True, True]
+    assert {n["version"] for n in data["nodes"]} == {"v1.37.0+k3s1"}  # what each kubelet reports
     outputs = gha_env.outputs()
     assert outputs["ready"] == "true" and outputs["nodes-ready"] == "3"
     assert json.loads(outputs["report"])["ready"] is True
@@ -65,8 +79,9 @@ def test_a_ready_hetzner_cluster(
 def test_waits_for_a_node_to_become_ready(
     cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]]
 ) -> None:
-    fake, kubeconfig = make_fake(nodes=0)
+    fake, kubeconfig = make_fake(nodes=0, node_plugin=False)
     fake.seed_node("worker-1", ready=False)
+    fake.seed_csi_node_plugin()
 
     def ready_after_the_first_poll() -> None:
         # Not after a fixed delay: a slow first poll would already see the node Ready. The log
@@ -86,7 +101,7 @@ def test_waits_for_a_node_to_become_ready(
 def test_times_out_with_every_checks_state(
     cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]], gha_env: GhaEnv
 ) -> None:
-    _fake, kubeconfig = make_fake(nodes=1, csi_drivers=(), storage_classes=[])
+    _fake, kubeconfig = make_fake(nodes=1, csi_drivers=(), storage_classes=[], node_plugin=False)
     result = ready(cli, kubeconfig, "--timeout", "1")
     assert result.code == 2
     state = checks(result.stdout)
@@ -96,6 +111,10 @@ def test_times_out_with_every_checks_state(
         "passed": False,
         "detail": "CSIDriver csi.hetzner.cloud not registered yet",
     }
+    assert state["csi-node-plugin"]["detail"] == (
+        "csi.hetzner.cloud node plugin: DaemonSet kube-system/hcloud-csi-node does not exist yet; "
+        "not registered on 1 node(s) yet: fakekube-node-1"
+    )
     assert state["storage-class"]["detail"] == "StorageClass hcloud-volumes does not exist yet"
     assert (
         "::error title=cluster not ready within 1s::csi-driver: CSIDriver csi.hetzner.cloud" in result.stderr
@@ -114,9 +133,9 @@ def test_a_long_wait_says_it_is_still_waiting_and_an_api_that_is_down_is_not_ret
 ) -> None:
     import socket
 
-    from gitops.commands import cluster_ready
+    from gitops.operations import cluster_readiness
 
-    monkeypatch.setattr(cluster_ready, "STILL_WAITING_SECONDS", 0.3)
+    monkeypatch.setattr(cluster_readiness, "STILL_WAITING_SECONDS", 0.3)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -144,7 +163,7 @@ def test_a_long_wait_says_it_is_still_waiting_and_an_api_that_is_down_is_not_ret
 def test_table_uses_the_gates_words(
     cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]]
 ) -> None:
-    _fake, kubeconfig = make_fake(nodes=1, csi_drivers=())
+    _fake, kubeconfig = make_fake(nodes=1, csi_drivers=(), node_plugin=False)
     result = cli(["cluster-ready", "--kubeconfig", str(kubeconfig), "--timeout", "0.3", "--format", "table"])
     assert result.code == 2
     lines = result.stdout.splitlines()
@@ -188,10 +207,44 @@ def test_a_node_the_cloud_controller_has_not_initialized_is_not_ready(
 def test_other_providers_name_their_driver_and_class_or_skip_them(
     cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]]
 ) -> None:
-    _fake, kubeconfig = make_fake(csi_drivers=())
+    _fake, kubeconfig = make_fake(csi_drivers=(), node_plugin=False)
     result = ready(cli, kubeconfig, "--csi-driver", "", "--storage-class", "local-path", "--timeout", "5")
     assert result.code == 0, result.output
     assert set(checks(result.stdout)) == {"api", "nodes", "storage-class"}
+
+
+def test_a_csidriver_object_is_not_enough_the_node_plugin_must_run_on_every_node(
+    cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]], gha_env: GhaEnv
+) -> None:
+    fake, kubeconfig = make_fake(nodes=2, crashloop=["daemonset/hcloud-csi-node"])
+    # The plugin crash-loops, so its registration on fakekube-node-2 never happened.
+    fake.register_csi_driver("fakekube-node-2", "csi.hetzner.cloud", registered=False)
+    result = ready(cli, kubeconfig, "--timeout", "1")
+    assert result.code == 2
+    state = checks(result.stdout)
+    assert state["csi-driver"]["passed"] is True  # the object exists ...
+    plugin = state["csi-node-plugin"]  # ... but nothing can mount a volume on node 2
+    assert plugin["passed"] is False
+    assert "DaemonSet kube-system/hcloud-csi-node: " in plugin["detail"]
+    assert plugin["detail"].endswith("not registered on 1 node(s) yet: fakekube-node-2")
+    assert "**How to fix csi-node-plugin:** `kubectl -n kube-system get pods -o wide`" in gha_env.summary()
+
+
+def test_the_node_plugin_daemonset_can_be_named_or_skipped(
+    cli: Callable[[list[str]], Any], make_fake: Callable[..., tuple[FakeKube, Path]]
+) -> None:
+    fake, kubeconfig = make_fake(nodes=1, node_plugin=False)
+    fake.register_csi_driver("fakekube-node-1", "csi.hetzner.cloud")
+    named = ready(cli, kubeconfig, "--csi-node-daemonset", "storage/csi-node", "--timeout", "0.5")
+    assert named.code == 2
+    assert (
+        "DaemonSet storage/csi-node does not exist yet" in checks(named.stdout)["csi-node-plugin"]["detail"]
+    )
+    skipped = ready(cli, kubeconfig, "--csi-node-daemonset", "none", "--timeout", "5")
+    assert skipped.code == 0, skipped.output
+    assert checks(skipped.stdout)["csi-node-plugin"]["detail"] == (
+        "csi.hetzner.cloud node plugin registered on all 1 Ready node(s)"
+    )
 
 
 def test_too_few_nodes(
@@ -208,6 +261,7 @@ def test_too_few_nodes(
     [
         pytest.param(["--min-nodes", "three"], "--min-nodes must be a whole number", id="min-nodes"),
         pytest.param(["--timeout", "-1"], "--timeout must be a positive number", id="timeout"),
+        pytest.param(["--csi-node-daemonset", "a/b/c"], "must be NAMESPACE/NAME", id="daemonset"),
     ],
 )
 def test_bad_arguments(
