@@ -7,8 +7,13 @@
 * Secrets for the run (SSH keys, the rewritten config) live in a private directory (0700) under
   ``$RUNNER_TEMP``, files 0600, removed when the step ends, also on failure or cancellation.
 * The child gets the Hetzner token only as ``HCLOUD_TOKEN``; other credentials of this process
-  (GitHub tokens, the key variables) are removed from its environment. Its output is streamed
-  line by line through the runner, which masks every registered secret.
+  (GitHub tokens, the key variables) are removed from its environment. Its ``HOME`` and ``TMPDIR``
+  are inside the private directory: hetzner-k3s writes every shell command it runs - the Hetzner
+  token among them - to a 0755 file from ``File.tempname`` (src/util/shell.cr), i.e. under
+  ``$TMPDIR``, world-readable in a shared /tmp. Its output is streamed line by line through the
+  runner, which masks every registered secret.
+* It runs in a process group of its own, so a deadline or a cancelled job stops it AND what it
+  started (ssh, bash, kubectl, helm): SIGTERM to the group, SIGKILL after a grace period.
 """
 
 from __future__ import annotations
@@ -16,25 +21,30 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import shutil
 import signal
 import stat
 import subprocess
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import FrameType
 
 from gitops.adapters import runner
 from gitops.core import documents
-from gitops.core.hetzner_k3s import Release, load_release
+from gitops.core.hetzner_k3s import RELEASE_CACHE, Release, load_release
 from gitops.errors import ConfigurationError
 
 DOWNLOAD_TIMEOUT = 120
 CHUNK = 1 << 20
+STOP_GRACE_SECONDS = 10.0  # SIGTERM to the process group, then SIGKILL
 # Never handed to hetzner-k3s: it needs HCLOUD_TOKEN only.
 CHILD_ENV_DROP = frozenset(
     {
@@ -55,10 +65,11 @@ CHILD_ENV_DROP = frozenset(
 _RELEASE = documents.DocumentKind(title="Invalid pinned release")
 
 
-def pinned_release() -> Release:
+def pinned_release(section: str = "") -> Release:
+    """The pinned release for ``create`` (``section=""``) or for ``upgrade``."""
     text = resources.files("gitops").joinpath("data/hetzner-k3s.json").read_text(encoding="utf-8")
     source = "scripts/gitops/data/hetzner-k3s.json"
-    return load_release(documents.parse_json(text, source, _RELEASE), source)
+    return load_release(documents.parse_json(text, source, _RELEASE), source, section)
 
 
 def cache_root() -> Path:
@@ -166,30 +177,100 @@ def write_private(path: Path, content: str) -> Path:
 
 
 def child_environment(
-    base: Mapping[str, str], token: str, *, home: Path, path_prefix: Sequence[str]
+    base: Mapping[str, str], token: str, *, home: Path, tmpdir: Path, path_prefix: Sequence[str]
 ) -> dict[str, str]:
     env = {k: v for k, v in base.items() if k not in CHILD_ENV_DROP}
     env["HCLOUD_TOKEN"] = token
     env["HOME"] = str(home)
+    for name in ("TMPDIR", "TMP", "TEMP"):
+        env[name] = str(tmpdir)
     env["PATH"] = os.pathsep.join([*path_prefix, base.get("PATH", os.defpath)])
     return env
 
 
-def run_streaming(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> int:
-    """Run ``argv``, each output line through the runner (redacted); the child is stopped if we are."""
+def write_release_cache(home: Path, content: str) -> Path:
+    """Seed hetzner-k3s's k3s release list in its (private) HOME, so it does not ask GitHub."""
+    directory = home / Path(RELEASE_CACHE).parent
+    directory.mkdir(mode=0o700, exist_ok=True)
+    return write_private(home / RELEASE_CACHE, content)
+
+
+def tool_version(binary: Path, env: Mapping[str, str]) -> str:
+    """What ``hetzner-k3s --version`` prints ('' when it cannot say)."""
+    try:
+        done = subprocess.run(
+            [str(binary), "--version"],
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return (done.stdout or "").strip()
+
+
+@dataclass(frozen=True)
+class Finished:
+    code: int | None  # None: stopped at the deadline
+    timed_out: bool
+    seconds: float
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    """SIGTERM to the child's process group (it and what it started), SIGKILL after the grace period."""
+    for sig, grace in ((signal.SIGTERM, STOP_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_streaming(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    *,
+    stdin: str | None = None,
+    timeout: float | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> Finished:
+    """Run ``argv`` in its own process group, each output line through the runner (redacted).
+
+    ``stdin`` is written to the child and closed (answers to its prompts); without it the child's
+    stdin is /dev/null, so a prompt ends the read instead of waiting. At ``timeout`` seconds, or
+    when we are stopped, the whole process group is stopped.
+    """
     run = runner.current()
+    started = time.monotonic()
     process = subprocess.Popen(
         list(argv),
         env=dict(env),
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         text=True,
         encoding="utf-8",
         errors="replace",
         bufsize=1,
+        start_new_session=True,  # its own process group: killpg reaches ssh, bash, kubectl, helm
     )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None  # noqa: S101 - Popen with stdout=PIPE
+        for line in process.stdout:
+            lines.put(line.rstrip("\r\n"))
+        lines.put(None)
+
+    reader = threading.Thread(target=read, name="hetzner-k3s-output", daemon=True)
+    reader.start()
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt  # unwinds through the finally blocks: keys removed, child stopped
@@ -197,18 +278,43 @@ def run_streaming(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> int
     previous = None
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         previous = signal.signal(signal.SIGTERM, on_term)
+    deadline = None if timeout is None else started + timeout
+    timed_out = False
     try:
-        assert process.stdout is not None  # noqa: S101 - Popen with stdout=PIPE
-        for line in process.stdout:
-            run.log(line.rstrip("\r\n"))
-        return process.wait()
+        if stdin is not None:
+            assert process.stdin is not None  # noqa: S101 - Popen with stdin=PIPE
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.write(stdin)
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                line = lines.get(timeout=wait)
+            except queue.Empty:
+                timed_out = True
+                break
+            if line is None:
+                break
+            run.log(line)
+            if on_line is not None:
+                on_line(line)
+        if timed_out:
+            _stop_group(process)
+            return Finished(None, True, time.monotonic() - started)
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            code = process.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            _stop_group(process)
+            return Finished(None, True, time.monotonic() - started)
+        return Finished(code, False, time.monotonic() - started)
     finally:
         if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop_group(process)
+        else:
+            # It exited; anything it left running in its group (a stray ssh) goes too.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -1,76 +1,126 @@
-"""``gitops cluster``: create or update an environment's k3s cluster on Hetzner Cloud with hetzner-k3s.
+"""``gitops cluster``: create, update or upgrade an environment's k3s cluster on Hetzner Cloud.
 
-``hetzner-k3s create`` is idempotent: on an existing cluster it updates it in place (it keeps
-the cluster named in the config), so the step runs the same way for the first and every later
-change of the config.
+This module parses the flags, reads the secrets and the config, and prints; the use case (version
+check, create, upgrade, deadline) is :mod:`gitops.operations.hetzner_cluster`.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
-import shutil
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gitops.adapters import runner
+from gitops.adapters.kube import KubeconfigSource
 from gitops.commands import output as report
-from gitops.commands.options import from_input
+from gitops.commands.options import Duration, Switch, add, from_input
 from gitops.core import documents
 from gitops.core import hetzner_k3s as hk
 from gitops.core.redaction import kubeconfig_text_pieces
 from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
+from gitops.operations.hetzner_cluster import Outcome, Request, Secrets
 
 CONFIG_TEMPLATE = "infra/k8s/hetzner/{env}/cluster/cluster-config.yaml"
 
 DESCRIPTION = """\
-Create or update the k3s cluster of one environment on Hetzner Cloud: runs the pinned
-hetzner-k3s release (sha256-verified before it ever runs) as
-`hetzner-k3s create --config infra/k8s/hetzner/<env>/cluster/cluster-config.yaml`.
-Idempotent: on an existing cluster, create updates it in place.
+Create, update or upgrade the k3s cluster of one environment on Hetzner Cloud with the pinned
+hetzner-k3s release (sha256-verified before it ever runs), on a private copy of
+infra/k8s/hetzner/<env>/cluster/cluster-config.yaml.
+
+create (the default) runs `hetzner-k3s create`, which creates the cluster or updates it in place,
+re-running the k3s install script on EVERY node with the config's k3s_version. So before it runs,
+the k3s version each node reports is compared with k3s_version (the running cluster's kubeconfig:
+--cluster-kubeconfig-env, in the workflow the environment's KUBECONFIG secret). A difference is
+refused, naming the upgrade to run; without a running cluster's kubeconfig it is a first create.
+
+--upgrade runs `hetzner-k3s upgrade` (hetzner-k3s 2.4.9 or later; it answers its prompt for the
+cluster name): the system-upgrade-controller upgrades the control-plane nodes one at a time, then
+the workers, each cordoned and drained. It waits until every node runs k3s_version, Ready, then
+runs create as hetzner-k3s's upgrade procedure requires, and reports each node's version before
+and after.
+
+Every run ends within --timeout: hetzner-k3s and everything it started are stopped, and the error
+names the phase it was in. Re-running is always safe: create continues from the cluster's current
+state, and an upgrade whose nodes are already upgraded goes straight to create.
 
 Secrets come from environment variables and never reach the log or the repository:
   HCLOUD_TOKEN (or HETZNER_TOKEN)  the Hetzner Cloud API token, given to hetzner-k3s only
                                    as HCLOUD_TOKEN
   HETZNER_SSH_PRIVATE_KEY          the nodes' SSH key pair, written to 0600 files in a private
   HETZNER_SSH_PUBLIC_KEY           directory under $RUNNER_TEMP and removed when the step ends
-hetzner-k3s runs on a private copy of the config whose SSH key paths point at those files; its
-output is streamed with every secret masked. The kubeconfig path is the `kubeconfig` output
-(inside Actions a `~/` kubeconfig_path is placed under $RUNNER_TEMP, which the runner empties
-at the end of the job, instead of the runner's home directory).
+hetzner-k3s runs with HOME and TMPDIR in that private directory (it writes scripts holding the
+token to its TMPDIR), with its k3s release list seeded there (it would otherwise ask GitHub's API
+without a token, 60 requests/hour per IP), and with --skip-current-ip-validation (no outside IP
+service). Its output is streamed with every secret masked. The kubeconfig path is the `kubeconfig`
+output (inside Actions a `~/` kubeconfig_path is placed under $RUNNER_TEMP, which the runner
+empties at the end of the job, instead of the runner's home directory).
 
-hetzner-k3s create needs kubectl (the venv's is used) and helm on PATH (GitHub's Ubuntu
-runners have helm).
+hetzner-k3s needs kubectl (the venv's is used) and helm on PATH (GitHub's Ubuntu runners have helm).
 """
 
 EPILOG = """\
 examples:
   HCLOUD_TOKEN=... HETZNER_SSH_PRIVATE_KEY="$(cat id_ed25519)" \\
-  HETZNER_SSH_PUBLIC_KEY="$(cat id_ed25519.pub)" gitops cluster --environment dev
+  HETZNER_SSH_PUBLIC_KEY="$(cat id_ed25519.pub)" gitops cluster --environment dev \\
+    --cluster-kubeconfig ~/.kube/hetzner-dev-cluster.yaml
+  gitops cluster --environment prod --upgrade --cluster-kubeconfig-env KUBECONFIG_DATA \\
+    --sha256 <the published sha256 of hetzner-k3s 2.4.9 for this platform>
   gitops cluster --environment prod --hetzner-k3s /usr/local/bin/hetzner-k3s --sha256 46b8...
-  gitops cluster --environment test --version 2.4.6 --sha256 46b898da...   # another pin
+  gitops cluster --environment test --timeout 2400
 
-outputs (in Actions): kubeconfig (path), cluster-name.
-exit codes: 0 cluster created/updated; 1 a problem you can fix (config, secrets, checksum,
-missing tool); 2 hetzner-k3s ran and failed.
+outputs (in Actions): kubeconfig (path), cluster-name, node-count (masters + workers in the config).
+exit codes: 0 cluster created/updated/upgraded; 1 a problem you can fix (config, secrets, checksum,
+missing tool, a k3s version change that needs --upgrade); 2 hetzner-k3s ran and failed or ran out
+of time (re-running is safe).
 """
 
 
+UPGRADE = Switch(
+    "--upgrade",
+    "upgrade k3s to the config's k3s_version node by node (hetzner-k3s upgrade), then run create",
+    input="upgrade",
+)
+SKIP_VERSION_CHECK = Switch(
+    "--skip-version-check",
+    "run create without comparing k3s versions (a cluster that no longer exists, an API that cannot "
+    "answer); create then installs the config's k3s_version on every node",
+    input="skip-version-check",
+)
+# The cluster job's timeout-minutes is 60: 30 are left for readiness, the upload and the dispatch.
+TIMEOUT = Duration(
+    "--timeout", "stop hetzner-k3s (and all it started) after this long", input="timeout", default=1800.0
+)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--environment", metavar="ENV", default=from_input("environment"), help="e.g. dev")
-    p.add_argument(
-        "--config",
-        metavar="PATH",
-        default=from_input("config"),
-        help=f"the cluster config (default: {CONFIG_TEMPLATE})",
+    add(p, "--environment", input="environment", metavar="ENV", help="e.g. dev")
+    add(
+        p, "--config", input="config", metavar="PATH", help=f"the cluster config (default: {CONFIG_TEMPLATE})"
     )
-    p.add_argument(
+    UPGRADE.add(p)
+    TIMEOUT.add(p)
+    running = p.add_argument_group("the running cluster (to compare its k3s version with the config's)")
+    add(
+        running,
+        "--cluster-kubeconfig",
+        input="cluster-kubeconfig",
+        metavar="PATH",
+        help="the running cluster's kubeconfig file",
+    )
+    add(
+        running,
+        "--cluster-kubeconfig-env",
+        input="cluster-kubeconfig-env",
+        metavar="VAR",
+        help="variable holding the running cluster's kubeconfig content (in the workflow: the environment's "
+        "KUBECONFIG secret); empty: no running cluster known, a first create",
+    )
+    add(running, "--cluster-context", input="cluster-context", metavar="NAME", help="its context")
+    SKIP_VERSION_CHECK.add(running)
+    tool = p.add_argument_group("hetzner-k3s")
+    tool.add_argument(
         "--hetzner-k3s",
         dest="binary",
         metavar="PATH",
@@ -79,56 +129,60 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "release; verified only when --sha256 is given (default: $GITOPS_HETZNER_K3S, a job-wide override "
         "like GITOPS_KUBECTL; empty: the pinned release)",
     )
-    p.add_argument(
+    add(
+        tool,
         "--version",
         dest="version",
+        input="version",
         metavar="X.Y.Z",
-        default=from_input("version"),
-        help="install this hetzner-k3s release instead of the pinned one (needs --sha256)",
+        help="install this hetzner-k3s release instead of the pinned one (needs --sha256); the pins: 2.4.6 "
+        "for create, 2.4.9 with --upgrade",
     )
-    p.add_argument(
+    add(
+        tool,
         "--sha256",
+        input="sha256",
         metavar="HEX",
-        default=from_input("sha256"),
         help="the binary's expected sha256 (overrides the pinned checksum)",
     )
-    p.add_argument(
+    add(
+        tool,
         "--download-url",
+        input="download-url",
         metavar="TEMPLATE",
-        default=from_input("download-url"),
         help="download URL template with {version} and {platform} (a mirror); default: GitHub releases",
     )
-    p.add_argument(
+    add(
+        p,
         "--kubeconfig-path",
+        input="kubeconfig-path",
         metavar="PATH",
-        default=from_input("kubeconfig-path"),
         help="write the kubeconfig here instead of the config's kubeconfig_path",
     )
-    p.add_argument(
+    secrets = p.add_argument_group("secrets (names of environment variables)")
+    add(
+        secrets,
         "--token-env",
+        input="token-env",
         metavar="VAR",
-        default=from_input("token-env"),
         help="variable holding the Hetzner Cloud token (default: HCLOUD_TOKEN, else HETZNER_TOKEN)",
     )
-    p.add_argument(
+    add(
+        secrets,
         "--ssh-private-key-env",
+        input="ssh-private-key-env",
+        default="HETZNER_SSH_PRIVATE_KEY",
         metavar="VAR",
-        default=from_input("ssh-private-key-env", "HETZNER_SSH_PRIVATE_KEY"),
         help="variable holding the SSH private key (default: HETZNER_SSH_PRIVATE_KEY)",
     )
-    p.add_argument(
+    add(
+        secrets,
         "--ssh-public-key-env",
+        input="ssh-public-key-env",
+        default="HETZNER_SSH_PUBLIC_KEY",
         metavar="VAR",
-        default=from_input("ssh-public-key-env", "HETZNER_SSH_PUBLIC_KEY"),
         help="variable holding the SSH public key (default: HETZNER_SSH_PUBLIC_KEY)",
     )
-
-
-@dataclass(frozen=True)
-class Secrets:
-    token: str
-    private_key: str | None
-    public_key: str | None
 
 
 def _token(args: argparse.Namespace) -> str:
@@ -212,71 +266,26 @@ def _kubeconfig_target(args: argparse.Namespace, configured: str, environment: s
     return Path(configured).expanduser().absolute()
 
 
-def _binary(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
-    """The hetzner-k3s to run, verified; and how it was obtained (for the report)."""
-    from gitops.adapters import hetzner
-
-    sha = hk.normalize_sha256(args.sha256) if args.sha256 else None
-    if args.binary:
-        found = shutil.which(args.binary) if os.sep not in args.binary else args.binary
-        path = Path(found) if found else None
-        if path is None or not path.is_file():
-            raise ConfigurationError(
-                f"--hetzner-k3s {args.binary!r} is not an executable file or a command on PATH",
-                key="--hetzner-k3s",
-                title="hetzner-k3s not found",
-                hint="give the path of the hetzner-k3s binary, or leave --hetzner-k3s (and "
-                "$GITOPS_HETZNER_K3S) empty to download the pinned, checksum-verified release",
-            )
-        if sha:
-            hetzner.verify(path, sha, str(path))
-        return path, {
-            "path": str(path),
-            "version": None,
-            "sha256": sha,
-            "verified": bool(sha),
-            "source": "path",
-        }
-    release = hetzner.pinned_release()
-    if args.version and args.version.lstrip("v") != release.version:
-        if not sha:
-            raise ConfigurationError(
-                f"no checksum is recorded for hetzner-k3s {args.version} (the pinned release is "
-                f"{release.version}); a binary is never run unverified",
-                key="--sha256",
-                title="Checksum missing",
-                hint="pass --sha256 with that release's published checksum for this platform",
-            )
-        release = hk.Release(args.version.lstrip("v"), release.url, {})
-    key = hk.platform_key(platform.system(), platform.machine())
-    expected = hk.expected_sha256(release, key, sha)
-    path, source = hetzner.install(release.download_url(key, args.download_url), expected)
-    return path, {
-        "path": str(path),
-        "version": release.version,
-        "sha256": expected,
-        "verified": True,
-        "source": source,
-    }
-
-
-def _tool_path(env: Mapping[str, str]) -> list[str]:
-    """Directories to put first on the child's PATH (the venv's kubectl), after checking for helm."""
-    from gitops.adapters.kubectl import kubectl_binary
-
-    kubectl_dir = str(Path(kubectl_binary()).parent)
-    search = os.pathsep.join([kubectl_dir, env.get("PATH", os.defpath)])
-    if shutil.which("helm", path=search) is None:
+def _running(args: argparse.Namespace) -> KubeconfigSource | None:
+    path, env_var = args.cluster_kubeconfig.strip(), args.cluster_kubeconfig_env.strip()
+    if path and env_var:
         raise ConfigurationError(
-            "hetzner-k3s create needs helm on PATH, and there is none",
-            title="helm not found",
-            hint="GitHub's Ubuntu runners have helm; elsewhere install it (https://helm.sh/docs/intro/install/)",
+            "--cluster-kubeconfig and --cluster-kubeconfig-env are mutually exclusive",
+            key="--cluster-kubeconfig-env",
+            title="Invalid arguments",
+            hint="pass the running cluster's kubeconfig one way only",
         )
-    return [kubectl_dir]
+    if env_var and not runner.current().env(env_var).strip():
+        return None  # the KUBECONFIG secret does not exist yet: no cluster was ever created
+    if not path and not env_var:
+        return None
+    return KubeconfigSource(
+        Path(path) if path else None, env_var or None, args.cluster_context.strip() or None
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops.adapters import hetzner
+    from gitops.operations import hetzner_cluster as operation
 
     console = runner.current()
     environment = args.environment or ""
@@ -287,12 +296,16 @@ def run(args: argparse.Namespace) -> int:
             title="Missing argument",
             hint="e.g. --environment dev (its config: infra/k8s/hetzner/dev/cluster/cluster-config.yaml)",
         )
+    upgrade = UPGRADE.read(args)
+    skip_version_check = SKIP_VERSION_CHECK.read(args)
+    timeout = TIMEOUT.read(args)
     config_path = _config_path(args, environment)
     secrets = _secrets(args)
     document = _load_config(config_path)
-    configured_private, configured_public, configured_kubeconfig = hk.configured_paths(
-        document if isinstance(document, Mapping) else {}
-    )
+    if not isinstance(document, Mapping):
+        document = {}
+    configured_private, configured_public, configured_kubeconfig = hk.configured_paths(document)
+    hk.k3s_version_of(document, str(config_path))
     if secrets.private_key is None:
         missing = [p for p in (configured_private, configured_public) if not Path(p).expanduser().is_file()]
         if missing:
@@ -304,77 +317,82 @@ def run(args: argparse.Namespace) -> int:
                 hint="pass the key pair from secrets: HETZNER_SSH_PRIVATE_KEY and HETZNER_SSH_PUBLIC_KEY",
             )
     kubeconfig = _kubeconfig_target(args, configured_kubeconfig or "kubeconfig", environment)
-    binary, tool = _binary(args)  # verified before any secret is written to disk
-    path_prefix = _tool_path(os.environ)
-
-    started = time.monotonic()
-    with hetzner.private_directory(f"gitops-hetzner-{environment}-") as private:
-        if secrets.private_key is not None and secrets.public_key is not None:
-            ssh = private / "ssh"
-            ssh.mkdir(mode=0o700)
-            private_key = hetzner.write_private(ssh / "id_hetzner", secrets.private_key)
-            public_key = hetzner.write_private(ssh / "id_hetzner.pub", secrets.public_key)
-            key_paths: tuple[str | None, str | None] = (str(private_key), str(public_key))
-        else:
-            # The config's own key files (a laptop): absolute, because the child's HOME is private.
-            key_paths = (
-                str(Path(configured_private).expanduser()),
-                str(Path(configured_public).expanduser()),
-            )
-        prepared = hk.prepare_config(
-            document,
-            source=str(config_path),
-            private_key_path=key_paths[0],
-            public_key_path=key_paths[1],
-            kubeconfig_path=str(kubeconfig),
-        )
-        for warning in prepared.warnings:
-            console.warning(warning, file=str(config_path), title="Cluster config")
-        config_copy = hetzner.write_private(
-            private / "cluster-config.yaml", yaml.safe_dump(prepared.document, sort_keys=False)
-        )
-        if not kubeconfig.parent.exists():
-            kubeconfig.parent.mkdir(parents=True, mode=0o700)
-        home = private / "home"
-        home.mkdir(mode=0o700)
-        child_env = hetzner.child_environment(os.environ, secrets.token, home=home, path_prefix=path_prefix)
-        argv = [str(binary), "create", "--config", str(config_copy)]
-        with console.group(f"hetzner-k3s create: cluster {prepared.cluster_name} ({environment})"):
-            code = hetzner.run_streaming(argv, child_env, Path.cwd())
-    seconds = round(time.monotonic() - started)
-
-    data: dict[str, Any] = {
-        "environment": environment,
-        "config": str(config_path),
-        "cluster_name": prepared.cluster_name,
-        "kubeconfig": str(kubeconfig),
-        "hetzner_k3s": tool,
-        "exit_code": code,
-        "seconds": seconds,
-    }
-    if code != 0:
+    running = _running(args)
+    # Verified before any secret is written to disk.
+    tool = operation.resolve_tool(
+        args.binary,
+        version=args.version,
+        sha256=args.sha256,
+        download_url=args.download_url,
+        section="upgrade" if upgrade else "",
+    )
+    request = Request(
+        environment=environment,
+        config_path=config_path,
+        document=document,
+        secrets=secrets,
+        kubeconfig=kubeconfig,
+        tool=tool,
+        timeout=timeout,
+        upgrade=upgrade,
+        running=running,
+        skip_version_check=skip_version_check,
+        path_prefix=operation.tool_path_prefix(os.environ),
+    )
+    outcome = operation.provision(request)
+    nodes = hk.node_count(document)
+    data = _data(request, outcome, nodes)
+    if not outcome.ok:
         console.error(
-            f"hetzner-k3s create failed for {prepared.cluster_name} (exit {code}); its output is in the "
-            "group above. Re-running is safe: create continues from the cluster's current state",
+            f"{outcome.failure}. Re-running is safe: "
+            + (
+                "the upgrade goes on from the nodes' current versions, then create runs"
+                if upgrade
+                else "create continues from the cluster's current state"
+            ),
             file=str(config_path),
-            title="Cluster create failed",
+            title="Cluster upgrade failed" if upgrade else "Cluster create failed",
         )
         console.summary(_summary(data, ok=False))
         report.emit(args.format, data, lambda: _table(data))
-        return EXIT_DEPLOY_FAILED
-    if not kubeconfig.is_file():
-        console.error(
-            f"hetzner-k3s finished but wrote no kubeconfig at {kubeconfig}", title="Kubeconfig missing"
-        )
         return EXIT_DEPLOY_FAILED
     kubeconfig.chmod(0o600)
     for piece in kubeconfig_text_pieces(kubeconfig.read_text(encoding="utf-8", errors="replace")):
         console.mask(piece)
     console.set_output("kubeconfig", str(kubeconfig))
-    console.set_output("cluster-name", prepared.cluster_name)
+    console.set_output("cluster-name", outcome.cluster_name)
+    console.set_output("node-count", str(nodes))
     console.summary(_summary(data, ok=True))
     report.emit(args.format, data, lambda: _table(data))
     return 0
+
+
+def _data(request: Request, outcome: Outcome, nodes: int) -> dict[str, Any]:
+    plan = outcome.plan
+    return {
+        "environment": request.environment,
+        "config": str(request.config_path),
+        "cluster_name": outcome.cluster_name,
+        "mode": outcome.mode,
+        "kubeconfig": str(request.kubeconfig),
+        "node_count": nodes,
+        "hetzner_k3s": request.tool.report,
+        "k3s": {
+            "wanted": hk.k3s_version_of(request.document, str(request.config_path)),
+            "check": outcome.version_check,
+            "decision": plan.verdict.value if plan is not None else "create",
+            "reason": plan.reason if plan is not None else "version check skipped",
+            "before": outcome.before,
+            "after": outcome.after,
+        },
+        "steps": [step.to_json() for step in outcome.steps],
+        "ok": outcome.ok,
+        "failure": outcome.failure or None,
+        "timed_out": outcome.timed_out,
+        "timeout_seconds": request.timeout,
+        "exit_code": next((s.exit_code for s in reversed(outcome.steps)), None),
+        "seconds": round(outcome.seconds),
+    }
 
 
 def _tool_text(tool: Mapping[str, Any]) -> str:
@@ -387,32 +405,60 @@ def _tool_text(tool: Mapping[str, Any]) -> str:
     return f"{version} ({tool['source']}; {check})"
 
 
+def _versions(data: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    before, after = data["k3s"]["before"], data["k3s"]["after"]
+    return [(node, before.get(node, "-"), after.get(node, "-")) for node in sorted({*before, *after})]
+
+
 def _summary(data: Mapping[str, Any], *, ok: bool) -> str:
     where = f"cluster {data['cluster_name']} of environment {data['environment']}"
-    head = (
-        f":white_check_mark: gitops cluster: {where} created or updated"
-        if ok
-        else f":x: gitops cluster: {where}: hetzner-k3s create failed (exit {data['exit_code']}); "
-        "re-running is safe"
-    )
+    upgraded = data["mode"] == "upgrade"
+    if ok:
+        done = f"upgraded to k3s {data['k3s']['wanted']} and updated" if upgraded else "created or updated"
+        head = f":white_check_mark: gitops cluster: {where} {done}"
+    else:
+        head = f":x: gitops cluster: {where}: {data['failure']}; re-running is safe"
     rows = [
         ("Environment", data["environment"]),
         ("Config", f"`{data['config']}`"),
+        ("k3s", f"{data['k3s']['wanted']} ({data['k3s']['check']}: {data['k3s']['reason']})"),
         ("Tool", _tool_text(data["hetzner_k3s"])),
+        ("Nodes in the config", data["node_count"]),
         ("Kubeconfig", f"`{data['kubeconfig']}`" if ok else "-"),
-        ("Duration", f"{data['seconds']}s"),
+        ("Duration", f"{data['seconds']}s of at most {data['timeout_seconds']:g}s"),
     ]
-    note = "\n_hetzner-k3s create is idempotent: an existing cluster is updated in place._\n"
-    return f"### {head}\n\n" + report.markdown_table(["", ""], rows) + note
+    steps = [
+        (
+            s["command"],
+            "timed out" if s["timed_out"] else f"exit {s['exit_code']}",
+            f"{s['seconds']}s",
+            s["phase"],
+        )
+        for s in data["steps"]
+    ]
+    text = f"### {head}\n\n" + report.markdown_table(["", ""], rows)
+    if steps:
+        text += "\n" + report.markdown_table(["step", "result", "time", "last phase"], steps)
+    if upgraded and data["k3s"]["before"]:
+        text += "\n" + report.markdown_table(["node", "k3s before", "k3s after"], _versions(data))
+    return text + (
+        "\n_hetzner-k3s create is idempotent: an existing cluster is updated in place; re-running "
+        "continues from the cluster's current state._\n"
+    )
 
 
 def _table(data: Mapping[str, Any]) -> str:
     rows = [
         ("environment", data["environment"]),
         ("cluster", data["cluster_name"]),
+        ("mode", data["mode"]),
         ("config", data["config"]),
+        ("k3s", f"{data['k3s']['wanted']} ({data['k3s']['check']})"),
         ("tool", _tool_text(data["hetzner_k3s"])),
         ("kubeconfig", data["kubeconfig"]),
         ("exit code", data["exit_code"]),
     ]
-    return report.text_table(["field", "value"], rows)
+    text = report.text_table(["field", "value"], rows)
+    if data["mode"] == "upgrade" and data["k3s"]["before"]:
+        text += "\n\n" + report.text_table(["node", "before", "after"], _versions(data))
+    return text
