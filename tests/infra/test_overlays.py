@@ -404,3 +404,80 @@ def test_jaeger_config_listens_where_the_pod_expects_and_stores_on_the_volume() 
         assert directory.startswith(data_mount + "/"), "Badger must write to the persistent volume"
     assert jaeger["args"] == ["--config", "/etc/jaeger/config.yaml"]
     assert next(m["mountPath"] for m in jaeger["volumeMounts"] if m["name"] == "config") == "/etc/jaeger"
+
+
+# -- what keeps the services alive (and the nodes' disks) ------------------------------------------
+
+
+def probes(sts: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (c["name"], kind, c[kind])
+        for c in all_containers(sts)
+        for kind in ("startupProbe", "livenessProbe", "readinessProbe")
+        if kind in c
+    ]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_no_probe_may_outlast_its_period(env: str) -> None:
+    # A probe whose timeoutSeconds exceeds periodSeconds overlaps the next one (the kubelet runs
+    # them on a periodSeconds ticker: https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#Probe)
+    for name, sts in statefulsets(render(env)).items():
+        for container_name, kind, probe in probes(sts):
+            assert probe.get("timeoutSeconds", 1) < probe.get("periodSeconds", 10), (
+                name,
+                container_name,
+                kind,
+            )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_jaeger_gets_at_least_512mi_and_gomemlimit_about_80_percent(env: str) -> None:
+    jaeger = container(find(render(env), "StatefulSet", "jaeger"), "jaeger")
+    limit = quantity(jaeger["resources"]["limits"]["memory"])
+    assert limit >= quantity("512Mi"), "Badger's default caches and memtables need more than 256Mi"
+    [gomemlimit] = [e for e in jaeger["env"] if e["name"] == "GOMEMLIMIT"]
+    # GOMEMLIMIT takes bytes with an optional B/KiB/MiB/GiB/TiB suffix (https://pkg.go.dev/runtime)
+    match = re.fullmatch(r"(\d+)(B|KiB|MiB|GiB|TiB)?", gomemlimit["value"])
+    assert match, gomemlimit
+    value = (
+        int(match[1]) * {None: 1, "B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}[match[2]]
+    )
+    assert 0.75 <= value / limit <= 0.85, (gomemlimit["value"], jaeger["resources"]["limits"]["memory"])
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_valkey_liveness_is_a_tcp_check_not_an_authenticated_ping(env: str) -> None:
+    # An authenticated PING fails on a healthy but busy server: "ERR max number of clients reached"
+    # at maxclients, "BUSY" while a script runs; liveness would restart it and lose unsynced data.
+    valkey = container(find(render(env), "StatefulSet", "redis"), "valkey")
+    assert valkey["livenessProbe"]["tcpSocket"] == {"port": "redis"}
+    assert "exec" not in valkey["livenessProbe"]
+    assert "PING" in " ".join(valkey["readinessProbe"]["exec"]["command"])  # readiness still asks
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_scratch_emptydir_has_a_size_limit(env: str) -> None:
+    for name, sts in statefulsets(render(env)).items():
+        mounted_at = {
+            m["name"]: m["mountPath"] for c in all_containers(sts) for m in c.get("volumeMounts", [])
+        }
+        for volume in pod_spec(sts)["volumes"]:
+            if "emptyDir" in volume and mounted_at.get(volume["name"]) in ("/tmp", "/var/run/postgresql"):
+                assert "sizeLimit" in volume["emptyDir"], (name, volume["name"])
+
+
+def test_rollout_timeouts_outlast_postgresqls_start_up_allowance() -> None:
+    policy = yaml.safe_load((BASE.parent.parent / "deploy-control.yaml").read_text(encoding="utf-8"))
+    for env in HETZNER:
+        startup = container(find(render(env), "StatefulSet", "postgres"), "postgres")["startupProbe"]
+        # The kubelet gives a container initialDelaySeconds + failureThreshold x periodSeconds to
+        # pass its startup probe before it kills it (Kubernetes docs, "Protect slow starting
+        # containers with startup probes").
+        allowance = (
+            startup.get("initialDelaySeconds", 0) + startup["failureThreshold"] * startup["periodSeconds"]
+        )
+        assert allowance >= 600, "initdb, the init script or crash recovery may take 10 minutes"
+        timeout = policy["environments"][env]["rollout_timeout_seconds"]
+        # + scheduling, attaching the Hetzner volume and pulling the image
+        assert timeout >= allowance + 60, (env, timeout, allowance)

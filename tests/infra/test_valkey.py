@@ -365,9 +365,7 @@ def test_persistence_is_aof_with_rdb_preamble_plus_snapshots(valkey: Valkey) -> 
 
 def test_probe_command_authenticates_as_monitor(valkey: Valkey) -> None:
     main = container(valkey.statefulset, "valkey")
-    commands = {
-        kind: main[kind]["exec"]["command"] for kind in ("startupProbe", "livenessProbe", "readinessProbe")
-    }
+    commands = {kind: main[kind]["exec"]["command"] for kind in ("startupProbe", "readinessProbe")}
     assert len({tuple(c) for c in commands.values()}) == 1
     shell, flag, script = commands["startupProbe"]
     assert (shell, flag) == ("/bin/sh", "-c")
@@ -383,6 +381,34 @@ def test_probe_command_authenticates_as_monitor(valkey: Valkey) -> None:
     assert probe({"REDISCLI_AUTH": PASSWORDS["REDIS_MONITOR_PASSWORD"]}) == 0
     assert probe({"REDISCLI_AUTH": "wrong"}) != 0
     assert probe({}) != 0
+
+
+def test_a_busy_server_stays_alive_but_not_ready(valkey: Valkey) -> None:
+    """maxclients reached: the authenticated PING (readiness) fails, so the pod leaves the Service,
+    but liveness, a TCP connect like the kubelet's tcpSocket probe
+    (https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/#define-a-tcp-liveness-probe),
+    still passes, so the kubelet does not restart a healthy, merely overloaded server."""
+    import socket
+
+    main = container(valkey.statefulset, "valkey")
+    assert main["livenessProbe"]["tcpSocket"] == {"port": "redis"}
+    assert {p["name"]: p["containerPort"] for p in main["ports"]}["redis"] == 6379
+    shell, flag, script = main["readinessProbe"]["exec"]["command"]
+    _, cli = require_redis()
+    script = script.replace("valkey-cli", cli).replace("-p 6379", f"-p {valkey.server.port}")
+    env = {"PATH": "/usr/bin:/bin", "REDISCLI_AUTH": PASSWORDS["REDIS_MONITOR_PASSWORD"]}
+    with valkey.client("admin") as admin:
+        original = admin.call("CONFIG", "GET", "maxclients")
+        assert isinstance(original, list)
+        admin.call("CONFIG", "SET", "maxclients", "1")  # this admin connection is the one client
+        try:
+            ready = subprocess.run([shell, flag, script], env=env, timeout=10, check=False)
+            assert ready.returncode != 0, "an overloaded server must not be Ready"
+            with socket.create_connection(("127.0.0.1", valkey.server.port), timeout=5):
+                pass  # the liveness check: the TCP connection is accepted
+        finally:
+            admin.call("CONFIG", "SET", "maxclients", original[1])
+    assert subprocess.run([shell, flag, script], env=env, timeout=10, check=False).returncode == 0
 
 
 def test_acl_script_refuses_a_missing_password(tmp_path: Path, valkey: Valkey) -> None:

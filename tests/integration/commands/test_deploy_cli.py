@@ -69,8 +69,8 @@ def test_an_allowed_environment_is_applied_with_its_policy(
     assert data["allowed"] is True and data["result"] == "applied" and data["skipped_services"] == []
     assert data["apply"]["source"] == "infra/k8s/hetzner/dev"
     assert data["services"]["jaeger"] == {"allowed": True, "rollback_on_failure": False, "reason": None}
-    assert data["gate"]["rollout_timeout_seconds"] == 300
-    assert "waiting up to 300s for the rollout" in result.stderr
+    assert data["gate"]["rollout_timeout_seconds"] == 720
+    assert "waiting up to 720s for the rollout" in result.stderr
     assert all(o["action"] == "created" for o in data["apply"]["objects"])
     assert fake.get("apps/v1", "StatefulSet", "default", "postgres") is not None
     outputs = gha_env.outputs()

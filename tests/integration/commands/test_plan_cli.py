@@ -81,11 +81,11 @@ def test_a_base_change_touches_every_environment(cli: Any, repo: GitRepo) -> Non
 def test_a_policy_change_touches_only_its_environment(cli: Any, repo: GitRepo) -> None:
     repo.commit(
         "prod: longer timeout",
-        files={CONTROL: POLICY.replace("rollout_timeout_seconds: 600", "rollout_timeout_seconds: 900")},
+        files={CONTROL: POLICY.replace("rollout_timeout_seconds: 900", "rollout_timeout_seconds: 1200")},
     )
     rows = by_env(plan_json(cli, repo, "--at", SAT))
     assert [e for e, row in rows.items() if row["affected"]] == ["prod"]
-    assert rows["prod"]["push"]["rollout_timeout_seconds"] == 900
+    assert rows["prod"]["push"]["rollout_timeout_seconds"] == 1200
     assert rows["prod"]["outcome"].startswith(
         "blocked now (window closed); manual workflow_dispatch deploys from"
     )

@@ -56,7 +56,7 @@ def test_the_real_policy_file_loads() -> None:
     assert (dev.branch, dev.auto_deploy) == ("dev", True)
     assert (test.branch, test.auto_deploy) == ("test", False)
     assert (prod.branch, prod.auto_deploy, prod.require_manual_approval) == ("main", False, True)
-    assert [e.rollout_timeout_seconds for e in (dev, test, prod)] == [300, 300, 600]
+    assert [e.rollout_timeout_seconds for e in (dev, test, prod)] == [720, 720, 900]
     windows = prod.deployment_windows
     assert windows.enabled and windows.timezone.key == "Europe/Berlin" and windows.allow
     assert windows.emergency_override.enabled and windows.emergency_override.require_reason
