@@ -11,6 +11,10 @@ on a private COPY whose ``networking.ssh.*_key_path`` point at the key files wri
 secrets, and whose ``kubeconfig_path`` is an absolute path the step can report. A
 ``hetzner_token`` in the committed file is refused (a credential in git); an empty one is
 dropped, because hetzner-k3s would take the empty value over ``HCLOUD_TOKEN``.
+
+Running it: the command lines of ``create`` and ``upgrade``, the seeded k3s release list, the
+minimum version that can upgrade, and :func:`phase_of`, which reads the phase a run is in from
+its ``[Prefix] message`` output lines (facts from hetzner-k3s's source, tags v2.4.6 to v2.6.0).
 """
 
 from __future__ import annotations
