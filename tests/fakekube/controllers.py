@@ -495,6 +495,7 @@ class Controllers:
     # --- volumes -------------------------------------------------------------------------------
 
     def pvcs(self) -> None:
+        self._reclaim_volumes()
         for pvc in self.objects("", "PersistentVolumeClaim"):
             spec = pvc.get("spec") or {}
             status = pvc.get("status") or {}
@@ -536,7 +537,58 @@ class Controllers:
             "accessModes": list(spec.get("accessModes") or []),
             "capacity": {"storage": ((spec.get("resources") or {}).get("requests") or {}).get("storage")},
         }
-        self.save(new, pvc, actor="controller:persistentvolume-binder")
+        saved = self.save(new, pvc, actor="controller:persistentvolume-binder")
+        self._provision(saved, sc)
+
+    def _provision(self, pvc: dict[str, Any], sc: dict[str, Any]) -> None:
+        """The CSI external-provisioner's PersistentVolume for a claim it bound: the StorageClass's
+        reclaimPolicy (default Delete), a claimRef back to the claim, the driver's volume handle.
+        (kubernetes-csi/external-provisioner controller.go; the PV object: core/v1 PersistentVolume.)"""
+        meta, spec = pvc["metadata"], pvc.get("spec") or {}
+        name = spec["volumeName"]
+        if self.store.peek(("", "PersistentVolume", "", name)) is not None:
+            return
+        driver = sc.get("provisioner", "")
+        pv: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": driver}},
+            "spec": {
+                "accessModes": list(spec.get("accessModes") or ["ReadWriteOnce"]),
+                "capacity": dict((pvc.get("status") or {}).get("capacity") or {}),
+                "claimRef": {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolumeClaim",
+                    "namespace": meta.get("namespace", "default"),
+                    "name": meta["name"],
+                    "uid": meta.get("uid"),
+                    "resourceVersion": meta.get("resourceVersion"),
+                },
+                "csi": {"driver": driver, "fsType": "ext4", "volumeHandle": str(abs(hash(name)) % 10**9)},
+                "persistentVolumeReclaimPolicy": sc.get("reclaimPolicy") or "Delete",
+                "storageClassName": sc["metadata"]["name"],
+                "volumeMode": spec.get("volumeMode", "Filesystem"),
+            },
+            "status": {"phase": "Bound"},
+        }
+        self.save(pv, None, actor="controller:external-provisioner")
+
+    def _reclaim_volumes(self) -> None:
+        """A claim is gone: Delete removes its PersistentVolume (and the disk behind it), Retain keeps
+        it Released with its claimRef (https://kubernetes.io/docs/concepts/storage/persistent-volumes/#reclaiming)."""
+        for pv in self.objects("", "PersistentVolume"):
+            ref = (pv.get("spec") or {}).get("claimRef") or {}
+            if not ref.get("name") or (pv.get("status") or {}).get("phase") == "Released":
+                continue
+            claim = self.store.peek(("", "PersistentVolumeClaim", ref.get("namespace") or "", ref["name"]))
+            if claim is not None and (not ref.get("uid") or claim["metadata"].get("uid") == ref.get("uid")):
+                continue
+            if pv["spec"].get("persistentVolumeReclaimPolicy", "Delete") == "Delete":
+                self.delete(pv, actor="controller:external-provisioner")
+            else:
+                new = copy.deepcopy(pv)
+                new["status"] = {"phase": "Released"}
+                self.save(new, pv, actor="controller:persistentvolume-binder", subresource="status")
 
     def _bind_claims(self, pod: dict[str, Any], node: str) -> bool:
         """The scheduler's volume binding for ``pod`` on ``node``: all its claims end up Bound, or none
