@@ -1725,6 +1725,8 @@ class Controllers:
                     entry["state"] = {
                         "terminated": {"exitCode": 1, "reason": "Error", "startedAt": now, "finishedAt": now}
                     }
+                    if knobs.termination_message:
+                        entry["state"]["terminated"]["message"] = knobs.termination_message
                     entry.pop("lastState")
             elif restart_policy != "Always":
                 entry["state"] = {

@@ -45,6 +45,10 @@ class Knobs:
     crashloop: list[str] = dataclasses.field(default_factory=list)
     image_pull_backoff: list[str] = dataclasses.field(default_factory=list)
     readiness_delay: float = 0.0  # seconds from a pod's first sighting to Running+Ready
+    # What a failed container of a `crashloop` target leaves as state.terminated.message (the kubelet
+    # copies its termination log there, or with terminationMessagePolicy FallbackToLogsOnError the end
+    # of its output when the log is empty). Empty: no message.
+    termination_message: str = ""
     pod_termination_seconds: float = 0.0  # graceful deletion time of pods (deletionTimestamp -> gone)
     sts_forced_rollback_required: bool = True  # mimic the real "forced rollback" StatefulSet issue
     fault_rate: float = 0.0  # fraction of matching requests that fail

@@ -90,7 +90,7 @@ def test_overlay_renders_the_expected_objects_and_each_validates(env: str) -> No
     objects = render(env)
     names = sorted((o["kind"], o["metadata"]["name"]) for o in objects)
     expected = [
-        *(("ConfigMap", n) for n in ("jaeger-config", "postgres-init", "redis-config")),
+        *(("ConfigMap", n) for n in ("jaeger-config", "postgres-init", "postgres-verify", "redis-config")),
         *(("Secret", n) for n in ("postgres-credentials", "redis-credentials")),
         *(("Service", n) for s in SERVICES for n in (s, f"{s}-headless")),
         *(("StatefulSet", s) for s in SERVICES),

@@ -9,14 +9,17 @@ container's environment from the rendered StatefulSet. The server logs every sta
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from gitops.core.postgres_check import MOUNT, Target, targets, verification_job
 from tests.support.infra import container, container_env, find, render
-from tests.support.pg import PgCluster, run_entrypoint_init
+from tests.support.pg import PG_BIN, PgCluster, run_entrypoint_init
 
 pytestmark = pytest.mark.integration
 
@@ -245,3 +248,103 @@ def test_a_missing_password_variable_stops_the_script_and_names_it(initialised: 
     assert code == 1
     assert "MESSAGING_SERVICE_DB_USER_PASSWORD" in output
     assert leaks(output, list(PASSWORDS.values())) == []
+
+
+# -- the read-only check the deploy runs after a rollout (gitops.core.postgres_check) ----------------
+
+
+def run_check_job(cluster: PgCluster, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """The check Job, as gitops builds it from the RENDERED StatefulSet, run here: its command and
+    environment, with the ConfigMap mounted at its mount path mapped to ``workdir``, the pod's DNS
+    name mapped to 127.0.0.1 and the password resolved from its secretKeyRef."""
+    objects = render("dev")
+    statefulset = find(objects, "StatefulSet", "postgres")
+    [target] = targets([statefulset], "default")
+    assert target == Target("default", "postgres", "postgres-verify")
+    job = verification_job(statefulset, target, attempt=1)
+    pod = job["spec"]["template"]["spec"]
+    [check] = pod["containers"]
+    [volume] = pod["volumes"]
+    configmap = find(objects, "ConfigMap", volume["configMap"]["name"])
+    workdir.mkdir(exist_ok=True)
+    for key, text in configmap["data"].items():
+        (workdir / key).write_text(text, encoding="utf-8")
+    env = container_env(check, PASSWORDS)
+    assert env["PGHOST"] == "postgres-0.postgres-headless" and env["PGPORT"] == "5432"
+    env.update(PGHOST="127.0.0.1", PGPORT=str(cluster.port))
+    command = [a.replace(f"={MOUNT}/", f"={workdir}/", 1) for a in check["command"]]
+    assert command[0] == "psql"
+    return subprocess.run(
+        [str(PG_BIN / "psql"), *command[1:]],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_check_job_passes_on_a_fully_initialised_database(
+    initialised: Initialised, tmp_path: Path
+) -> None:
+    done = run_check_job(initialised.cluster, tmp_path / "verify")
+    assert done.returncode == 0, done.stderr
+    assert "PostgreSQL is initialised" in done.stdout
+    assert leaks(done.stdout + done.stderr, list(PASSWORDS.values())) == []
+
+
+def test_the_check_job_names_a_missing_schema_and_never_writes(
+    initialised: Initialised, tmp_path: Path
+) -> None:
+    initialised.cluster.psql("DROP SCHEMA audit", database="property_db", user=SUPERUSER)
+    start = len(initialised.cluster.log_text())
+    try:
+        done = run_check_job(initialised.cluster, tmp_path / "verify")
+        assert done.returncode != 0
+        assert (
+            "PostgreSQL is not fully initialised: in database property_db, missing schema audit owned by "
+            "property_service" in done.stderr
+        )
+        assert "HINT:" in done.stderr and "10-init-databases.sh" in done.stderr
+        statements = [
+            line for line in initialised.cluster.log_text()[start:].splitlines() if "statement:" in line
+        ]
+        assert statements and not [
+            s for s in statements if any(w in s for w in ("CREATE ", "ALTER ", "DROP "))
+        ]
+    finally:
+        code, output = run_script(initialised, initialised.env)  # the recovery step: the idempotent script
+        assert code == 0, output
+    assert run_check_job(initialised.cluster, tmp_path / "again").returncode == 0
+
+
+def test_an_interrupted_first_start_comes_up_without_databases_and_the_check_says_so(
+    pg_cluster_factory: Callable[[], PgCluster], tmp_path: Path
+) -> None:
+    """The init script stopped after the roles (the container killed mid-way): PG_VERSION exists, so
+    the next start never runs it again (docker-entrypoint.sh: DATABASE_ALREADY_EXISTS)."""
+    objects = render("dev")
+    statefulset = find(objects, "StatefulSet", "postgres")
+    postgres = container(statefulset, "postgres")
+    configmap = find(objects, "ConfigMap", "postgres-init")
+    cluster = pg_cluster_factory()
+    initdb_dir = cluster.root / "docker-entrypoint-initdb.d"
+    initdb_dir.mkdir()
+    [(name, text)] = configmap["data"].items()
+    cut = text.index('echo "init-databases: databases"')
+    script = initdb_dir / name
+    script.write_text(
+        text[:cut] + 'echo "init-databases: (the container was stopped here)"\n', encoding="utf-8"
+    )
+    script.chmod(0o555)
+    done = run_entrypoint_init(cluster, initdb_dir, container_env(postgres, PASSWORDS), SERVER_SETTINGS)
+    assert done.returncode == 0, done.stderr
+    cluster.start(SERVER_SETTINGS)
+    assert (cluster.data / "PG_VERSION").exists()
+
+    check = run_check_job(cluster, tmp_path / "verify")
+    assert check.returncode != 0
+    assert (
+        "PostgreSQL is not fully initialised: missing database account_db owned by account_service, database "
+        "messaging_db owned by messaging_service, database property_db owned by property_service"
+    ) in check.stderr
