@@ -174,6 +174,11 @@ def _note(o: ObjectResult) -> str:
         parts.append("expanded " + ", ".join(o.volumes["expanded"]))
     if o.volumes and o.volumes.get("grow"):  # a dry run's foresight
         parts.append("would grow " + ", ".join(o.volumes["grow"]))
+    if o.volumes and o.volumes.get("retained"):
+        parts.append(
+            "volume kept when its claim is deleted (reclaim policy Retain): "
+            + ", ".join(o.volumes["retained"])
+        )
     return "; ".join(parts)
 
 

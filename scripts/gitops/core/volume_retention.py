@@ -64,25 +64,38 @@ def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return meta if isinstance(meta, Mapping) else {}
 
 
-def claim_keys(
+@dataclass(frozen=True, order=True)
+class Claim:
+    """One of our claims, and the applied object it belongs to (``kind``/``owner``)."""
+
+    namespace: str
+    name: str
+    kind: str  # StatefulSet | PersistentVolumeClaim
+    owner: str
+
+
+def our_claims(
     objects: Sequence[Mapping[str, Any]],
     pvcs_by_namespace: Mapping[str, Sequence[Mapping[str, Any]]],
     default_namespace: str,
-) -> list[tuple[str, str]]:
-    """(namespace, claim) of every claim the applied ``objects`` own, sorted.
+) -> list[Claim]:
+    """Every claim the applied ``objects`` own, sorted.
 
     ``pvcs_by_namespace``: the claims that exist in each namespace of a StatefulSet.
     """
-    found: set[tuple[str, str]] = set()
+    found: set[Claim] = set()
     for obj in objects:
         namespace = str(_meta(obj).get("namespace") or default_namespace)
         name = str(_meta(obj).get("name") or "")
         if obj.get("kind") == "PersistentVolumeClaim" and name:
-            found.add((namespace, name))
+            found.add(Claim(namespace, name, "PersistentVolumeClaim", name))
         elif obj.get("kind") == "StatefulSet" and name:
             pvcs = pvcs_by_namespace.get(namespace, ())
             for template in claim_templates(obj):
-                found.update((namespace, str(_meta(p).get("name"))) for p in claims_of(name, template, pvcs))
+                found.update(
+                    Claim(namespace, str(_meta(p).get("name")), "StatefulSet", name)
+                    for p in claims_of(name, template, pvcs)
+                )
     return sorted(found)
 
 

@@ -4,7 +4,8 @@ For each applied StatefulSet annotated ``gitops/verify-postgres`` (see
 :mod:`gitops.core.postgres_check`), after its rollout is Ready: unless a check already passed for
 its current revision, create the read-only check Job, wait for it, and report. A failed check
 fails the deploy (exit 2) loudly, with what is missing and the recovery steps, in the log, as an
-error annotation and in the job summary. No ``kubectl exec``, nothing written to the database.
+error annotation and (through the apply report's verify entry) in the job summary. No
+``kubectl exec``, nothing written to the database.
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ class PostgresCheck:
     @property
     def name(self) -> str:
         return f"{self.target.namespace}/{self.target.statefulset}"
+
+    @property
+    def summary(self) -> str:
+        """One line: what the check said, then how to recover (the apply report's verify detail)."""
+        said = " / ".join(line.strip() for line in self.detail.splitlines() if line.strip())
+        steps = " ".join(f"({i}) {step}" for i, step in enumerate(self.recovery, 1))
+        return f"{said}. How to recover: {steps}" if steps else said
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,8 +135,3 @@ def _report(result: PostgresCheck) -> None:
         console.log(
             "How to recover:\n" + "\n".join(f"  {i}. {step}" for i, step in enumerate(result.recovery, 1))
         )
-    steps = "".join(f"{i}. {step}\n" for i, step in enumerate(result.recovery, 1))
-    console.summary(
-        f"#### :x: PostgreSQL {result.name} is not fully initialised\n\n"
-        f"```\n{result.detail}\n```\n\n" + (f"**How to recover**\n\n{steps}" if steps else "")
-    )

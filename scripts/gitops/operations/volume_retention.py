@@ -2,8 +2,8 @@
 
 The decisions are :mod:`gitops.core.volume_retention`; this module reads the claims and volumes,
 sends the one patch there is (``persistentVolumeReclaimPolicy: Retain``, a JSON merge patch of
-the PV, which its owner the API server accepts on a bound volume), and reports every claim in the
-log and the job summary: set to Retain, already Retain, or why not.
+the PV) and logs every claim: set to Retain, already Retain, or why not. The apply engine puts
+the result on the owning object of its report (JSON, and the job summary's table).
 
 It never fails the deploy: the rollout already succeeded or failed on its own. A volume it could
 not protect (no permission to patch PersistentVolumes, an API error) is a warning that says what
@@ -13,17 +13,17 @@ to grant, because until then that volume still goes with its claim.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gitops.adapters import runner
 from gitops.adapters.kube import ApiResource, Kube, KubeError
-from gitops.core.volume_retention import RETAIN_PATCH, Action, Retention, claim_keys, plan_retention
+from gitops.core.volume_retention import RETAIN_PATCH, Action, Claim, Retention, our_claims, plan_retention
 
 PVCS = ApiResource("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True)
 PVS = ApiResource("", "v1", "PersistentVolume", "persistentvolumes", False)
 
-# Why each claim was (not) changed, as the log and the summary say it.
+# Why each claim was (not) changed, as the log says it.
 SAYS = {
     Action.SET_RETAIN: "set to Retain: the volume now outlives its claim",
     Action.ALREADY_RETAINED: "already Retain",
@@ -35,8 +35,15 @@ SAYS = {
 
 @dataclass
 class Row:
+    claim: Claim
     retention: Retention
-    error: str = ""  # the patch (or read) failed
+    error: str = ""  # the read or the patch failed: the volume is NOT protected
+
+    @property
+    def text(self) -> str:
+        """``data-postgres-0 -> pvc-1 (was Delete)``: how the report names a protected volume."""
+        was = f" (was {self.retention.before})" if self.retention.patch and self.retention.before else ""
+        return f"{self.claim.name} -> {self.retention.volume}{was}"
 
     def to_json(self) -> dict[str, Any]:
         data = self.retention.to_json()
@@ -44,46 +51,9 @@ class Row:
         return data
 
 
-@dataclass
-class RetentionReport:
-    rows: list[Row] = field(default_factory=list)
-
-    @property
-    def changed(self) -> list[Row]:
-        return [r for r in self.rows if r.retention.patch and not r.error]
-
-    @property
-    def failed(self) -> list[Row]:
-        return [r for r in self.rows if r.error]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"volumes": [r.to_json() for r in self.rows]}
-
-    def markdown(self) -> str:
-        if not self.rows:
-            return ""
-        head = (
-            f"#### Volumes kept when their claim goes: {len(self.changed)} set to Retain now, "
-            f"{sum(1 for r in self.rows if r.retention.action is Action.ALREADY_RETAINED)} already Retain"
-            + (f", {len(self.failed)} NOT protected" if self.failed else "")
-        )
-        lines = [
-            f"- `{r.retention.namespace}/{r.retention.claim}`"
-            + (f" -> `{r.retention.volume}`" if r.retention.volume else "")
-            + ": "
-            + (f":x: NOT protected: {r.error}" if r.error else SAYS[r.retention.action])
-            + (f" (was {r.retention.before})" if r.retention.patch and not r.error else "")
-            for r in self.rows
-        ]
-        return f"{head}\n\n" + "\n".join(lines) + "\n"
-
-
-def retain_volumes(
-    kube: Kube, objects: Sequence[Mapping[str, Any]], default_namespace: str
-) -> RetentionReport:
+def retain_volumes(kube: Kube, objects: Sequence[Mapping[str, Any]], default_namespace: str) -> list[Row]:
     """Set ``Retain`` on every PersistentVolume bound to a claim of ``objects`` (the applied manifests)."""
     console = runner.current()
-    report = RetentionReport()
     namespaces = sorted(
         {
             str((o.get("metadata") or {}).get("namespace") or default_namespace)
@@ -100,44 +70,45 @@ def retain_volumes(
             f"cannot list PersistentVolumeClaims to protect their volumes: {err.describe()}",
             title="Volumes not checked",
         )
-        return report
+        return []
     by_key = {(ns, str(p["metadata"]["name"])): p for ns, items in pvcs.items() for p in items}
-    for namespace, name in claim_keys(objects, pvcs, default_namespace):
-        claim = by_key.get((namespace, name))
-        volume_name = str(((claim or {}).get("spec") or {}).get("volumeName") or "")
+    rows = []
+    for claim in our_claims(objects, pvcs, default_namespace):
+        pvc = by_key.get((claim.namespace, claim.name))
+        volume_name = str(((pvc or {}).get("spec") or {}).get("volumeName") or "")
         retention: Retention | None = None
         try:
             volume = kube.get(PVS, None, volume_name) if volume_name else None
-            retention = plan_retention(claim, volume, namespace, name)
+            retention = plan_retention(pvc, volume, claim.namespace, claim.name)
             if retention.patch and retention.volume:
                 kube.patch(
                     PVS, None, retention.volume, RETAIN_PATCH, patch_type="merge", field_manager="gitops"
                 )
-            row = Row(retention)
+            row = Row(claim, retention)
         except KubeError as err:
-            unread = Retention(namespace, name, volume_name or None, None, Action.SET_RETAIN)
-            row = Row(retention or unread, err.describe())
-        report.rows.append(row)
+            unread = Retention(claim.namespace, claim.name, volume_name or None, None, Action.SET_RETAIN)
+            row = Row(claim, retention or unread, err.describe())
+        rows.append(row)
         _log(row)
-    if report.rows:
-        console.summary(report.markdown())
-    return report
+    return rows
+
+
+def not_protected(row: Row) -> str:
+    """The warning for a volume that still goes with its claim, and how to fix that."""
+    return (
+        f"the volume of PersistentVolumeClaim {row.claim.namespace}/{row.claim.name} is NOT protected, it "
+        f"goes with its claim: {row.error}. Grant the deploy's kubeconfig get and patch on "
+        f"persistentvolumes, or run `kubectl patch pv {row.retention.volume} -p "
+        """'{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}'`"""
+    )
 
 
 def _log(row: Row) -> None:
     console = runner.current()
-    retention = row.retention
-    where = f"{retention.namespace}/{retention.claim}" + (
-        f" -> {retention.volume}" if retention.volume else ""
-    )
     if row.error:
-        console.warning(
-            f"the volume of PersistentVolumeClaim {where} is NOT protected, it goes with its claim: "
-            f"{row.error}. "
-            "Grant the deploy's kubeconfig get and patch on persistentvolumes, or run `kubectl patch pv "
-            f"""{retention.volume} -p '{{"spec":{{"persistentVolumeReclaimPolicy":"Retain"}}}}'`""",
-            title="Volume not protected",
-        )
+        console.warning(not_protected(row), title="Volume not protected")
         return
-    was = f" (was {retention.before})" if retention.patch else ""
-    console.log(f"  volume of {where}: {SAYS[retention.action]}{was}")
+    where = f"{row.claim.namespace}/{row.claim.name}"
+    target = f" -> {row.retention.volume}" if row.retention.volume else ""
+    was = f" (was {row.retention.before})" if row.retention.patch else ""
+    console.log(f"  volume of {where}{target}: {SAYS[row.retention.action]}{was}")

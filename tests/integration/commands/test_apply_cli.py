@@ -218,10 +218,10 @@ def test_actions_outputs_summary_and_no_secret_anywhere(
     assert result.code == 0, result.output
     outputs = gha_env.outputs()
     assert outputs["result"] == "applied"
-    assert outputs["changed"] == "17"
+    assert outputs["changed"] == "18"
     assert json.loads(outputs["recreated"]) == [] and json.loads(outputs["failed"]) == []
     report = json.loads(outputs["report"])
-    assert report["ok"] is True and len(report["objects"]) == 17
+    assert report["ok"] is True and len(report["objects"]) == 18
     assert json.loads(result.stdout) == report  # JSON by default inside Actions
     summary = gha_env.summary()
     assert summary.startswith(f"### :white_check_mark: gitops apply `{overlay}`: applied (")
@@ -231,8 +231,8 @@ def test_actions_outputs_summary_and_no_secret_anywhere(
     again = cli(["apply", "--overlay", str(overlay), "--kubeconfig", str(cluster.kubeconfig)])
     assert again.code == 0, again.output
     summary = gha_env.summary()
-    assert summary.startswith(f"### :white_check_mark: gitops apply `{overlay}`: applied (17 unchanged)")
-    assert "<details><summary>17 unchanged object(s)</summary>" in summary
+    assert summary.startswith(f"### :white_check_mark: gitops apply `{overlay}`: applied (18 unchanged)")
+    assert "<details><summary>18 unchanged object(s)</summary>" in summary
     everything = result.output + summary + gha_env.output.read_text(encoding="utf-8")
     for value in secrets_env.values():
         assert f"::add-mask::{value}" in result.stderr

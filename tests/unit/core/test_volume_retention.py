@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gitops.core.volume_retention import RETAIN_PATCH, Action, claim_keys, plan_retention
+from gitops.core.volume_retention import RETAIN_PATCH, Action, Claim, our_claims, plan_retention
 
 
 def claim(name: str, volume: str | None = "pv-1", uid: str = "u-1") -> dict[str, Any]:
@@ -76,7 +76,10 @@ def test_our_claims_are_the_statefulsets_templates_and_applied_claims() -> None:
                                   "data-other-0", "shared")],
         "default": [claim("data-redis-0"), claim("data-postgres-0")],
     }  # fmt: skip
-    assert claim_keys(objects, pvcs, "default") == [
-        ("db", "data-postgres-0"), ("db", "data-postgres-1"), ("db", "shared"), ("db", "wal-postgres-0"),
-        ("default", "data-redis-0"),
-    ]  # fmt: skip
+    assert our_claims(objects, pvcs, "default") == [
+        Claim("db", "data-postgres-0", "StatefulSet", "postgres"),
+        Claim("db", "data-postgres-1", "StatefulSet", "postgres"),
+        Claim("db", "shared", "PersistentVolumeClaim", "shared"),
+        Claim("db", "wal-postgres-0", "StatefulSet", "postgres"),
+        Claim("default", "data-redis-0", "StatefulSet", "redis"),
+    ]

@@ -5,7 +5,8 @@
 3. staged server-side apply (:mod:`.stages`), with immutable-field re-creates (:mod:`.invalid`,
    :mod:`.recreate`) and PVC growth (:mod:`.volumes`); or, with ``dry_run``, :mod:`.dry_run`;
 4. rollout wait (:mod:`.wait`); rollback of failed rollouts when enabled (:mod:`.rollback`,
-   the run still fails); else verification of what was applied (:mod:`.verify`).
+   the run still fails); else verification of what was applied (:mod:`.verify`);
+5. after the rollouts (:mod:`.after_rollout`): volumes set to Retain, the PostgreSQL check.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from gitops.adapters.clock import SYSTEM_CLOCK, Clock
 from gitops.adapters.kube import Kube
 from gitops.core.apply_plan import build_plan, unknown_skip_error
 from gitops.operations.apply_engine import rollback, stages, verify, wait
+from gitops.operations.apply_engine.after_rollout import after_rollout
 from gitops.operations.apply_engine.changeset import Action, ApplyReport, ObjectResult
 from gitops.operations.apply_engine.dry_run import dry_run
 from gitops.operations.apply_engine.session import Session
@@ -68,6 +70,7 @@ class Engine:
                 report.rollbacks = rollback.roll_back(s, failed)
             else:
                 report.verify = verify.verify(s, report.objects)
+            after_rollout(s, report)
         finally:
             report.seconds = s.clock.monotonic() - start
             report.requests = s.kube.requests_sent
