@@ -167,6 +167,15 @@ def decide(request: Request, wanted: str) -> tuple[VersionPlan | None, str, dict
             title="k3s version check skipped",
         )
         return None, "skipped", {}
+    if request.upgrade and request.running is None:
+        raise ConfigurationError(
+            "--upgrade needs the running cluster's kubeconfig, to read each node's k3s version and to hand "
+            "to hetzner-k3s upgrade",
+            key="--cluster-kubeconfig-env",
+            title="Kubeconfig missing",
+            hint="in the workflow it is the environment's KUBECONFIG secret (written by every cluster run); "
+            "locally pass --cluster-kubeconfig PATH or --cluster-kubeconfig-env VAR",
+        )
     nodes = running_versions(request.running) if request.running is not None else None
     plan = plan_upgrade(target, nodes) if request.upgrade else plan_create(target, nodes)
     check = "compared" if nodes is not None else "no running cluster given"

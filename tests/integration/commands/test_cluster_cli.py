@@ -634,7 +634,8 @@ def test_upgrade_refuses_skipping_a_minor_version(cluster: Cluster, cli: Any, ru
 def test_upgrade_needs_the_running_clusters_kubeconfig(cluster: Cluster, cli: Any) -> None:
     result = cli(["cluster", "--environment", "dev", "--upgrade", "--hetzner-k3s", "hetzner-k3s"])
     assert result.code == 1
-    assert "an upgrade needs the running cluster's kubeconfig" in result.stderr
+    assert "--upgrade needs the running cluster's kubeconfig" in result.stderr
+    assert "How to fix: in the workflow it is the environment's KUBECONFIG secret" in result.stderr
 
 
 def test_a_failing_upgrade_names_its_phase_and_runs_no_create(
