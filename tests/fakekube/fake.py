@@ -138,6 +138,7 @@ class FakeKube:
         nodes: int | Iterable[str] = 1,
         storage_classes: Iterable[dict[str, Any]] | None = None,
         csi_drivers: Iterable[str] = ("csi.hetzner.cloud",),
+        csi_node_plugin: bool = False,
         namespaces: Iterable[str] = ("default", "kube-system", "kube-public", "kube-node-lease"),
         state_file: Path | str | None = None,
         tick: float | None = 0.05,
@@ -185,6 +186,8 @@ class FakeKube:
             self.sync_crds()
         if not loaded:
             self._seed(nodes, storage_classes, csi_drivers, namespaces)
+            if csi_node_plugin:
+                self.seed_csi_node_plugin()
 
     # --- lifecycle ----------------------------------------------------------------------------
 

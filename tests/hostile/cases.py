@@ -120,7 +120,7 @@ CASES: list[Case] = [
         exit=0,
         files={"userinfo.yaml": b.kubeconfig(server=b.with_userinfo())},
         secrets=[b.URL_PASSWORD, f"{b.URL_USER}:{b.URL_PASSWORD}"],
-        fake={},
+        fake={"csi_node_plugin": True},  # a ready Hetzner cluster: the CSI node plugin runs too
         json_stdout=True,
         check=output_is_json("report"),
     ),
@@ -131,7 +131,7 @@ CASES: list[Case] = [
         exit=0,
         env={"KUBECONFIG_DATA": b.kubeconfig(server=b.with_userinfo())},
         secrets=[b.URL_PASSWORD],
-        fake={},
+        fake={"csi_node_plugin": True},  # a ready Hetzner cluster: the CSI node plugin runs too
         json_stdout=True,
     ),
     Case(
