@@ -4,7 +4,8 @@ It speaks the real JSON shapes and status codes of the endpoints the suite calls
 (https://docs.github.com/en/rest): environment public keys and secrets (with a real
 libsodium key pair per environment, so a test can DECRYPT what was uploaded), environments,
 workflows, ``workflow_dispatch`` (with and without ``return_run_details``), workflow runs,
-refs and branches, and GitHub App installation tokens. Every request is recorded.
+refs and branches, commit comparisons (from the real git history of ``repo_dir``), and GitHub
+App installation tokens. Every request is recorded.
 
 Tokens are checked: each known token carries a set of grants (``secrets``, ``actions``,
 ``environments``, ``contents``), so a test proves that the secret upload used the PAT and

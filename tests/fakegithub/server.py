@@ -485,6 +485,7 @@ class FakeGitHub:
             ),
             ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/contents/(?P<path>.+)$", "get_contents"),
             ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/branches/(?P<branch>.+)$", "get_branch"),
+            ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/compare/(?P<basehead>.+)$", "compare"),
             ("GET", r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/installation$", "get_installation"),
             ("POST", r"^/app/installations/(?P<inst>\d+)/access_tokens$", "mint_installation_token"),
             ("GET", r"^/rate_limit$", "rate_limit"),
@@ -796,6 +797,61 @@ class FakeGitHub:
                 "commit": {"sha": sha, "url": f"{self._repo_url()}/commits/{sha}"},
                 "protected": False,
                 "_links": {"self": f"{self._repo_url()}/branches/{branch}"},
+            },
+            {},
+        )
+
+    def _h_compare(
+        self, p: dict[str, str], q: dict[str, list[str]], b: Any, t: Token | None
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Compare two commits (https://docs.github.com/en/rest/commits/commits#compare-two-commits),
+        answered from the real git history of ``repo_dir``: ``status`` is ``identical``, ``ahead``
+        (head has commits base lacks, and not the other way round), ``behind`` (the reverse: head is
+        an ancestor of base) or ``diverged``; an unknown commit, or two with no common ancestor, is
+        404. ``commits`` holds at most ``per_page`` (default 250) of the commits base..head."""
+        self._need(t, "contents")
+        base, sep, head = p["basehead"].partition("...")
+        if not sep or not base or not head or self.repo_dir is None:
+            raise ApiError(404, "Not Found")
+        base_sha = (self._git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}") or "").strip()
+        head_sha = (self._git("rev-parse", "--verify", "--quiet", f"{head}^{{commit}}") or "").strip()
+        found = self._git("merge-base", base_sha, head_sha) if base_sha and head_sha else None
+        merge_base = (found or "").strip()
+        if not merge_base:
+            raise ApiError(404, "Not Found")
+        ahead = (self._git("rev-list", "--reverse", f"{base_sha}..{head_sha}") or "").split()
+        behind = int((self._git("rev-list", "--count", f"{head_sha}..{base_sha}") or "0").strip())
+        if not ahead and not behind:
+            status = "identical"
+        elif not behind:
+            status = "ahead"
+        elif not ahead:
+            status = "behind"
+        else:
+            status = "diverged"
+        per_page = int(q.get("per_page", ["250"])[0])
+        url = f"{self._repo_url()}/compare/{base}...{head}"
+        html = f"https://github.com/{self.repo}/compare/{base}...{head}"
+
+        def commit(sha: str) -> dict[str, Any]:
+            return {"sha": sha, "url": f"{self._repo_url()}/commits/{sha}"}
+
+        return (
+            200,
+            {
+                "url": url,
+                "html_url": html,
+                "permalink_url": f"https://github.com/{self.repo}/compare/{base_sha}...{head_sha}",
+                "diff_url": f"{html}.diff",
+                "patch_url": f"{html}.patch",
+                "base_commit": commit(base_sha),
+                "merge_base_commit": commit(merge_base),
+                "status": status,
+                "ahead_by": len(ahead),
+                "behind_by": behind,
+                "total_commits": len(ahead),
+                "commits": [commit(sha) for sha in ahead[:per_page]],
+                "files": [],
             },
             {},
         )

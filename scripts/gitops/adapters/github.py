@@ -2,8 +2,10 @@
 
 The calls the verbs make are typed methods of :class:`GitHub`, each citing the REST endpoint it
 speaks to: environments and their secrets (``gitops upload-kubeconfig``), workflows, refs,
-contents and runs (``gitops dispatch``). They return plain data; deciding what a 404 means, or
-which run is ours, is the caller's (:mod:`gitops.operations`, :mod:`gitops.core`).
+contents and runs (``gitops dispatch``), and the comparison of two commits (``gitops deploy``,
+when git cannot tell whether a commit is older than the deployed one). They return plain data;
+deciding what a 404 means, or which run is ours, is the caller's (:mod:`gitops.operations`,
+:mod:`gitops.core`).
 
 Why one module of this size: it is one client. Every typed method is a few lines over the one
 ``request`` (retry policy, error explanation, the test clock), and authentication mints the
@@ -419,7 +421,7 @@ class GitHub:
 
     # -- workflows, refs, contents, runs -----------------------------------------------------
     # https://docs.github.com/en/rest/actions/workflows, /rest/actions/workflow-runs,
-    # /rest/git/refs, /rest/repos/contents, /rest/users/users
+    # /rest/git/refs, /rest/repos/contents, /rest/users/users, /rest/commits/commits (compare)
 
     def list_workflows(self, repo: Repo) -> list[dict[str, Any]] | None:
         """``GET .../actions/workflows``, every page (at most 1000); None when GitHub answers 404."""
@@ -471,6 +473,26 @@ class GitHub:
             return base64.b64decode(str(response.json_object.get("content", ""))).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return None
+
+    def compare_commits(self, repo: Repo, base: str, head: str) -> str | None:
+        """``GET .../compare/{base}...{head}``: GitHub's ``status`` of head against base, one of
+        ``ahead``, ``behind`` (head is an ancestor of base), ``identical``, ``diverged``; None when
+        GitHub does not know one of the commits (404). ``per_page=1``: only the status is read, not
+        the commit list (https://docs.github.com/en/rest/commits/commits#compare-two-commits)."""
+        response = self.request(
+            "GET",
+            f"{repo.path}/compare/{segment(base)}...{segment(head)}",
+            operation=f"compare {base[:12]}...{head[:12]} in {repo.full}",
+            needs=github_errors.READ_REPO,
+            params={"per_page": "1"},
+            handle=(404,),
+        )
+        if response.status == 404:
+            return None
+        status = response.json_object.get("status")
+        if status not in ("ahead", "behind", "identical", "diverged"):
+            raise GitHubUnavailable(f"GitHub's compare answer has no known `status` (got {status!r})")
+        return str(status)
 
     def dispatch_workflow(
         self,

@@ -291,7 +291,14 @@ def add_gate_args(
         metavar="TEXT",
         help="why the override is needed, e.g. 'INC-42' (recorded)",
     )
-    add(group, "--actor", input="actor", metavar="LOGIN", help="who asks (default: $GITHUB_ACTOR)")
+    add(
+        group,
+        "--actor",
+        input="actor",
+        metavar="LOGIN",
+        help="who asks, checked against emergency_override.actors (default: $GITHUB_TRIGGERING_ACTOR, who "
+        "started this attempt of the run: on a re-run the person who re-ran it; else $GITHUB_ACTOR)",
+    )
     add(
         group,
         "--triggered-by",
@@ -301,6 +308,57 @@ def add_gate_args(
         "deploy (default: $GITOPS_TRIGGERED_BY; empty or 'manual' = a person)",
     )
     return group
+
+
+def triggering_actor() -> str:
+    """Who started this attempt of the run: ``github.triggering_actor`` (a re-run's is the person who
+    re-ran it; ``github.actor`` stays the first run's user), else ``github.actor``."""
+    console = runner.current()
+    return console.env("GITHUB_TRIGGERING_ACTOR").strip() or console.env("GITHUB_ACTOR").strip()
+
+
+def run_actor() -> str:
+    """``github.actor`` (who started the run), else the local user."""
+    import getpass
+
+    actor = runner.current().env("GITHUB_ACTOR").strip()
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return "unknown"
+
+
+def run_url() -> str | None:
+    """This run attempt's page, in Actions."""
+    console = runner.current()
+    server, repo, run = (
+        console.env(n).strip() for n in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if not (server and repo and run):
+        return None
+    attempt = console.env("GITHUB_RUN_ATTEMPT").strip()
+    return f"{server}/{repo}/actions/runs/{run}" + (f"/attempts/{attempt}" if attempt else "")
+
+
+def claim_command(args: argparse.Namespace, environment: str) -> str:
+    """The exact ``gitops claim`` for the cluster these kube flags reach (said when it is not bound)."""
+    parts = ["gitops", "claim", "--environment", environment]
+    for flag, value in (
+        ("--kubeconfig", args.kubeconfig.strip()),
+        ("--kubeconfig-env", args.kubeconfig_env.strip()),
+        ("--context", args.context.strip()),
+    ):
+        if value:
+            parts += [flag, value]
+    command = "`" + " ".join(parts) + "`"
+    if runner.current().in_actions:
+        command += (
+            " on a machine that has the kubeconfig, or dispatch the deploy workflow by hand with "
+            "claim_cluster: true"
+        )
+    return command
 
 
 def automatic_from(triggered_by: str) -> bool | None:
@@ -319,7 +377,7 @@ def gate_request(args: argparse.Namespace) -> GateRequest:
     override = None
     if OVERRIDE.read(args):
         override = Override(
-            actor=args.actor.strip() or console.env("GITHUB_ACTOR") or None,
+            actor=args.actor.strip() or triggering_actor() or None,
             reason=args.reason.strip() or None,
         )
     elif args.reason.strip():

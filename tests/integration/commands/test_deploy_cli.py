@@ -23,6 +23,7 @@ from tests.support.apply import (
     secret_values,
     write_overlay,
 )
+from tests.support.cluster_records import bind_cluster, identity_of
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +48,12 @@ def policy_with(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Pat
 
 
 def deploy(cli: Callable[[list[str]], Any], cluster: Cluster, *args: str) -> Any:
+    """``gitops deploy`` onto the fake, which is bound to the environment deployed (as the cluster
+    workflow leaves a cluster; the refusals of unbound and foreign clusters are tested below)."""
+    environment = args[args.index("--environment") + 1]
+    if identity_of(cluster.fake) is None:
+        bind_cluster(cluster.fake, environment)
+        cluster.fake.reset_logs()
     base = [
         "deploy",
         "--kubeconfig",
