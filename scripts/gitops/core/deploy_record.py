@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gitops.core import documents
 from gitops.core.cluster_identity import MANAGED_BY, NAMESPACE, RecordUnreadable
 
 RECORD = "gitops-deploy-record"
@@ -40,6 +41,12 @@ RUNNING = "running"
 SUCCESS = "applied"
 RESULTS = (RUNNING, SUCCESS, "failed", "rolled-back")
 REQUIRED = ("id", "environment", "commit", "started_at", "result")  # keys every entry has
+# One entry is a few hundred bytes; a ConfigMap holds at most 1 MiB in all.
+ENTRY = documents.DocumentKind(
+    title="Deploy record unreadable",
+    message="{problem}",
+    limits=documents.Limits(max_bytes=64 * documents.KiB),
+)
 
 
 @dataclass(frozen=True)

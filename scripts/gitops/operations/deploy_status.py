@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitops.core import documents
 from gitops.core.cluster_identity import Identity
 from gitops.core.deploy_record import DeployHistory
 from gitops.errors import ConfigurationError
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 CLUSTER_CONFIG = "k8s/hetzner/{env}/cluster/cluster-config.yaml"  # under the infra directory
 STATUS_TIMEOUT = 10.0
+_CLUSTER_CONFIG = documents.DocumentKind(title="Invalid cluster config")
 
 
 @dataclass(frozen=True)
@@ -105,17 +107,15 @@ def read_cluster(source: KubeconfigSource, described: str) -> EnvironmentStatus:
 
 def kubeconfig_of(environment: str, infra: Path, explicit: Mapping[str, Path]) -> tuple[Path | None, str]:
     """The kubeconfig of ``environment``'s cluster and where it came from (see the module docstring)."""
-    import yaml
-
     from gitops.core.hetzner_k3s import configured_paths
 
     if environment in explicit:
         return explicit[environment], f"--cluster {environment}={explicit[environment]}"
     config = infra / CLUSTER_CONFIG.format(env=environment)
     try:
-        doc = yaml.safe_load(config.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None, ""
+        doc = documents.load(config.read_text(encoding="utf-8"), str(config), _CLUSTER_CONFIG)
+    except (OSError, documents.DocumentError):
+        return None, ""  # no usable cluster config: no kubeconfig known for this environment
     configured = configured_paths(doc)[2] if isinstance(doc, Mapping) else ""
     if not configured:
         return None, ""
