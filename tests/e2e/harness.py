@@ -5,6 +5,10 @@ How a run is set up (each choice says why):
 * A **throwaway git repository** per scenario, cloned from ONE session template that holds the
   project's current working tree (tracked + untracked-but-not-ignored files). Its ``origin`` is
   ``https://github.com/acme/platform.git`` because act derives ``github.repository`` from it.
+  One edit: act 0.2.89's workflow schema knows only ``group`` and ``cancel-in-progress`` in a
+  ``concurrency`` block (nektos/act ``pkg/schema/workflow_schema.json``, ``concurrency-mapping``)
+  and refuses the whole workflow for GitHub's ``queue: max`` (2026-05), so the template's copies
+  of the workflows drop those lines (:func:`act_compatible`). act runs one job at a time anyway.
 * ``act <event> -W <one workflow file> -P ubuntu-latest=-self-hosted``: steps run directly on
   this host. act ignores ``on.push.paths``, so each scenario names the workflow it triggers.
 * ``actions/checkout`` is replaced (``--no-skip-checkout --local-repository``) by the stub in
@@ -44,6 +48,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -91,6 +96,14 @@ def project_files(root: Path = ROOT) -> list[str]:
     return sorted({name for name in out.decode().split("\0") if name and (root / name).is_file()})
 
 
+QUEUE_LINE = re.compile(r"^[ \t]+queue:[ \t]*max[ \t]*(#.*)?\n", re.M)
+
+
+def act_compatible(workflow: str) -> str:
+    """A workflow without its ``queue: max`` lines, which act's schema refuses (see the module docstring)."""
+    return QUEUE_LINE.sub("", workflow)
+
+
 def build_template(dest: Path, root: Path = ROOT) -> Path:
     """One commit of the project's working tree on `main`, with `dev` and `test` branches."""
     dest.mkdir(parents=True)
@@ -98,6 +111,8 @@ def build_template(dest: Path, root: Path = ROOT) -> Path:
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target)
+        if name.startswith(".github/workflows/") and name.endswith((".yml", ".yaml")):
+            target.write_text(act_compatible(target.read_text(encoding="utf-8")), encoding="utf-8")
     git(dest, "init", "-q", "-b", "main")
     # The checkout stub fetches single commits by SHA, as actions/checkout does.
     git(dest, "config", "uploadpack.allowAnySHA1InWant", "true")

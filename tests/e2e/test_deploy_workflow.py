@@ -1,9 +1,12 @@
 """deploy-k8s-resources.yml run for real with act against the fake Kubernetes API server.
 
-Each scenario commits to its own clone of the project, runs ONE act invocation of the real
-workflow (plus deploy-environment.yml, which it calls), and then checks three things: what the
-cluster received, what the job summaries say, and that no secret value is anywhere act or the
-steps left output (see harness.scan_for_secrets).
+Each scenario commits to its own clone of the project, runs act on the real workflow (plus
+deploy-environment.yml, which it calls), and then checks three things: what the cluster
+received, what the job summaries say, and that no secret value is anywhere act or the steps
+left output (see harness.scan_for_secrets).
+
+The fake cluster starts bound to the environment a scenario deploys (its identity record, as
+the cluster workflow leaves a cluster), except where a scenario is about a foreign cluster.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from tests.e2e.harness import (
 )
 from tests.fakekube.fake import FakeKube
 from tests.support.actions import parse_output_file
+from tests.support.cluster_records import bind_cluster, deploy_entries, last_successful
 
 pytestmark = pytest.mark.e2e
 
@@ -79,22 +83,42 @@ class Deploy:
     app_secrets: dict[str, str]
     no_leaks: Callable[..., None]
 
-    def run(self, event_name: str, event: dict[str, Any], actor: str = "platform-dev") -> ActResult:
+    def run(
+        self,
+        event_name: str,
+        event: dict[str, Any],
+        actor: str = "platform-dev",
+        *,
+        triggering_actor: str | None = None,
+    ) -> ActResult:
+        # act has no github.triggering_actor (nektos/act: pkg/model/github_context.go); the runner's
+        # GITHUB_TRIGGERING_ACTOR variable, which gitops reads when the input is empty, stands in.
+        env = {"GITHUB_TRIGGERING_ACTOR": triggering_actor} if triggering_actor else {}
         return self.act(
-            event_name=event_name, event=event, workflow=WORKFLOW, secrets=self.secrets, actor=actor
+            event_name=event_name, event=event, workflow=WORKFLOW, secrets=self.secrets, actor=actor, env=env
         )
 
     def push(self, branch: str, before: str, after: str) -> ActResult:
         return self.run("push", push_event(self.repo, branch, before, after))
 
-    def dispatch(self, ref: str, environment: str, *, override: bool = False, reason: str = "") -> ActResult:
+    def dispatch(
+        self,
+        ref: str,
+        environment: str,
+        *,
+        override: bool = False,
+        reason: str = "",
+        actor: str = "platform-oncall",
+        triggering_actor: str | None = None,
+    ) -> ActResult:
         inputs = {
             "environment": environment,
             "emergency_override": "true" if override else "false",
             "override_reason": reason,
             "triggered_by": "",
         }
-        return self.run("workflow_dispatch", dispatch_event(ref, inputs), actor="platform-oncall")
+        event = dispatch_event(ref, inputs, actor=triggering_actor or actor)
+        return self.run("workflow_dispatch", event, actor=actor, triggering_actor=triggering_actor)
 
 
 @pytest.fixture
@@ -170,6 +194,7 @@ def failed_checks(decision: dict[str, Any]) -> dict[str, str]:
 
 def test_push_to_dev_changing_base_deploys_dev_only(deploy: Deploy) -> None:
     repo, kube = deploy.repo, deploy.kube
+    bind_cluster(kube, "dev")
     before, after = repo.commit("dev", {BASE_KUSTOMIZATION: touch_base(repo, "tune base")}, "Base change")
     result = deploy.push("dev", before, after)
     assert result.returncode == 0, result.text(last=80)
@@ -252,6 +277,7 @@ def test_manual_dispatch_in_a_deny_window_is_refused_and_an_override_deploys_and
     deploy: Deploy,
 ) -> None:
     repo, kube = deploy.repo, deploy.kube
+    bind_cluster(kube, "prod")
     repo.commit("main", {CONTROL: set_policy(repo, _deny_now)}, "Freeze prod")
     kube.reset_logs()
     refused = deploy.dispatch("main", "prod")
@@ -309,6 +335,7 @@ def test_immutable_storage_growth_recreates_only_postgres_through_the_workflow(
     repo, kube = deploy.repo, deploy.kube
     seeded = repo.replace(PROD_POSTGRES_PATCH, "storage: 50Gi", "storage: 10Gi")
     repo.commit("main", {CONTROL: set_policy(repo, _no_windows), PROD_POSTGRES_PATCH: seeded}, "prod at 10Gi")
+    bind_cluster(kube, "prod")
     seed_with_cli(deploy, tmp_path)
     kube.wait_for(lambda: kube.list_objects("v1", "PersistentVolumeClaim", "default"), timeout=30)
     before = {name: s["metadata"]["uid"] for name, s in statefulsets(kube).items()}
@@ -390,3 +417,125 @@ def test_pull_request_validates_and_touches_nothing(deploy: Deploy, tmp_path: Pa
     assert kube.requests() == [], "a pull request must never reach a cluster"
     assert statefulsets(kube) == {}
     deploy.no_leaks(result, also=[repo.path])
+
+
+# -- issue 14: the cluster's identity, the commit order, the override on a re-run ---------------------
+
+
+def gitops_cli(deploy: Deploy, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The `gitops` CLI of this checkout against the fake cluster (what a person runs afterwards)."""
+    kubeconfig = deploy.kube.write_kubeconfig(tmp / "cli-kubeconfig")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITOPS_"))}
+    env.pop("KUBECONFIG", None)
+    command = [str(ROOT / ".venv" / "bin" / "gitops"), *args, "--kubeconfig", str(kubeconfig)]
+    return subprocess.run(
+        command, cwd=deploy.repo.path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _open_prod(policy: dict[str, Any]) -> None:
+    policy["environments"]["prod"]["deployment_windows"]["enabled"] = False
+
+
+def test_prods_job_given_the_dev_clusters_kubeconfig_is_refused_and_writes_nothing(deploy: Deploy) -> None:
+    """prod has no KUBECONFIG of its own, so GitHub hands its job the repository's (dev's): the
+    deploy reads the dev cluster's identity record and stops before its first write."""
+    repo, kube = deploy.repo, deploy.kube
+    bind_cluster(kube, "dev")  # the cluster behind the KUBECONFIG secret is dev's
+    repo.commit("main", {CONTROL: set_policy(repo, _open_prod)}, "prod: no windows")
+    kube.reset_logs()
+    result = deploy.dispatch("main", "prod")
+    assert [r for j, _, r in result.job_results() if j == "gate"] == ["success"]
+    assert [r for j, _, r in result.job_results() if j == "deploy"] == ["failure"], result.text(last=60)
+    assert kube_writes(kube) == [], "nothing may be written to another environment's cluster"
+    assert statefulsets(kube) == {}
+    summary = result.summaries("deploy")
+    assert "Wrong cluster" in summary, summary
+    assert "belongs to environment 'dev'" in summary and "not to 'prod'" in summary
+    assert "falls back to the repository secret of the same name" in summary
+    deploy.no_leaks(result, also=[repo.path])
+
+
+def test_a_rerun_of_an_older_push_after_a_newer_one_deployed_is_skipped(
+    deploy: Deploy, tmp_path: Path
+) -> None:
+    """Push A, push B (deployed), then A's run is re-run (it keeps commit A): skipped, nothing
+    written, and `gitops status` afterwards still shows B."""
+    repo, kube = deploy.repo, deploy.kube
+    bind_cluster(kube, "dev")
+    base, older = repo.commit("dev", {BASE_KUSTOMIZATION: touch_base(repo, "change A")}, "Change A")
+    _, newer = repo.commit("dev", {BASE_KUSTOMIZATION: touch_base(repo, "change B")}, "Change B")
+    deployed = deploy.push("dev", older, newer)
+    assert [r for j, _, r in deployed.job_results() if j == "deploy"] == ["success"], deployed.text(last=80)
+    assert [e["commit"] for e in deploy_entries(kube)] == [newer]
+
+    git(repo.path, "checkout", "-q", "--detach", older)  # a re-run deploys its run's original commit
+    kube.reset_logs()
+    rerun = deploy.push("dev", base, older)
+    assert rerun.returncode == 0, rerun.text(last=80)
+    assert [r for j, _, r in rerun.job_results() if j == "deploy"] == ["success"]
+    assert kube_writes(kube) == [], "a stale deploy writes nothing, not even its record"
+    summary = rerun.summaries("deploy")
+    assert f"gitops deploy dev: SKIPPED, {older[:12]} is older than what runs; nothing written" in summary
+    outputs = [parse_output_file(o) for o in rerun.outputs("deploy")]
+    assert any(o.get("result") == "skipped" for o in outputs), outputs
+    assert [e["commit"] for e in deploy_entries(kube)] == [newer]
+    successful = last_successful(kube)
+    assert successful is not None and successful["commit"] == newer
+
+    # gitops status after the act deploys: what dev runs, who deployed it, how
+    status = gitops_cli(deploy, tmp_path, "status", "--format", "table")
+    assert status.returncode == 0, status.stderr
+    row = next(line for line in status.stdout.splitlines() if line.startswith("dev "))
+    assert newer[:12] in row and "platform-dev" in row and "push, automatic" in row
+    (tmp_path / "status.txt").write_text(status.stdout, encoding="utf-8")  # what the README shows
+    deploy.no_leaks(rerun, also=[repo.path])
+
+
+def _override_only_for_oncall(policy: dict[str, Any]) -> None:
+    _deny_now(policy)
+    policy["environments"]["prod"]["deployment_windows"]["emergency_override"]["actors"] = ["platform-oncall"]
+
+
+def test_an_override_rerun_by_someone_not_on_the_list_is_refused_and_both_actors_are_recorded(
+    deploy: Deploy,
+) -> None:
+    """github.actor stays the first run's user on a re-run: the override is checked for the person
+    who re-ran it (github.triggering_actor), and the record keeps both."""
+    repo, kube = deploy.repo, deploy.kube
+    bind_cluster(kube, "prod")
+    repo.commit(
+        "main", {CONTROL: set_policy(repo, _override_only_for_oncall)}, "Freeze prod, oncall may override"
+    )
+    kube.reset_logs()
+    rerun = deploy.dispatch(
+        "main",
+        "prod",
+        override=True,
+        reason="INC-7 hotfix",
+        actor="platform-oncall",
+        triggering_actor="mallory",
+    )
+    assert rerun.returncode == 0, rerun.text(last=60)
+    assert [r for j, _, r in rerun.job_results() if j == "deploy"] == [], "the gate must stop the re-run"
+    assert kube.requests() == []
+    decision = gate_decisions(rerun)["prod"]
+    assert decision["allowed"] is False
+    assert "'mallory' is not in" in failed_checks(decision)["emergency_override"], decision
+    deploy.no_leaks(rerun, also=[repo.path])
+
+    # The other way round: platform-dev started the run, platform-oncall re-ran it: allowed.
+    allowed = deploy.dispatch(
+        "main",
+        "prod",
+        override=True,
+        reason="INC-7 hotfix",
+        actor="platform-dev",
+        triggering_actor="platform-oncall",
+    )
+    assert [r for j, _, r in allowed.job_results() if j == "deploy"] == ["success"], allowed.text(last=80)
+    (entry,) = deploy_entries(kube)
+    assert (entry["actor"], entry["triggering_actor"]) == ("platform-dev", "platform-oncall")
+    assert entry["override"]["actor"] == "platform-oncall" and entry["override"]["reason"] == "INC-7 hotfix"
+    assert entry["event"] == "workflow_dispatch" and entry["result"] == "applied"
+    deploy.no_leaks(allowed, also=[repo.path])

@@ -147,3 +147,19 @@ def test_checkout_stand_in_refuses_persisted_credentials(
     assert result.returncode != 0
     assert result.job_result("credentials") == "failure"
     assert "must pass persist-credentials: false" in result.text()
+
+
+def test_only_the_queue_lines_act_cannot_read_are_dropped_from_the_workflows() -> None:
+    """GitHub's `queue: max` stays in the real workflows; the template's copies lose exactly those
+    lines (act's schema refuses them, see harness.py), nothing else."""
+    from tests.e2e.harness import ROOT, act_compatible
+
+    dropped = 0
+    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        text = path.read_text(encoding="utf-8")
+        kept = act_compatible(text)
+        removed = [line for line in text.splitlines() if line not in kept.splitlines()]
+        assert all(line.strip().startswith("queue: max") for line in removed), (path.name, removed)
+        assert len(kept.splitlines()) == len(text.splitlines()) - len(removed)
+        dropped += len(removed)
+    assert dropped >= 2, "the deploy and the cluster jobs queue in their environment's group"

@@ -281,3 +281,48 @@ def test_kubeconfig_upload_with_a_github_app_instead_of_a_pat(  # noqa: PLR0917 
         **minted,
     }
     no_leaks(run.result, extra=extra, also=[scenario.path])
+
+
+def test_a_test_cluster_run_dispatches_nothing_and_says_what_to_run(  # noqa: PLR0917 - fixtures
+    scenario: ScenarioRepo,
+    act: ActRunner,
+    kube: FakeKube,
+    standin: tuple[Path, Path],
+    tokens: dict[str, str],
+    no_leaks: Callable[..., None],
+) -> None:
+    """test has auto_deploy: false, so the automatic deploy the cluster run would dispatch is refused:
+    instead of a green run and an empty cluster, nothing is dispatched and the summary says, plainly,
+    what to run. The cluster is bound to test before its kubeconfig is stored."""
+    bin_dir, _ = standin
+    github = FakeGitHub(
+        "acme/platform",
+        repo_dir=scenario.path,
+        tokens={
+            tokens["INFRA_DEPLOY_TOKEN"]: ("pat", {"secrets", "environments"}),
+            tokens["GITHUB_TOKEN"]: ("github_token", {"actions", "contents"}),
+        },
+    )
+    scenario.checkout("test")
+    with github:
+        result = act(
+            event_name="workflow_dispatch",
+            event=dispatch_event("test", {"environment": "test"}, actor="platform-admin"),
+            workflow="hetzner-k8s.yml",
+            secrets={**cluster_secrets(tokens), "INFRA_DEPLOY_TOKEN": tokens["INFRA_DEPLOY_TOKEN"]},
+            env={"GITHUB_API_URL": github.url, "GITOPS_HETZNER_K3S": "hetzner-k3s"},
+            extra_path=[bin_dir],
+        )
+    assert result.returncode == 0, result.text(last=100)
+    assert result.job_result("cluster") == "success", result.job_results()
+    assert github.dispatches == [], "a deploy the policy refuses is not dispatched"
+    identity = kube.get("v1", "ConfigMap", "gitops-system", "gitops-cluster-identity")
+    assert identity is not None and identity["data"]["environment"] == "test"
+    assert github.decrypt_secret("test", "KUBECONFIG")
+    summary = result.summaries("cluster")
+    assert "test: the cluster is ready, but nothing was deployed onto it" in summary, summary
+    assert "The cluster is EMPTY" in summary
+    assert "environment.auto_deploy: environments.test.auto_deploy is false" in summary
+    assert "gh workflow run deploy-k8s-resources.yml --ref test -f environment=test" in summary
+    assert "`environments.test.auto_deploy: true`" in summary
+    no_leaks(result, extra={"KUBECONFIG token": kube.token}, also=[scenario.path])

@@ -69,14 +69,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     options.DRY_RUN.add(group)
     handover = p.add_argument_group("handover to the deploy workflow (the cluster workflow)")
-    handover.add_argument(
+    options.add(
+        handover,
         "--handover",
-        default="",
+        input="handover",
         metavar="WORKFLOW",
         help="the deploy workflow the cluster workflow dispatches next, e.g. deploy-k8s-resources.yml",
     )
-    handover.add_argument(
-        "--control", default="", metavar="FILE", help="the policy file (default: infra/deploy-control.yaml)"
+    options.add(
+        handover,
+        "--control",
+        input="control-file",
+        metavar="FILE",
+        help="the policy file (default: infra/deploy-control.yaml)",
     )
     options.add_kube_args(p)
 
