@@ -58,3 +58,35 @@ def last_successful(fake: FakeKube) -> dict[str, Any] | None:
 def writes_to(fake: FakeKube) -> list[dict[str, Any]]:
     """Every write request the fake received (what "nothing was written" is checked against)."""
     return [r for r in fake.requests() if r["method"] in ("POST", "PUT", "PATCH", "DELETE")]
+
+
+def seed_deploy(fake: FakeKube, environment: str, commit: str, *, actor: str = "alice") -> dict[str, Any]:
+    """A cluster whose record says ``commit`` was deployed successfully (what `gitops deploy` leaves)."""
+    entry = {
+        "id": "seed0001",
+        "seq": 1,
+        "environment": environment,
+        "commit": commit,
+        "ref": "refs/heads/main",
+        "event": "push",
+        "actor": actor,
+        "triggering_actor": actor,
+        "started_at": "2026-11-26T09:58:00Z",
+        "finished_at": "2026-11-26T10:02:03Z",
+        "result": "applied",
+        "automatic": True,
+        "override": None,
+        "older_than": None,
+        "gate": {"allowed": True},
+        "run_url": None,
+        "changed": 3,
+    }
+    fake.put(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": RECORD, "namespace": NAMESPACE},
+            "data": {"deploy-000001-seed0001": json.dumps(entry), "last-successful": json.dumps(entry)},
+        }
+    )
+    return entry

@@ -1,15 +1,18 @@
-"""``gitops plan``: every environment x affected? x gate decision, from git and the policy alone."""
+"""``gitops plan``: every environment x affected? x gate decision, from git and the policy (and, where
+a cluster can be reached, what it runs)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gitops.adapters import runner
 from gitops.commands.output import emit, markdown_table, text_table, until
+from gitops.commands.status import cluster_kubeconfigs, when
 from gitops.core import gate
 from gitops.core.deploy_plan import EVENT_KINDS, Row, blocked_label
 from gitops.core.policy import UNGOVERNED
@@ -17,6 +20,7 @@ from gitops.core.policy_schema import DEFAULT_PATH, parse_instant
 from gitops.core.windows import fmt_local
 from gitops.errors import EXIT_OK, ConfigurationError
 from gitops.operations import planning
+from gitops.operations.deploy_status import EnvironmentStatus
 from gitops.operations.planning import PlanRequest
 
 DESCRIPTION = """\
@@ -28,6 +32,11 @@ overlay on disk, so also `local`): whether the change affects it and which files
 reason) make it so, what the gate says for an automatic push to the environment's branch and
 for a manual workflow_dispatch, with the first failing check, whether approval is required,
 and the deployment window (open until, or when it next opens).
+
+Where an environment's cluster can be reached (a kubeconfig from --cluster ENV=PATH, or the
+kubeconfig_path of its Hetzner cluster config when that file exists; the kubernetes client
+installed), a DEPLOYED column shows what it runs, from the deploy record in the cluster (read
+only; see `gitops status`). --no-status never reaches a cluster.
 """
 
 EPILOG = """\
@@ -48,8 +57,10 @@ JSON: {"base","head","event_kind","at","files":[...],"note",
        "environments":[{"environment","governed","branch","affected","cluster_affected",
         "reasons":[...],"outcome","push":<gate decision>|null,"dispatch":<gate decision>|null,
         "requires_approval","window":{"enabled","open","closes_at","next_open","detail"}|null,
-        "services":{"<name>":{"push":bool,"dispatch":bool}},"not_governed":<why>|null}]}
-where <gate decision> is the `gitops gate` JSON. Exit 0, or 1 for a bad policy or revision.
+        "services":{"<name>":{"push":bool,"dispatch":bool}},"not_governed":<why>|null,
+        "deployed":<gitops status of the environment>|null}]}
+where <gate decision> is the `gitops gate` JSON; `deployed` is null where no cluster was asked.
+Exit 0, or 1 for a bad policy or revision.
 """
 
 
@@ -76,6 +87,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--infra", default="infra", metavar="DIR", help="the infra directory in the repo (default: infra)"
     )
+    p.add_argument(
+        "--cluster",
+        action="append",
+        default=[],
+        metavar="ENV=PATH",
+        help="the kubeconfig of ENV's cluster, to show what it runs (repeatable; default: its cluster "
+        "config's kubeconfig_path, when that file exists)",
+    )
+    p.add_argument("--no-status", action="store_true", help="never reach a cluster (no DEPLOYED column)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,9 +118,11 @@ def run(args: argparse.Namespace) -> int:
         event_name=event_name,
         event_path=Path(args.event) if args.event else None,
         infra=args.infra,
+        clusters=cluster_kubeconfigs(args.cluster),
+        status=not args.no_status,
     )
     result = planning.plan(request)
-    report, rows = result.changes, result.rows
+    report, rows, deployed = result.changes, result.rows, result.deployed
     data = {
         "base": report.base,
         "head": report.head,
@@ -110,10 +132,14 @@ def run(args: argparse.Namespace) -> int:
         "control": str(request.control),
         "files": list(report.files),
         "note": report.note,
-        "environments": [r.to_json() for r in rows],
+        "environments": [
+            r.to_json()
+            | {"deployed": deployed[r.environment].to_json(0) if r.environment in deployed else None}
+            for r in rows
+        ],
     }
-    publish(rows, data)
-    emit(args.format, data, lambda: human(rows, data))
+    publish(rows, data, deployed)
+    emit(args.format, data, lambda: human(rows, data, deployed))
     return EXIT_OK
 
 
@@ -173,6 +199,25 @@ def _affected_cell(row: Row) -> str:
 HEADERS = ("ENV", "BRANCH", "AFFECTED", "WHY", "PUSH", "MANUAL DISPATCH", "APPROVAL", "WINDOW")
 
 
+def _deployed_cell(status: EnvironmentStatus | None) -> str:
+    """``1a2b3c4d5e6f 2026-11-26 10:02 UTC``, or why the cluster did not say."""
+    if status is None:
+        return "-"
+    current = status.history.last_successful if status.history else None
+    if status.problem or current is None:
+        return f"? {status.problem}" if status.problem else "nothing yet"
+    return f"{current.commit[:12]} {when(current.finished_at or current.started_at)}"
+
+
+def _headers(deployed: Mapping[str, EnvironmentStatus]) -> tuple[str, ...]:
+    return (*HEADERS, "DEPLOYED") if deployed else HEADERS
+
+
+def _with_deployed(row: Row, deployed: Mapping[str, EnvironmentStatus]) -> tuple[str, ...]:
+    cells = _cells(row)
+    return (*cells, _deployed_cell(deployed.get(row.environment))) if deployed else cells
+
+
 def _cells(row: Row) -> tuple[str, ...]:
     if row.not_governed is not None:
         short = "not governed (laptop only)" if row.environment in UNGOVERNED else "NOT IN POLICY"
@@ -202,30 +247,33 @@ def _range_text(data: dict[str, Any]) -> str:
     return f"{head} (no diff)"
 
 
-def human(rows: list[Row], data: dict[str, Any]) -> str:
+def human(rows: list[Row], data: dict[str, Any], deployed: Mapping[str, EnvironmentStatus]) -> str:
     at = datetime.fromisoformat(str(data["at"]))
     lines = [f"gitops plan: {_range_text(data)}; {data['event_kind']} at {at:%a %Y-%m-%d %H:%M} UTC", ""]
     if data.get("note"):
         lines += [f"note: {data['note']}", ""]
-    lines.append(text_table(HEADERS, [_cells(r) for r in rows]))
+    lines.append(text_table(_headers(deployed), [_with_deployed(r, deployed) for r in rows]))
     lines.append("")
     width = max(len(r.environment) for r in rows) if rows else 0
     lines += [f"{r.environment.ljust(width)}  {r.outcome}" for r in rows]
     return "\n".join(lines)
 
 
-def summary_markdown(rows: list[Row], data: dict[str, Any]) -> str:
+def summary_markdown(
+    rows: list[Row], data: dict[str, Any], deployed: Mapping[str, EnvironmentStatus] | None = None
+) -> str:
+    found = deployed or {}
     parts = [f"### Deploy plan — {_range_text(data)}", ""]
     if data.get("note"):
         parts += [f"> {data['note']}", ""]
-    table_rows = [(*_cells(r), r.outcome) for r in rows]
-    parts.append(markdown_table((*HEADERS, "OUTCOME"), table_rows))
+    table_rows = [(*_with_deployed(r, found), r.outcome) for r in rows]
+    parts.append(markdown_table((*_headers(found), "OUTCOME"), table_rows))
     return "\n".join(parts)
 
 
-def publish(rows: list[Row], data: dict[str, Any]) -> None:
+def publish(rows: list[Row], data: dict[str, Any], deployed: Mapping[str, EnvironmentStatus]) -> None:
     console = runner.current()
-    console.summary(summary_markdown(rows, data))
+    console.summary(summary_markdown(rows, data, deployed))
     console.set_output("plan", json.dumps(data, separators=(",", ":")))
     deploys = [
         r.environment

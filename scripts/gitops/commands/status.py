@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         found = _one_cluster(args)
     else:
         environments = args.environments or _policy_environments(args)
-        found = deploy_status.statuses(environments, Path(args.infra), _explicit(args.cluster))
+        found = deploy_status.statuses(environments, Path(args.infra), cluster_kubeconfigs(args.cluster))
     data = {"environments": [s.to_json(args.history) for s in found]}
     console = runner.current()
     console.summary(summary_markdown(found, args.history))
@@ -119,7 +119,8 @@ def _policy_environments(args: argparse.Namespace) -> list[str]:
     return list(policy.environments)
 
 
-def _explicit(pairs: Sequence[str]) -> dict[str, Path]:
+def cluster_kubeconfigs(pairs: Sequence[str]) -> dict[str, Path]:
+    """``--cluster ENV=PATH`` flags (also ``gitops plan``'s) as environment -> kubeconfig."""
     found: dict[str, Path] = {}
     for pair in pairs:
         environment, sep, path = pair.partition("=")

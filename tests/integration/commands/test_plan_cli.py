@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from tests.support.actions import GhaEnv
+from tests.support.apply import Cluster
+from tests.support.cluster_records import bind_cluster, seed_deploy
 from tests.support.git_repo import GitRepo, git_repo  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -209,3 +211,37 @@ def test_a_root_commit_counts_every_file(cli: Any, repo: GitRepo) -> None:
     assert "root commit" in result.stdout
     dev = next(line for line in result.stdout.splitlines() if line.startswith("dev "))
     assert "files: " in dev and "policy" in dev
+
+
+def test_plan_shows_what_each_reachable_cluster_runs(cli: Any, repo: GitRepo, cluster: Cluster) -> None:
+    """dev's cluster through the kubeconfig_path of its cluster config, prod's through --cluster
+    (here, wrongly, dev's kubeconfig: said so, never shown as prod's state); test has none."""
+    bind_cluster(cluster.fake, "dev")
+    seeded = seed_deploy(cluster.fake, "dev", "1a2b3c4d5e6f" + "0" * 28)
+    config = f"cluster_name: dev\nkubeconfig_path: {cluster.kubeconfig}\n"
+    repo.commit("dev kubeconfig", files={"infra/k8s/hetzner/dev/cluster/cluster-config.yaml": config})
+    args = ["--at", WED, "--cluster", f"prod={cluster.kubeconfig}"]
+    result = plan(cli, repo, *args, "--format", "table")
+    assert result.code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[2].split()[-1] == "DEPLOYED"
+    dev = next(line for line in lines if line.startswith("dev "))
+    assert dev.endswith("1a2b3c4d5e6f 2026-11-26 10:02 UTC")
+    prod = next(line for line in lines if line.startswith("prod "))
+    assert prod.endswith("? this kubeconfig reaches dev's cluster, not prod's")
+    rows = by_env(plan_json(cli, repo, *args))
+    assert rows["dev"]["deployed"]["deployed"] == seeded
+    assert rows["test"]["deployed"] is None and rows["local"]["deployed"] is None
+    assert rows["prod"]["deployed"]["reached"] is False
+    assert all(r["method"] == "GET" for r in cluster.fake.requests()), "plan never writes"
+
+
+def test_plan_without_a_known_cluster_or_with_no_status_asks_none(
+    cli: Any, repo: GitRepo, cluster: Cluster
+) -> None:
+    result = plan(cli, repo, "--at", WED, "--format", "table")
+    assert "DEPLOYED" not in result.stdout.splitlines()[2]
+    cluster.fake.reset_logs()
+    quiet = plan(cli, repo, "--at", WED, "--cluster", f"dev={cluster.kubeconfig}", "--no-status")
+    assert quiet.code == 0, quiet.output
+    assert cluster.fake.requests() == []
