@@ -5,7 +5,12 @@ does (https://docs.github.com/en/actions/reference/workflow-commands-for-github-
 
 * outputs go to ``$GITHUB_OUTPUT`` as ``name<<DELIM`` blocks with a random delimiter, and a
   name or value that contains the delimiter is refused (it would let a value forge outputs);
-* the job summary is appended to ``$GITHUB_STEP_SUMMARY``;
+* the job summary is appended to ``$GITHUB_STEP_SUMMARY``, never past :data:`SUMMARY_LIMIT`: the
+  runner drops a step summary over 1 MiB WHOLE ("$GITHUB_STEP_SUMMARY upload aborted, supports
+  content up to a size of 1024k"; "each step is restricted to a maximum size of 1MiB",
+  https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-commands#adding-a-job-summary),
+  so a summary that would cross it is cut at a line, open ``<details>`` are closed, and a
+  pointer to the full report (the step's log, where ``--format json`` printed it) ends it;
 * ``::add-mask::`` is sent for every form of a secret that :mod:`gitops.core.redaction`
   (the one place that decides what is secret) derives: the value, *each of its lines*
   (the runner masks line by line, so a multi-line secret would otherwise leak one line at a
@@ -38,6 +43,11 @@ from typing import TextIO, TypeVar
 from gitops.core.redaction import Redactor
 
 T = TypeVar("T")
+
+# The runner refuses a step summary larger than this (bytes), and then shows none of it.
+SUMMARY_LIMIT = 1024 * 1024
+# Room kept for the pointer that replaces what was cut.
+_POINTER_ROOM = 2 * 1024
 
 
 def escape_data(value: str) -> str:
@@ -82,6 +92,7 @@ class Runner:
         self._stream = stream
         self._redactor = Redactor()
         self._warned: set[str] = set()
+        self._summary_cut = False  # this process's summary reached the limit: nothing more is added
 
     # -- environment ---------------------------------------------------------------
     @property
@@ -204,15 +215,52 @@ class Runner:
             handle.write(entry)
 
     def summary(self, markdown: str) -> None:
-        """Append markdown to the job summary (redacted). A no-op without ``$GITHUB_STEP_SUMMARY``."""
+        """Append markdown to the job summary (redacted). A no-op without ``$GITHUB_STEP_SUMMARY``.
+
+        The step's summary never grows past :data:`SUMMARY_LIMIT` (see the module docstring): what
+        would cross it is cut, once, with a pointer to the full report; later sections are dropped.
+        """
         path = self._env.get("GITHUB_STEP_SUMMARY")
-        if not path:
+        if not path or self._summary_cut:
             return
         text = self.redact(markdown)
         if not text.endswith("\n"):
             text += "\n"
-        with Path(path).open("a", encoding="utf-8") as handle:
+        target = Path(path)
+        used = target.stat().st_size if target.exists() else 0
+        data = text.encode("utf-8")
+        if used + len(data) > SUMMARY_LIMIT:
+            self._summary_cut = True
+            text = cut_summary(data, max(SUMMARY_LIMIT - used - _POINTER_ROOM, 0), self._report_pointer())
+            self.warning(
+                "the job summary reached GitHub's 1 MiB limit for a step and was cut; the log of this step "
+                "has the full report",
+                title="Summary cut",
+            )
+        with target.open("a", encoding="utf-8") as handle:
             handle.write(text)
+
+    def _report_pointer(self) -> str:
+        server, repo, run = (self.env(n) for n in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+        where = (
+            f"the log of this step ({server}/{repo}/actions/runs/{run})"
+            if server and repo and run
+            else ("the log of this step")
+        )
+        return (
+            "\n> [!WARNING]\n> This summary was cut at GitHub's 1 MiB limit for a step (a larger one is "
+            f"dropped whole). The full report is in {where}: the JSON the step printed, and its outputs.\n"
+        )
+
+
+def cut_summary(data: bytes, budget: int, pointer: str) -> str:
+    """The first ``budget`` bytes of a markdown summary, cut after a whole line (never inside a
+    UTF-8 character), every ``<details>`` it opened closed again, then ``pointer``."""
+    kept = data[:budget].decode("utf-8", errors="ignore")
+    if len(kept.encode("utf-8")) < len(data):
+        kept = kept[: kept.rfind("\n") + 1]  # "" when not even one line fits
+    unclosed = kept.count("<details>") - kept.count("</details>")
+    return kept + "\n</details>\n" * max(unclosed, 0) + pointer
 
 
 _current: Runner | None = None

@@ -126,6 +126,50 @@ def test_summary_appends_redacted_markdown(gha_env: GhaEnv) -> None:
     assert gha_env.summary() == "### Title\n| a | *** |\nmore\n"
 
 
+# The runner's own limit, as its error says it: "$GITHUB_STEP_SUMMARY upload aborted, supports
+# content up to a size of 1024k, got 1962k" (GitHub docs: "each step is restricted to a maximum
+# size of 1MiB"). A summary over it is not shown at all.
+RUNNER_LIMIT = 1024 * 1024
+
+
+def test_a_summary_never_crosses_the_runners_limit_and_points_to_the_full_report(
+    gha_env: GhaEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/platform")
+    monkeypatch.setenv("GITHUB_RUN_ID", "42")
+    err = io.StringIO()
+    run = runner.reset(Runner(stream=err))
+    run.summary("### Deploy\n")
+    rows = "".join(f"| StatefulSet default/s{i} | configured | ready é |\n" for i in range(40_000))
+    run.summary("<details><summary>objects</summary>\n\n" + rows + "</details>\n")  # ~1.8 MB
+    run.summary("### a later section that no longer fits\n")
+    text = gha_env.summary()
+    assert len(text.encode("utf-8")) <= RUNNER_LIMIT
+    assert text.startswith("### Deploy\n<details><summary>objects</summary>")
+    body, _, pointer = text.partition("\n> [!WARNING]\n")
+    assert body.endswith("|\n\n</details>\n"), body[-200:]  # whole rows, the open <details> closed
+    assert (
+        "cut at GitHub's 1 MiB limit" in pointer
+        and "https://github.com/acme/platform/actions/runs/42" in pointer
+    )
+    assert "a later section" not in text
+    assert "::warning title=Summary cut::" in err.getvalue()
+
+
+def test_a_summary_under_the_limit_is_written_whole(gha_env: GhaEnv) -> None:
+    run = runner.current()
+    big = "x" * (RUNNER_LIMIT - 10) + "\n"
+    run.summary(big)
+    assert gha_env.summary() == big
+
+
+def test_a_cut_never_splits_a_character() -> None:
+    data = ("é" * 10 + "\n" + "é" * 10).encode("utf-8")
+    assert runner.cut_summary(data, 25, "P") == "é" * 10 + "\n" + "P"
+    assert runner.cut_summary(data, 5, "P") == "P"
+
+
 def test_summary_and_output_are_noops_outside_actions(tmp_path: Path) -> None:
     run = Runner(env={}, stream=io.StringIO())
     run.summary("nothing")
