@@ -126,6 +126,19 @@ def run_cluster_workflow(
     return ClusterRun(result, github, github.decrypt_secret("dev", "KUBECONFIG"), after, runs)
 
 
+def pat_github(scenario: ScenarioRepo, tokens: dict[str, str]) -> FakeGitHub:
+    """GitHub with the PAT that may write secrets and the job's GITHUB_TOKEN that may dispatch."""
+    return FakeGitHub(
+        "acme/platform",
+        repo_dir=scenario.path,
+        tokens={
+            # administration: to create the unprotected <env>-preview environment (gitops preview-access)
+            tokens["INFRA_DEPLOY_TOKEN"]: ("pat", {"secrets", "environments", "administration"}),
+            tokens["GITHUB_TOKEN"]: ("github_token", {"actions", "contents"}),
+        },
+    )
+
+
 def cluster_secrets(tokens: dict[str, str]) -> dict[str, str]:
     return {
         "HETZNER_TOKEN": tokens["HETZNER_TOKEN"],
@@ -144,15 +157,7 @@ def test_cluster_config_change_creates_uploads_and_dispatches_then_the_dispatch_
     tokens: dict[str, str],
     no_leaks: Callable[..., None],
 ) -> None:
-    github = FakeGitHub(
-        "acme/platform",
-        repo_dir=scenario.path,
-        tokens={
-            # administration: to create the unprotected dev-preview environment (gitops preview-access)
-            tokens["INFRA_DEPLOY_TOKEN"]: ("pat", {"secrets", "environments", "administration"}),
-            tokens["GITHUB_TOKEN"]: ("github_token", {"actions", "contents"}),
-        },
-    )
+    github = pat_github(scenario, tokens)
     run = run_cluster_workflow(
         scenario,
         act,
@@ -295,14 +300,7 @@ def test_a_test_cluster_run_dispatches_nothing_and_says_what_to_run(  # noqa: PL
     instead of a green run and an empty cluster, nothing is dispatched and the summary says, plainly,
     what to run. The cluster is bound to test before its kubeconfig is stored."""
     bin_dir, _ = standin
-    github = FakeGitHub(
-        "acme/platform",
-        repo_dir=scenario.path,
-        tokens={
-            tokens["INFRA_DEPLOY_TOKEN"]: ("pat", {"secrets", "environments"}),
-            tokens["GITHUB_TOKEN"]: ("github_token", {"actions", "contents"}),
-        },
-    )
+    github = pat_github(scenario, tokens)
     scenario.checkout("test")
     with github:
         result = act(

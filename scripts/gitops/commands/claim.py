@@ -57,14 +57,8 @@ server could not be reached.
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group("claim")
-    options.add(
+    options.add_environment(
         group,
-        "--environment",
-        "--env",
-        dest="environment",
-        input="environment",
-        required=True,
-        metavar="ENV",
         help="the environment the cluster belongs to, a key of `environments:` in the policy, e.g. prod",
     )
     options.DRY_RUN.add(group)
