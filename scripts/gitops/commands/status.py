@@ -113,10 +113,9 @@ def _one_cluster(args: argparse.Namespace) -> list[EnvironmentStatus]:
 
 
 def _policy_environments(args: argparse.Namespace) -> list[str]:
-    from gitops.core.policy_schema import DEFAULT_PATH, load_policy
+    from gitops.core.policy_schema import DEFAULT_PATH
 
-    policy = load_policy(Path(args.control) if args.control else DEFAULT_PATH)
-    return list(policy.environments)
+    return deploy_status.policy_environments(Path(args.control) if args.control else DEFAULT_PATH)
 
 
 def cluster_kubeconfigs(pairs: Sequence[str]) -> dict[str, Path]:

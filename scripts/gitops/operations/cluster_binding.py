@@ -172,7 +172,7 @@ def _handover(environment: str, request: HandoverRequest, history: DeployHistory
     from dataclasses import replace
 
     from gitops.core.handover import handover
-    from gitops.core.policy_schema import load_policy
+    from gitops.operations.gating import load_policy
 
     policy = load_policy(request.gate.control)
     automatic = request.gate.evaluate(policy)

@@ -125,6 +125,13 @@ def kubeconfig_of(environment: str, infra: Path, explicit: Mapping[str, Path]) -
     return path, f"{configured} (kubeconfig_path of {config})"
 
 
+def policy_environments(control: Path) -> list[str]:
+    """The environments the policy governs, in its order (what ``gitops status`` shows by default)."""
+    from gitops.operations.gating import load_policy
+
+    return list(load_policy(control).environments)
+
+
 def statuses(
     environments: Sequence[str], infra: Path, explicit: Mapping[str, Path]
 ) -> list[EnvironmentStatus]:
