@@ -103,6 +103,10 @@ CASES: list[Case] = [
             "json",
             "--progress-interval",
             "1",
+            # issue 14: a deploy needs its commit and a cluster bound to its environment
+            "--commit",
+            "0123456789abcdef0123456789abcdef01234567",
+            "--claim",
         ],
         issue="13.1",
         exit=2,

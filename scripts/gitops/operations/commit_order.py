@@ -35,14 +35,19 @@ def head_commit(repo_dir: Path) -> str:
     """``git rev-parse HEAD`` of the checkout (the commit a deploy without --commit deploys)."""
     from gitops.adapters.git import Git
 
-    git = Git(repo_dir)
-    sha = git.commit("HEAD")
+    try:
+        sha = Git(repo_dir).commit("HEAD")
+    except ConfigurationError as exc:  # not a checkout, or git missing
+        sha, why = None, exc.message
+    else:
+        why = f"{repo_dir} has no commit checked out"
     if sha is None:
         raise ConfigurationError(
-            f"{git.root} has no commit checked out",
+            f"no commit to deploy: --commit is empty, $GITHUB_SHA is not set, and {why}",
             key="--commit",
             title="No commit",
-            hint="pass --commit SHA (inside Actions it defaults to $GITHUB_SHA)",
+            hint="pass --commit SHA, the commit the manifests come from (it is recorded in the cluster and "
+            "compared with the deployed one), or deploy from the repository's checkout",
         )
     return sha
 

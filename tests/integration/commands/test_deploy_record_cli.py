@@ -326,3 +326,16 @@ def test_status_of_each_environment_through_its_own_kubeconfig(
     assert rows["prod"]["reached"] is False
     assert rows["prod"]["problem"] == "this kubeconfig reaches dev's cluster, not prod's"
     assert rows["prod"]["deployed"] is None
+
+
+def test_without_a_commit_to_record_the_deploy_stops_before_the_cluster(
+    cli: Cli, cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bind_cluster(cluster.fake, "dev")
+    monkeypatch.chdir(tmp_path)  # not a checkout, no $GITHUB_SHA, no --commit
+    cluster.fake.reset_logs()
+    result = deploy(cli, cluster, "dev")
+    assert result.code == 1, result.output
+    assert "--commit: no commit to deploy: --commit is empty, $GITHUB_SHA is not set" in result.stderr
+    assert "--repo" not in result.stderr
+    assert cluster.fake.requests() == []
