@@ -124,6 +124,33 @@ def test_gate_request_defaults_come_from_the_runner(monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.parametrize(
+    ("variables", "flag", "checked"),
+    [
+        # GitHub: "If the workflow run is a re-run, this value may differ from github.actor"
+        # (GITHUB_TRIGGERING_ACTOR, docs.github.com "Variables reference")
+        pytest.param(
+            {"GITHUB_ACTOR": "alice", "GITHUB_TRIGGERING_ACTOR": "mallory"}, (), "mallory", id="re-run"
+        ),
+        pytest.param({"GITHUB_ACTOR": "alice"}, (), "alice", id="older-server-without-triggering-actor"),
+        pytest.param(
+            {"GITHUB_ACTOR": "alice", "GITHUB_TRIGGERING_ACTOR": "bob"},
+            ("--actor", "carol"),
+            "carol",
+            id="flag-wins",
+        ),
+    ],
+)
+def test_the_override_is_checked_for_who_started_this_attempt(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], flag: tuple[str, ...], checked: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    runner.reset()
+    request = options.gate_request(gate_args("--override", "--reason", "INC-42", *flag))
+    assert request.override is not None and request.override.actor == checked
+
+
+@pytest.mark.parametrize(
     ("triggered_by", "automatic"),
     [
         pytest.param("", None, id="a-person"),
