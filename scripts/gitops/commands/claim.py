@@ -11,13 +11,12 @@ import json
 from typing import Any
 
 from gitops.adapters import runner
-from gitops.commands import apply as apply_command
 from gitops.commands import options
 from gitops.commands.apply import connection
 from gitops.commands.output import emit
 from gitops.core.cluster_identity import DELETE_COMMAND, IDENTITY, NAMESPACE
 from gitops.errors import EXIT_OK
-from gitops.operations import cluster_binding, deployment
+from gitops.operations import cluster_binding
 from gitops.operations.cluster_binding import ClaimOutcome, ClaimRequest, HandoverRequest
 
 DESCRIPTION = f"""\
@@ -50,8 +49,8 @@ Reading the record needs `get` on that one ConfigMap; claiming needs `create` on
 {NAMESPACE} (and on Namespaces, if {NAMESPACE} does not exist yet).
 JSON: {{"environment","cluster","identity":{{"environment","claimed_at","claimed_by","via","repository"}},
        "created","dry_run","handover":{{"dispatch","headline","lines"}}|null}}
-exit codes: 0 bound (now or already); 1 bound to another environment, or bad input; 2 the API
-server could not be reached.
+exit codes: 0 bound (now or already); 1 bound to another environment, the API server refused or
+did not answer (nothing was claimed), or bad input.
 """
 
 
@@ -95,10 +94,7 @@ def run(args: argparse.Namespace) -> int:
         dry_run=options.DRY_RUN.read(args),
         claim_command=options.claim_command(args, environment),
     )
-    try:
-        outcome = cluster_binding.claim_cluster(request, _handover(args, environment))
-    except deployment.ClusterUnreachable as exc:
-        return apply_command.unreachable(exc, "claim")
+    outcome = cluster_binding.claim_cluster(request, _handover(args, environment))
     data = _data(environment, outcome)
     console.set_output("claimed", "true" if outcome.claim.created else "false")
     if outcome.handover is not None:

@@ -245,20 +245,6 @@ OVERRIDE = Switch(
 )
 
 
-def add_environment(container: Container, *, help: str) -> None:
-    """``--environment ENV`` (``--env``), required unless its action input is set."""
-    add(
-        container,
-        "--environment",
-        "--env",
-        dest="environment",
-        input="environment",
-        required=True,
-        metavar="ENV",
-        help=help,
-    )
-
-
 def add_gate_args(
     parser: argparse.ArgumentParser, *, title: str, environment_help: str
 ) -> argparse._ArgumentGroup:

@@ -150,7 +150,7 @@ class ClaimOutcome:
 def claim_cluster(request: ClaimRequest, handover_request: HandoverRequest | None = None) -> ClaimOutcome:
     """Connect, claim, and (when asked) decide the handover to the deploy workflow."""
     from gitops.operations import deploy_records
-    from gitops.operations.deployment import connected
+    from gitops.operations.connection import connected
 
     identity = Identity(
         request.environment, deploy_records.now(), request.claimed_by, request.via, request.repository
@@ -159,7 +159,8 @@ def claim_cluster(request: ClaimRequest, handover_request: HandoverRequest | Non
         "get and create on ConfigMaps in the gitops-system namespace (and create on Namespaces, the first "
         "time), get on gitops-system/gitops-deploy-record"
     )
-    with connected(request.connection, needs=needs) as kube:
+    source, timeout = request.connection.source, request.connection.request_timeout
+    with connected(source, timeout, needs=needs, did="nothing was claimed") as kube:
         done = claim(kube, identity, claim_command=request.claim_command, dry_run=request.dry_run)
         history = deploy_records.read(kube) if handover_request else None
         host = kube.host
