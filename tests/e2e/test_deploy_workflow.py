@@ -433,6 +433,9 @@ def gitops_cli(deploy: Deploy, tmp: Path, *args: str) -> subprocess.CompletedPro
     )
 
 
+IDENTITY_PATH = "/api/v1/namespaces/gitops-system/configmaps/gitops-cluster-identity"
+
+
 def _open_prod(policy: dict[str, Any]) -> None:
     policy["environments"]["prod"]["deployment_windows"]["enabled"] = False
 
@@ -447,10 +450,14 @@ def test_prods_job_given_the_dev_clusters_kubeconfig_is_refused_and_writes_nothi
     result = deploy.dispatch("main", "prod")
     assert [r for j, _, r in result.job_results() if j == "gate"] == ["success"]
     assert [r for j, _, r in result.job_results() if j == "deploy"] == ["failure"], result.text(last=60)
+    # not even the diff before the deploy (a server-side dry run would carry prod's Secrets) sends
+    # anything but reads of the identity record to dev's cluster
     assert kube_writes(kube) == [], "nothing may be written to another environment's cluster"
+    assert {r["path"] for r in kube.requests()} == {IDENTITY_PATH}
     assert statefulsets(kube) == {}
     summary = result.summaries("deploy")
-    assert "Wrong cluster" in summary, summary
+    assert "refusing to compare prod's manifests with it; nothing was sent to it" in summary, summary
+    assert "### :x: gitops deploy: Wrong cluster" in summary, summary
     assert "belongs to environment 'dev'" in summary and "not to 'prod'" in summary
     assert "falls back to the repository secret of the same name" in summary
     deploy.no_leaks(result, also=[repo.path])
@@ -474,7 +481,10 @@ def test_a_rerun_of_an_older_push_after_a_newer_one_deployed_is_skipped(
     rerun = deploy.push("dev", base, older)
     assert rerun.returncode == 0, rerun.text(last=80)
     assert [r for j, _, r in rerun.job_results() if j == "deploy"] == ["success"]
-    assert kube_writes(kube) == [], "a stale deploy writes nothing, not even its record"
+    # the diff step before the deploy sends dryRun=All requests (the API server stores nothing);
+    # the deploy itself writes nothing, not even its record
+    stored = [w for w in kube_writes(kube) if (w.get("query") or {}).get("dryRun") != "All"]
+    assert stored == [], "a stale deploy writes nothing"
     summary = rerun.summaries("deploy")
     assert f"gitops deploy dev: SKIPPED, {older[:12]} is older than what runs; nothing written" in summary
     outputs = [parse_output_file(o) for o in rerun.outputs("deploy")]

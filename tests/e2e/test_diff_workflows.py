@@ -26,6 +26,7 @@ from tests.e2e.harness import ROOT, ActResult, ScenarioRepo, dispatch_event, git
 from tests.e2e.test_deploy_workflow import CONTROL, PROD_POSTGRES_PATCH, set_policy
 from tests.fakekube.fake import FakeKube
 from tests.fakekube.wire import Wire
+from tests.support.cluster_records import bind_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +69,9 @@ def leaks(no_leaks: Callable[..., None], cluster: Cluster) -> Callable[[ActResul
 
 
 def seed(cluster: Cluster, repo: ScenarioRepo, overlay: str, app_secrets: dict[str, str], tmp: Path) -> None:
-    """The environment as deployed before the scenario, by `gitops apply` with the admin kubeconfig."""
+    """The environment as deployed before the scenario, by `gitops apply` with the admin kubeconfig,
+    on a cluster bound to it (its identity record, as the cluster workflow leaves it)."""
+    bind_cluster(cluster.kube, Path(overlay).name)
     kubeconfig = cluster.kube.write_kubeconfig(tmp / "seed-kubeconfig")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITOPS_"))} | app_secrets
     env.pop("KUBECONFIG", None)

@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         mode=mode,
         placeholder=options.placeholder(args),
         secret_map=options.secret_map(args),
+        claim_command=options.claim_command(args, environment),
     )
     report = diff(request)
     title = args.title.strip() or f"gitops diff {environment}"

@@ -148,18 +148,30 @@ class Binding:
         return self.verdict is Verdict.OURS
 
 
-def check(identity: Identity | None, environment: str, *, host: str, claim_command: str) -> Binding:
-    """Does the cluster at ``host`` belong to ``environment``? ``claim_command`` is what binds it.
+# What is refused, and what was therefore not done, per use case ({env}: the environment).
+REFUSALS = {
+    "deploy": ("refusing to deploy {env} onto it", "nothing was written"),
+    "diff": ("refusing to compare {env}'s manifests with it", "nothing was sent to it"),
+}
+
+
+def check(
+    identity: Identity | None, environment: str, *, host: str, claim_command: str, action: str = "deploy"
+) -> Binding:
+    """Does the cluster at ``host`` belong to ``environment``? ``claim_command`` is what binds it;
+    ``action`` (a key of :data:`REFUSALS`) what the caller was about to do.
 
     Environment names compare exactly (``prod`` is not ``Prod``): they are keys of the policy.
     """
+    refusing, not_done = REFUSALS[action]
+    refusing = refusing.format(env=environment)
     if identity is None:
         return Binding(
             Verdict.UNCLAIMED,
             environment,
             None,
             f"the cluster at {host} has no identity record ({NAMESPACE}/{IDENTITY}), so nothing says it "
-            f"is {environment}'s: refusing to deploy {environment} onto it; nothing was written",
+            f"is {environment}'s: {refusing}; {not_done}",
             hint=f"if this IS {environment}'s cluster, bind it once: {claim_command} (the cluster "
             "workflow binds the clusters it creates); if it is not, the kubeconfig is wrong",
         )
@@ -175,8 +187,7 @@ def check(identity: Identity | None, environment: str, *, host: str, claim_comma
         environment,
         identity,
         f"the cluster at {host} belongs to environment '{identity.environment}' ({identity.describe()}), "
-        f"not to '{environment}': refusing to deploy {environment} onto {identity.environment}'s "
-        "cluster; nothing was written",
+        f"not to '{environment}': {refusing}; {not_done}",
         hint=f"the kubeconfig given for {environment} reaches {identity.environment}'s cluster. In a "
         f"workflow this happens when environment '{environment}' has no KUBECONFIG secret of its own "
         "and GitHub falls back to the repository secret of the same name: add the secret to the "

@@ -53,10 +53,10 @@ def read_identity(kube: Kube) -> Identity | None:
         ) from None
 
 
-def check(kube: Kube, environment: str, *, claim_command: str) -> Binding:
+def check(kube: Kube, environment: str, *, claim_command: str, action: str = "deploy") -> Binding:
     """Is the cluster ``kube`` reaches the cluster of ``environment``? Reads, never writes."""
     return cluster_identity.check(
-        read_identity(kube), environment, host=kube.host, claim_command=claim_command
+        read_identity(kube), environment, host=kube.host, claim_command=claim_command, action=action
     )
 
 

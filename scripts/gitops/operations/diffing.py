@@ -15,6 +15,11 @@ The path of one diff:
 4. the objects that carry the overlay's labels, were applied by our field manager and are not
    rendered any more: left behind, since gitops does not prune.
 
+Before step 2 the cluster's identity record must name the environment, as for a deploy
+(:mod:`gitops.operations.cluster_binding`): a server-side dry run carries the rendered Secrets,
+so another environment's cluster, or one bound to none, never receives a request with them (exit
+1, with the `gitops claim` to run).
+
 The only writes sent are ``dryRun=All`` PATCHes (and a re-create's ``dryRun=All`` POST): the
 API server stores nothing for them. No Secret value, and no hash of one, is put in the report
 (:mod:`gitops.core.diff_report`); every value read from a live Secret is masked first.
@@ -96,6 +101,7 @@ class DiffRequest:
     mode: str = "auto"  # auto | server-dry-run | client
     placeholder: str = DEFAULT_PLACEHOLDER
     secret_map: Path | None = None
+    claim_command: str = "`gitops claim --environment ENV`"  # said when the cluster is not bound
 
 
 @dataclass
@@ -154,6 +160,13 @@ def diff(request: DiffRequest, *, clock: Clock = SYSTEM_CLOCK) -> DiffReport:
     manifests = render(request)
     needs = "get and list on the kinds the overlay deploys (README: the read-only kubeconfig)"
     with connected(request.source, request.request_timeout, needs=needs, did="nothing was compared") as kube:
+        from gitops.operations import cluster_binding
+
+        binding = cluster_binding.check(
+            kube, request.environment, claim_command=request.claim_command, action="diff"
+        )
+        if not binding.allowed:  # before any request that carries the manifests (and their Secrets)
+            raise cluster_binding.refusal(binding)
         settings = ApplySettings(
             field_manager=request.field_manager, namespace=request.namespace, dry_run=True
         )

@@ -32,6 +32,7 @@ from tests.conftest import CliResult
 from tests.fakekube import FakeKube
 from tests.support.actions import GhaEnv
 from tests.support.apply import Cluster, client_deletes, start_fake, write_overlay
+from tests.support.cluster_records import bind_cluster
 from tests.support.manifests import configmap, service, statefulset
 
 pytestmark = pytest.mark.integration
@@ -45,7 +46,10 @@ Cli = Callable[[list[str]], CliResult]
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    yield from start_fake(tmp_path)
+    """A fake bound to `demo` (its identity record), the environment these diffs are for."""
+    for found in start_fake(tmp_path):
+        bind_cluster(found.fake, "demo")
+        yield found
 
 
 def labelled(obj: dict[str, Any]) -> dict[str, Any]:
@@ -343,6 +347,7 @@ def test_the_seed_scenario_is_foreseen_before_any_write(
         ["apply", "--overlay", str(v10), "--kubeconfig", str(cluster.kubeconfig), "--format", "json"]
     )
     assert applied.code == 0, applied.output
+    bind_cluster(cluster.fake, "prod")
     cluster.fake.reset_logs()
     args = ["diff", "--environment", "prod", "--overlay", str(v20), "--kubeconfig", str(cluster.kubeconfig)]
     result = cli([*args, "--format", "table"])
@@ -359,6 +364,21 @@ def test_the_seed_scenario_is_foreseen_before_any_write(
     ]
     assert_wrote_nothing(cluster.fake)
     assert_no_secret_anywhere(result, gha_env, secrets_env.values())
+
+
+def test_another_environments_cluster_gets_no_request_carrying_the_manifests(
+    cli: Cli, cluster: Cluster, tmp_path: Path, secrets_env: dict[str, str]
+) -> None:
+    """A server-side dry run carries the rendered Secrets: prod's never reach dev's cluster."""
+    bind_cluster(cluster.fake, "dev")
+    cluster.fake.reset_logs()
+    prod = write_overlay(tmp_path / "prod", postgres_storage="20Gi")
+    args = ["diff", "--environment", "prod", "--overlay", str(prod), "--kubeconfig", str(cluster.kubeconfig)]
+    result = cli([*args, "--format", "json"])
+    assert result.code == 1, result.output
+    assert "belongs to environment 'dev'" in result.stderr
+    assert "refusing to compare prod's manifests with it; nothing was sent to it" in result.stderr
+    assert [r["method"] for r in cluster.fake.requests()] == ["GET"]  # the identity record, nothing else
 
 
 def test_bad_input_is_exit_1(cli: Cli, cluster: Cluster, tmp_path: Path) -> None:
