@@ -21,6 +21,7 @@ from tests.fakegithub import ALL_GRANTS, FakeGitHub
 from tests.fakekube.wire import Wire
 from tests.support.actions import GhaEnv
 from tests.support.apply import Cluster, start_fake
+from tests.support.cluster_records import bind_cluster
 
 pytestmark = pytest.mark.integration
 
@@ -84,6 +85,7 @@ def test_the_read_only_kubeconfig_lands_in_the_preview_environment_and_can_only_
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata: {a: '1'}\n",
         encoding="utf-8",
     )
+    bind_cluster(kube, "dev")  # the read-only identity reads the identity record like any ConfigMap
     kube.reset_logs()
     diffed = cli(["diff", "--environment", "dev", "--overlay", str(overlay), "--kubeconfig", str(path)])
     assert diffed.code == 0, diffed.output
