@@ -1,8 +1,9 @@
 """Placeholder secrets in rendered manifests: find them, name their variables, substitute. Pure.
 
 A *placeholder* is a ``Secret`` value that equals the placeholder text (default
-``StrongBase64Password``): in ``stringData`` the text itself, in ``data`` its base64. Each one
-is filled from a variable:
+``StrongBase64Password``): in ``stringData`` the text itself; in ``data`` the text itself (as the
+reference's Secret templates write it: the name says it stands for a base64 value) or its
+base64. Each one is filled from a variable:
 
 * by convention the variable named like the key (``POSTGRES_SA_PASSWORD``); a key that is
   not a valid variable name is upper-cased with every other character turned into ``_``
@@ -17,8 +18,9 @@ is filled from a variable:
 
 Rules (each one has a test in ``tests/unit/core/test_secrets.py``):
 
-* ``data`` gets the base64 of the value's bytes (UTF-8; a value that came from non-UTF-8
-  environment bytes keeps its exact bytes); ``stringData`` gets the text unchanged.
+* ``data`` gets the base64 of the value's bytes, whichever form the placeholder had there
+  (UTF-8; a value that came from non-UTF-8 environment bytes keeps its exact bytes);
+  ``stringData`` gets the text unchanged.
 * A key in **both** ``data`` and ``stringData``: the API server merges ``stringData`` over
   ``data`` (https://kubernetes.io/docs/concepts/configuration/secret/), so the ``stringData``
   value is the one that counts. If it is a placeholder the key needs its variable and a
@@ -93,6 +95,13 @@ def _decode_data(text: str) -> bytes | None:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+def _is_data_placeholder(value: Any, placeholder: str) -> bool:
+    """A ``data`` value that stands for the placeholder: the text itself, or its base64."""
+    return isinstance(value, str) and (
+        value == placeholder or _decode_data(value) == placeholder.encode("utf-8")
+    )
 
 
 # -- the secret map ------------------------------------------------------------------------
@@ -416,17 +425,31 @@ def find_placeholder_text(
 
 
 def _stray(docs: Sequence[Mapping[str, Any]], index: int, path: str, how: str) -> Problem:
+    """Why the placeholder at ``path`` cannot be substituted, in words true for that place."""
+    doc = docs[index]
+    head, _, key = path.partition(".")
     if how == "base64":
         why = (
-            "the placeholder is inside a base64 value that is not exactly the placeholder "
-            "(a trailing newline from `echo` without -n?); only whole values are substituted"
+            "decodes to text that holds the placeholder but is not exactly it (a trailing newline "
+            "from `echo` without -n?); only a value that is exactly the placeholder, or its base64, "
+            "is substituted"
+        )
+    elif _is_secret(doc) and head in FIELDS and key in _field(doc, head):
+        why = (
+            "holds the placeholder inside a longer value, so it cannot be substituted: only a value "
+            "that is exactly the placeholder is; put the whole value (e.g. the URL) in the variable"
+        )
+    elif _is_secret(doc):
+        why = (
+            "holds the placeholder outside data and stringData, so it cannot be substituted: only "
+            "the values under a Secret's data or stringData are"
         )
     else:
         why = (
-            "holds the placeholder but is not a whole Secret data/stringData value, "
-            "so it cannot be substituted"
+            f"holds the placeholder, but a {doc.get('kind', 'document')} is not a Secret, so it "
+            "cannot be substituted: put the value in a Secret's data or stringData and refer to it"
         )
-    return Problem(f"{_object_name(docs[index])} {path}: {why}")
+    return Problem(f"{_object_name(doc)} {path}: {why}")
 
 
 def scan(
@@ -442,7 +465,6 @@ def scan(
             title="Invalid input",
             hint="Pass the text your Secrets use as a stand-in, e.g. --placeholder StrongBase64Password.",
         )
-    raw = placeholder.encode("utf-8")
     source = secret_map.source if secret_map else ""
     placeholders: list[Placeholder] = []
     shadowed: list[ShadowedData] = []
@@ -458,7 +480,7 @@ def scan(
         for key, value in string_data.items():
             is_placeholder["stringData", str(key)] = value == placeholder
         for key, value in data.items():
-            is_placeholder["data", str(key)] = isinstance(value, str) and _decode_data(value) == raw
+            is_placeholder["data", str(key)] = _is_data_placeholder(value, placeholder)
         entries = secret_map.for_secret(name, namespace) if secret_map else []
         seen_map_secrets.update(e.secret for e in entries)
         chosen, problems = _map_variables(doc, entries, source, is_placeholder)
@@ -624,7 +646,8 @@ def unsubstituted_error(
             "`POSTGRES_SA_PASSWORD: ${{ secrets.POSTGRES_SA_PASSWORD }}`), or point keys at other "
             "variables with --secret-map. `gitops render --check` lists what is needed."
             if missing
-            else "Only whole Secret data/stringData values equal to the placeholder are substituted."
+            else "Only a Secret's data/stringData values that are exactly the placeholder (under data: "
+            "also its base64) are substituted."
         ),
         title="Secrets not substituted",
         problems=tuple(problems),

@@ -103,6 +103,26 @@ def test_render_in_actions_sets_outputs_and_summary_without_values(
     assert result.stderr.index("::add-mask::") < result.stderr.index("rendered 4 object(s)")
 
 
+def test_the_placeholder_written_literally_under_data_is_substituted_as_base64(
+    workspace: Path, given: dict[str, str], cli: Any
+) -> None:
+    """Issue 16: the reference's Secret templates keep `StrongBase64Password` itself under `data:`."""
+    secret = workspace / "infra/k8s/base/secret.yaml"
+    text = secret.read_text(encoding="utf-8")
+    secret.write_text(
+        text.replace("DB_PASSWORD: U3Ryb25nQmFzZTY0UGFzc3dvcmQ=", f"DB_PASSWORD: {PLACEHOLDER}")
+    )
+    check = cli(["render", "--overlay", DEV, "--check", "--format", "json"])
+    assert check.code == 0, check.stderr
+    [overlay] = json.loads(check.stdout)["overlays"]
+    assert {n["variable"]: n["fields"] for n in overlay["secrets"]}["DB_PASSWORD"] == ["data"]
+    result = cli(["render", "--overlay", DEV])
+    assert result.code == 0, result.stderr
+    data = secret_of(load_manifests(result.stdout, "stdout"))["data"]
+    assert data["DB_PASSWORD"] == b64(given["DB_PASSWORD"])
+    assert PLACEHOLDER not in result.stdout
+
+
 # -- a missing variable ----------------------------------------------------------------------
 
 
@@ -384,7 +404,10 @@ def test_check_fails_on_a_placeholder_that_can_never_be_substituted(workspace: P
     )
     result = cli(["render", "--check", "--overlay", DEV])
     assert result.code == 1
-    assert "ConfigMap/app-config data.url: holds the placeholder but is not a whole Secret" in result.stderr
+    assert (
+        "ConfigMap/app-config data.url: holds the placeholder, but a ConfigMap is not a Secret"
+        in result.stderr
+    )
 
 
 # -- the secret map --------------------------------------------------------------------------

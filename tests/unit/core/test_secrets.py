@@ -76,6 +76,38 @@ def test_data_gets_base64_and_string_data_gets_the_text() -> None:
     assert out[1] == docs[1]
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        pytest.param(PH, id="the-placeholder-itself-as-the-reference-writes-it"),
+        pytest.param(PH64, id="its-base64"),
+    ],
+)
+def test_a_data_placeholder_in_either_form_gets_the_base64_of_the_value(written: str) -> None:
+    """Issue 16: the reference keeps `StrongBase64Password` literally under `data:` (the name says it
+    stands for a base64 value). Both forms are placeholders; the API server stores data values as
+    base64 (https://kubernetes.io/docs/concepts/configuration/secret/), so each gets the value's base64."""
+    docs = [secret(data={"POSTGRES_PASSWORD": written, "REAL": b64("kept")})]
+    found = scan(docs, PH)
+    assert [(p.key, p.fields, p.variable) for p in found.placeholders] == [
+        ("POSTGRES_PASSWORD", ("data",), "POSTGRES_PASSWORD")
+    ]
+    assert found.strays == ()
+    out = render(docs, {"POSTGRES_PASSWORD": "s3cr3t:#'\""})
+    assert out[0]["data"] == {"POSTGRES_PASSWORD": b64("s3cr3t:#'\""), "REAL": b64("kept")}
+
+
+def test_a_literal_data_placeholder_shadowed_by_a_real_string_data_value_follows_it() -> None:
+    docs = [secret(data={"K": PH}, sd={"K": "literal"})]
+    assert scan(docs, PH).variables() == []
+    assert render(docs, {})[0]["data"] == {"K": b64("literal")}
+
+
+def test_a_custom_placeholder_that_is_no_base64_works_literally_under_data() -> None:
+    docs = [secret(data={"K": "CHANGE_ME"})]  # '_' is not in the base64 alphabet
+    assert render(docs, {"K": "v"}, placeholder="CHANGE_ME")[0]["data"] == {"K": b64("v")}
+
+
 def test_inputs_are_not_mutated() -> None:
     docs = [secret(data={"A": PH64}, sd={"B": PH})]
     before = copy.deepcopy(docs)
@@ -254,18 +286,36 @@ def test_every_missing_variable_is_reported_at_once_without_any_value() -> None:
     ("docs", "env", "expected"),
     [
         pytest.param(
-            [configmap(pw=PH)], {}, "ConfigMap/cfg data.pw: holds the placeholder", id="in-configmap"
+            [configmap(pw=PH)],
+            {},
+            "ConfigMap/cfg data.pw: holds the placeholder, but a ConfigMap is not a Secret, so it cannot "
+            "be substituted: put the value in a Secret's data or stringData and refer to it",
+            id="in-configmap",
         ),
         pytest.param(
             [secret(sd={"url": f"postgres://u:{PH}@db"})],
             {},
-            "Secret/creds stringData.url: holds",
+            "Secret/creds stringData.url: holds the placeholder inside a longer value, so it cannot be "
+            "substituted: only a value that is exactly the placeholder is",
             id="inside-a-longer-string",
+        ),
+        pytest.param(
+            [secret(data={"tls.crt": f"{PH}=="})],
+            {},
+            "Secret/creds data.tls.crt: holds the placeholder inside a longer value",
+            id="inside-a-longer-data-value-of-a-dotted-key",
+        ),
+        pytest.param(
+            [{**secret(sd={"K": PH}), "metadata": {"name": "creds", "annotations": {"note": PH}}}],
+            {"K": "v"},
+            "Secret/creds metadata.annotations.note: holds the placeholder outside data and stringData",
+            id="in-a-secret-annotation",
         ),
         pytest.param(
             [secret(data={"K": base64.b64encode(PH.encode() + b"\n").decode()})],
             {},
-            "trailing newline from `echo` without -n",
+            "decodes to text that holds the placeholder but is not exactly it (a trailing newline from "
+            "`echo` without -n?)",
             id="base64-with-trailing-newline",
         ),
         pytest.param(
@@ -305,8 +355,8 @@ def test_a_placeholder_that_cannot_be_substituted_fails(
 def test_strays_are_visible_without_values_for_check_mode() -> None:
     found = scan([configmap(pw=PH), secret(sd={"K": PH})], PH)
     assert [str(p) for p in found.strays] == [
-        "ConfigMap/cfg data.pw: holds the placeholder but is not a whole Secret data/stringData value, "
-        "so it cannot be substituted"
+        "ConfigMap/cfg data.pw: holds the placeholder, but a ConfigMap is not a Secret, so it cannot be "
+        "substituted: put the value in a Secret's data or stringData and refer to it"
     ]
 
 
