@@ -25,16 +25,26 @@ Secret placeholders left in place, and every object is validated against the Kub
 OpenAPI schema of --kubernetes-version in strict mode (unknown fields are errors). Every
 failing object is reported with its overlay, the file and line that set the bad field
 (found through kustomize's origin annotations, then the overlay's patches), kind, name and
-the schema error. A placeholder that could never be substituted (outside a whole Secret
-value) fails too. When INFRA/deploy-control.yaml exists it is loaded with every check of
-`gitops gate`, and its environments must match the overlays.
+the schema error. A placeholder that could never be substituted (anywhere but a Secret's
+data/stringData value that is exactly the placeholder, or under data its base64) fails too.
+When INFRA/deploy-control.yaml exists it is loaded with every check of `gitops gate`, and its
+environments must match the overlays. Keys the policy leaves out get their documented
+defaults; --explain prints the policy as the gate reads it, every key of every environment,
+each default marked `# default: <rule>`.
 """
+
+EXPLAIN = options.Switch(
+    "--explain",
+    "also print the effective deploy-control policy, each value the file leaves out marked as a default",
+    input="explain",
+)
 
 EPILOG = """\
 examples:
   gitops validate                                  # ./infra, Kubernetes 1.37
   gitops validate --infra path/to/infra --format json
   gitops validate --kubernetes-version 1.35.0
+  gitops validate --explain                        # and the policy as the gate reads it, defaults marked
 
 Objects of API groups without a bundled schema (custom resources) are listed as skipped.
 exit codes: 0 everything valid, 1 any failure (all of them are listed).
@@ -42,18 +52,29 @@ exit codes: 0 everything valid, 1 any failure (all of them are listed).
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--infra", default="infra", metavar="DIR", help="the infrastructure tree (default: infra)")
-    p.add_argument(
+    options.add(
+        p,
+        "--infra",
+        input="infra",
+        default="infra",
+        metavar="DIR",
+        help="the infrastructure tree (default: infra)",
+    )
+    options.add(
+        p,
         "--kubernetes-version",
+        input="kubernetes-version",
         default=DEFAULT_KUBERNETES_VERSION,
         metavar="X.Y.Z",
         help=f"schema version to validate against (default: {DEFAULT_KUBERNETES_VERSION})",
     )
     options.add_placeholder(p)
+    EXPLAIN.add(p)
 
 
 def run(args: argparse.Namespace) -> int:
     placeholder = options.placeholder(args)
+    explain = EXPLAIN.read(args)
     if not placeholder:
         raise ConfigurationError(
             "--placeholder must not be empty", key="--placeholder", title="Invalid input"
@@ -76,11 +97,40 @@ def run(args: argparse.Namespace) -> int:
         "failures": [f.to_json() for f in result.failures],
         "policy": result.policy,
     }
+    if explain:
+        report["explain"] = _explained(result)
     console.set_output("ok", "true" if result.ok else "false")
     console.set_output("failure-count", str(len(result.failures)))
     console.summary(_summary(report))
     emit(args.format, report, lambda: _table(report))
     return EXIT_OK if result.ok else EXIT_USER_ERROR
+
+
+def _explained(result: validation.Validation) -> dict[str, Any] | None:
+    """The effective policy (JSON and the commented YAML text), or None when there is none to show."""
+    from gitops.core.policy_explain import effective, explain
+
+    if result.loaded is None:
+        return None
+    return {
+        "file": result.policy["file"] if result.policy else None,
+        "policy": effective(result.loaded),
+        "defaults": dict(result.loaded.defaults),
+        "text": explain(result.loaded),
+    }
+
+
+def _explanation(report: dict[str, Any]) -> str:
+    """The --explain block of the table output: the policy as read, or why there is none."""
+    explained = report.get("explain")
+    if explained is None:
+        why = "it has problems (listed below)" if report["policy"] else "there is no deploy-control.yaml"
+        return f"--explain: no effective policy to show: {why}\n\n"
+    head = (
+        f"Effective policy of {explained['file']} ({len(explained['defaults'])} value(s) from defaults, "
+        "marked `# default: <rule>`):"
+    )
+    return f"{head}\n\n{explained['text']}\n"
 
 
 def _what(kind: str, name: str) -> str:
@@ -107,7 +157,8 @@ def _table(report: dict[str, Any]) -> str:
     rows = [
         [o["overlay"], o["objects"], o["valid"], o["failed"], len(o["skipped"])] for o in report["overlays"]
     ]
-    parts = [f"gitops validate: {_headline(report)}"]
+    parts = [_explanation(report) + f"gitops validate: {_headline(report)}"] if "explain" in report else []
+    parts = parts or [f"gitops validate: {_headline(report)}"]
     if report["failures"]:
         parts.append("")
         for f in report["failures"]:
@@ -144,4 +195,17 @@ def _summary(report: dict[str, Any]) -> str:
     if report["policy"]:
         state = "valid" if report["policy"]["ok"] else f"{report['policy']['problems']} problem(s)"
         lines += [f"`{report['policy']['file']}`: {state}", ""]
+    if report.get("explain"):
+        explained = report["explain"]
+        lines += [
+            f"<details><summary>Effective policy ({len(explained['defaults'])} value(s) from defaults, "
+            "marked <code># default</code>)</summary>",
+            "",
+            "```yaml",
+            explained["text"].rstrip("\n"),
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
     return "\n".join(lines) + "\n"

@@ -12,6 +12,8 @@ decision is allowed exactly when every check passed.
 * Manual ``workflow_dispatch`` / ``workflow_call``: environment and service ``enabled``,
   deployment windows. ``auto_deploy`` flags and the branch rule do not apply.
 * ``pull_request`` (and ``pull_request_target``, ``merge_group``): never deploys.
+* A service that ``services`` does not list follows its environment: the environment's checks
+  decide, and a ``service`` check says so.
 * An emergency override bypasses deployment windows and nothing else; it is refused when the
   environment does not allow it, a reason is required and missing, or the actor is not listed.
 """
@@ -186,20 +188,7 @@ def evaluate(
             hint="drop --service (the cluster is gated for the whole environment)",
             title="Invalid arguments",
         )
-    svc = None
-    if service is not None:
-        svc = env.services.get(service)
-        if svc is None:
-            close = difflib.get_close_matches(service, list(env.services), n=1)
-            raise ConfigurationError(
-                f"service {service!r} is not in environments.{environment}.services "
-                f"(services: {', '.join(env.services)})",
-                file=policy.source,
-                line=policy.line_of(f"environments.{environment}.services"),
-                key=f"environments.{environment}.services.{service}",
-                hint=f"did you mean {close[0]!r}?" if close else "use one of the listed services",
-                title="Unknown service",
-            )
+    svc = env.services.get(service) if service is not None else None
     auto = is_automatic(event, automatic)
     prefix = f"environments.{environment}"
     checks: list[Check] = []
@@ -261,6 +250,8 @@ def evaluate(
                     )
                 )
             checks.append(_branch_check(env, ref))
+        if service is not None and svc is None:
+            checks.append(_unlisted_service(env, service))
         if svc is not None:
             sprefix = f"{prefix}.services.{service}"
             checks.append(_flag("service.enabled", svc.enabled, _NO_DEPLOYS, key=f"{sprefix}.enabled"))
@@ -304,6 +295,19 @@ def evaluate(
 
 
 _NO_DEPLOYS = "no deploys at all, not even with an emergency override"
+
+
+def _unlisted_service(env: EnvironmentPolicy, service: str) -> Check:
+    """A service the policy does not list follows its environment (the checks above decide)."""
+    listed = ", ".join(env.services) or "none"
+    close = difflib.get_close_matches(service, list(env.services), n=1)
+    typo = f"; did you mean {close[0]!r}?" if close else ""
+    return Check(
+        "service",
+        True,
+        f"{service} is not listed under environments.{env.name}.services (listed: {listed}), so it "
+        f"follows the environment: the environment's checks decide{typo}",
+    )
 
 
 def _flag(name: str, value: bool, consequence: str, *, key: str | None = None) -> Check:

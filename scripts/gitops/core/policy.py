@@ -5,6 +5,13 @@ decides (:mod:`gitops.core.gate`, :mod:`gitops.core.windows`) takes them as plai
 Every environment has the same keys (only values differ), so a feature can be tried in ``dev``
 with the exact structure that ``prod`` will get.
 
+Keys may be left out, in every environment at once (the reference's own v3.0.0 file sets only
+``enabled``, ``auto_deploy``, ``require_manual_approval``, ``deployment_windows.enabled`` and
+``services``); each one left out has the default :data:`DEFAULTS` documents, and
+:attr:`Policy.defaults` says which values of a file came from a default. A service that is not
+listed under ``services`` follows its environment (:func:`gitops.core.gate.evaluate` says so
+in its checks).
+
 Environments that are not in the file are not governed by it. The one such environment in this
 repository is ``local`` (``infra/k8s/podman/local``): it deploys only to the kube context on a
 developer's own machine (``gitops apply --overlay infra/k8s/podman/local``) and no workflow
@@ -19,6 +26,35 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 POLICY_VERSION = 3
+
+# Where an environment's branch is not written: dev, test and prod deploy from the branches of
+# the reference's workflows (push to dev, test, main); any other environment from its own name.
+DEFAULT_BRANCHES: Mapping[str, str] = {"dev": "dev", "test": "test", "prod": "main"}
+DEFAULT_ROLLOUT_TIMEOUT_SECONDS = 300
+DEFAULT_TIMEZONE = "UTC"
+
+# Every key that may be left out, with its default in words (key paths under environments.<env>;
+# the schema's reader applies them, `gitops validate --explain` and the README show them).
+DEFAULTS: tuple[tuple[str, str], ...] = (
+    ("version", f"{POLICY_VERSION}"),
+    ("branch", "dev -> dev, test -> test, prod -> main, any other environment -> its own name"),
+    ("rollout_timeout_seconds", f"{DEFAULT_ROLLOUT_TIMEOUT_SECONDS}"),
+    ("cluster.enabled", "true"),
+    ("cluster.auto_deploy", "the environment's auto_deploy"),
+    ("deployment_windows.timezone", DEFAULT_TIMEZONE),
+    ("deployment_windows.allow", "[] (any time; only deny restricts)"),
+    ("deployment_windows.deny", "[]"),
+    ("deployment_windows.emergency_override.enabled", "false"),
+    ("deployment_windows.emergency_override.require_reason", "true"),
+    ("deployment_windows.emergency_override.actors", "[] (anyone allowed to run the workflow)"),
+    ("services", "{} (a service not listed follows its environment)"),
+)
+
+
+def default_branch(environment: str) -> str:
+    """The branch automatic deploys of ``environment`` come from when the file names none."""
+    return DEFAULT_BRANCHES.get(environment, environment)
+
 
 # Day names used in ``allow[].days``; index = ``date.weekday()``.
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -120,6 +156,9 @@ class Policy:
     source: str | None = None  # the file it was read from, for messages
     # key path (``environments.prod.deployment_windows``) -> 1-based line in ``source``
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # key path (``environments.dev.branch``) -> the default rule in words, for every value the
+    # file left out; empty for a file that writes every key
+    defaults: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def services(self) -> tuple[str, ...]:

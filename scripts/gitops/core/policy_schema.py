@@ -17,6 +17,15 @@ digits; names YAML would turn into numbers or booleans must be quoted) are the r
 * Dates are ISO ``YYYY-MM-DD``; datetimes ISO ``YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]``.
 * ``<<`` merge keys and anchors/aliases work; keys written explicitly win over merged ones.
 
+Keys that may be left out (:data:`gitops.core.policy.DEFAULTS`): ``version`` (absent, ``3``,
+``"3"`` or any ``"3.x.y"`` all mean version 3), and per environment ``branch``,
+``rollout_timeout_seconds``, ``cluster`` (and each of its keys), ``deployment_windows``'
+``timezone``, ``allow``, ``deny`` and ``emergency_override`` (and each of its keys), and
+``services``. That is the reference's own v3.0.0 file, which sets only ``enabled``,
+``auto_deploy``, ``require_manual_approval``, ``deployment_windows.enabled`` and ``services``.
+Parity holds over the keys present: a key one environment sets, every environment sets (or none
+does, and all get the default), so a key left out in ONE environment is still an error.
+
 The module is long (~570 lines) because it is the whole schema of one file: one reader method
 per section of it, each next to the messages it gives. How YAML is read is not here.
 """
@@ -31,12 +40,15 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node
 
 from gitops.core import documents
 from gitops.core import windows as win
 from gitops.core.documents import line_of
 from gitops.core.policy import (
+    DEFAULT_ROLLOUT_TIMEOUT_SECONDS,
+    DEFAULT_TIMEZONE,
+    DEFAULTS,
     POLICY_VERSION,
     WEEKDAYS,
     AllowWindow,
@@ -47,8 +59,9 @@ from gitops.core.policy import (
     EnvironmentPolicy,
     Policy,
     ServicePolicy,
+    default_branch,
 )
-from gitops.core.yaml_schema import Entries, SchemaReader, did_you_mean
+from gitops.core.yaml_schema import Entries, SchemaReader, describe, did_you_mean
 from gitops.errors import ConfigurationError, Problem
 
 DEFAULT_PATH = Path("infra/deploy-control.yaml")
@@ -71,6 +84,28 @@ ALLOW_KEYS = ("days", "start", "end")
 DENY_KEYS = ("start", "end", "reason")
 OVERRIDE_KEYS = ("enabled", "require_reason", "actors")
 SERVICE_KEYS = ("enabled", "auto_deploy", "rollback_on_failure")
+
+# The keys the reference's own v3.0.0 file writes are the ones that must be there; every other
+# key has a default (DEFAULTS) and is checked for parity instead (_key_parity).
+REQUIRED_ENV_KEYS = ("enabled", "auto_deploy", "require_manual_approval", "deployment_windows")
+REQUIRED_WINDOWS_KEYS = ("enabled",)
+_DEFAULT_RULES = dict(DEFAULTS)
+# Optional key paths under environments.<env>, parents before their children.
+_OPTIONAL_PATHS = (
+    "branch",
+    "rollout_timeout_seconds",
+    "cluster",
+    *(f"cluster.{k}" for k in CLUSTER_KEYS),
+    *(f"deployment_windows.{k}" for k in WINDOWS_KEYS if k not in REQUIRED_WINDOWS_KEYS),
+    *(f"deployment_windows.emergency_override.{k}" for k in OVERRIDE_KEYS),
+    "services",
+)
+# The defaults of a whole optional section, in words, for "leave it out everywhere".
+_SECTION_RULES = {
+    "cluster": "enabled: true, auto_deploy: the environment's auto_deploy",
+    "deployment_windows.emergency_override": "enabled: false",
+}
+_VERSION = re.compile(rf"v?{POLICY_VERSION}(\.[0-9]+){{0,2}}")
 
 # Where each key belongs, to say "`timezone` belongs under deployment_windows" for a misplaced key.
 _HOMES: dict[str, list[str]] = {}
@@ -143,6 +178,12 @@ class _PolicyReader(SchemaReader):
 
     def __init__(self, source: str) -> None:
         super().__init__(source, _HOMES)
+        self.defaults: dict[str, str] = {}  # key path -> the default rule, for each key left out
+
+    def default(self, key: str, rule: str, value: T) -> T:
+        """``value``, recorded as the default of ``key`` (``rule`` the default in words)."""
+        self.defaults[key] = rule
+        return value
 
     def missing_key_note(self, key: str) -> str:
         return " (every environment has the same keys)" if key.startswith("environments.") else ""
@@ -223,19 +264,14 @@ class _PolicyReader(SchemaReader):
                 Problem("the file is empty; it needs version, global and environments", self.source, 1)
             )
             return None
-        top = self.mapping(root, "", TOP_KEYS)
+        top = self.mapping(root, "", TOP_KEYS, required=("global", "environments"))
         if top is None:
             return None
-        version = None
+        version: int | None = POLICY_VERSION
         if "version" in top:
-            node = top["version"][1]
-            version = self.integer(node, "version", 0, 10**6)
-            if version is not None and version != POLICY_VERSION:
-                self.problem(
-                    node,
-                    "version",
-                    f"version {version} is not supported: this suite reads version {POLICY_VERSION}",
-                )
+            version = self.version(top["version"][1])
+        else:
+            self.defaults["version"] = _DEFAULT_RULES["version"]
         auto_deploy = None
         if "global" in top:
             glob = self.mapping(top["global"][1], "global", GLOBAL_KEYS)
@@ -250,7 +286,31 @@ class _PolicyReader(SchemaReader):
             environments=environments,
             source=self.source,
             lines=dict(self.lines),
+            defaults=dict(self.defaults),
         )
+
+    def version(self, node: Node) -> int | None:
+        """``3``, ``"3"``, ``"3.x"`` or ``"3.x.y"`` (a leading ``v`` too): the schema's major version."""
+        text = self.scalar_text(node, "version", f"the schema version {POLICY_VERSION}")
+        if text is None:
+            return None
+        if _VERSION.fullmatch(text.strip()):
+            return POLICY_VERSION
+        major = re.match(r"v?([0-9]+)", text.strip())
+        if major:
+            self.problem(
+                node,
+                "version",
+                f"version {text} is not supported: this suite reads version {POLICY_VERSION} "
+                f'(3, "3" or "3.x.y"; or leave version out)',
+            )
+        else:
+            self.problem(
+                node,
+                "version",
+                f'expected the schema version {POLICY_VERSION} (3, "3" or "3.x.y"), got {describe(node)}',
+            )
+        return None
 
     def environments(self, node: Node) -> dict[str, EnvironmentPolicy] | None:
         entries = self.mapping(node, "environments", None, " of environment names")
@@ -261,6 +321,7 @@ class _PolicyReader(SchemaReader):
             return None
         result: dict[str, EnvironmentPolicy] = {}
         service_sets: dict[str, tuple[Node, Entries]] = {}
+        read: list[str] = []  # environments whose mapping could be read (for the key parity)
         for name, (key_node, value) in entries.items():
             key = f"environments.{name}"
             if not _NAME.fullmatch(name):
@@ -269,10 +330,41 @@ class _PolicyReader(SchemaReader):
                 )
                 continue
             env = self.environment(name, value, service_sets)
+            if isinstance(value, MappingNode):
+                read.append(name)
             if env is not None:
                 result[name] = env
+        self._key_parity(read)
         self._parity(service_sets)
-        return result if len(result) == len(entries) else None
+        return result if len(result) == len(entries) and not self.problems else None
+
+    def _key_parity(self, environments: Sequence[str]) -> None:
+        """An optional key one environment sets, every environment sets (the reference's rule)."""
+        present = {
+            env: {path.removeprefix(f"environments.{env}.") for path in self.lines} for env in environments
+        }
+        for path in _OPTIONAL_PATHS:
+            owners = [env for env in environments if path in present[env]]
+            if not owners:
+                continue
+            owner = owners[0]
+            parent = path.rpartition(".")[0]
+            for env in environments:
+                if path in present[env] or (parent and parent not in present[env]):
+                    continue  # a missing parent is reported once, for the parent
+                where = f"environments.{env}" + (f".{parent}" if parent else "")
+                rule = _DEFAULT_RULES.get(path) or _SECTION_RULES[path]
+                self.problems.append(
+                    Problem(
+                        f"key {path.rpartition('.')[2]!r} is missing; every environment has the same "
+                        f"keys ({owner} sets it at line {self.lines[f'environments.{owner}.{path}']}): "
+                        f"set it here too, or leave it out everywhere for the default"
+                        + (f" ({rule})" if rule else ""),
+                        self.source,
+                        self.lines.get(where),
+                        f"environments.{env}.{path}",
+                    )
+                )
 
     def _parity(self, service_sets: dict[str, tuple[Node, Entries]]) -> None:
         """Every environment lists the same services (other keys are all required anyway)."""
@@ -294,26 +386,38 @@ class _PolicyReader(SchemaReader):
         self, name: str, node: Node, service_sets: dict[str, tuple[Node, Entries]]
     ) -> EnvironmentPolicy | None:
         key = f"environments.{name}"
-        entries = self.mapping(node, key, ENV_KEYS)
+        entries = self.mapping(node, key, ENV_KEYS, required=REQUIRED_ENV_KEYS)
         if entries is None:
             return None
 
         def get(field: str, read: Callable[[Node, str], T | None]) -> T | None:
             return read(entries[field][1], f"{key}.{field}") if field in entries else None
 
-        branch = get("branch", self.branch)
+        def default(field: str, value: T) -> T:
+            return self.default(f"{key}.{field}", _DEFAULT_RULES[field], value)
+
+        if "branch" in entries:
+            branch = get("branch", self.branch)
+        else:
+            branch = default("branch", default_branch(name))
         enabled = get("enabled", self.boolean)
         auto_deploy = get("auto_deploy", self.boolean)
         approval = get("require_manual_approval", self.boolean)
-        timeout = get(
-            "rollout_timeout_seconds",
-            lambda n, k: self.integer(n, k, 1, MAX_TIMEOUT_SECONDS, "seconds"),
-        )
-        cluster = get("cluster", self.cluster)
+        if "rollout_timeout_seconds" in entries:
+            timeout = get(
+                "rollout_timeout_seconds",
+                lambda n, k: self.integer(n, k, 1, MAX_TIMEOUT_SECONDS, "seconds"),
+            )
+        else:
+            timeout = default("rollout_timeout_seconds", DEFAULT_ROLLOUT_TIMEOUT_SECONDS)
+        cluster_node = entries["cluster"][1] if "cluster" in entries else None
+        cluster = self.cluster(cluster_node, f"{key}.cluster", auto_deploy)
         windows = get("deployment_windows", self.windows)
         services: dict[str, ServicePolicy] | None = None
         if "services" in entries:
             services = self.services(entries["services"][1], f"{key}.services", name, service_sets)
+        else:
+            services = default("services", {})
         if (
             branch is None
             or enabled is None
@@ -349,16 +453,21 @@ class _PolicyReader(SchemaReader):
             return None
         return text
 
-    def cluster(self, node: Node, key: str) -> ClusterPolicy | None:
-        entries = self.mapping(node, key, CLUSTER_KEYS)
+    def cluster(self, node: Node | None, key: str, env_auto_deploy: bool | None) -> ClusterPolicy | None:
+        """The cluster's gate; left out (or any key of it): enabled, and automatic as the environment."""
+        entries: Entries | None = {}
+        if node is not None:
+            entries = self.mapping(node, key, CLUSTER_KEYS, required=())
         if entries is None:
             return None
-        enabled = self.boolean(entries["enabled"][1], f"{key}.enabled") if "enabled" in entries else None
-        auto = (
-            self.boolean(entries["auto_deploy"][1], f"{key}.auto_deploy")
-            if "auto_deploy" in entries
-            else None
-        )
+        if "enabled" in entries:
+            enabled = self.boolean(entries["enabled"][1], f"{key}.enabled")
+        else:
+            enabled = self.default(f"{key}.enabled", _DEFAULT_RULES["cluster.enabled"], True)
+        if "auto_deploy" in entries:
+            auto = self.boolean(entries["auto_deploy"][1], f"{key}.auto_deploy")
+        else:
+            auto = self.default(f"{key}.auto_deploy", _DEFAULT_RULES["cluster.auto_deploy"], env_auto_deploy)
         if enabled is None or auto is None:
             return None
         return ClusterPolicy(enabled=enabled, auto_deploy=auto)
@@ -370,11 +479,6 @@ class _PolicyReader(SchemaReader):
         if entries is None:
             return None
         service_sets[env] = (node, entries)
-        if not entries:
-            self.problem(
-                node, key, "no services: list postgres, redis and jaeger (enabled: false to skip one)"
-            )
-            return None
         result: dict[str, ServicePolicy] = {}
         for name, (key_node, value) in entries.items():
             skey = f"{key}.{name}"
@@ -394,26 +498,36 @@ class _PolicyReader(SchemaReader):
         return result if len(result) == len(entries) else None
 
     def windows(self, node: Node, key: str) -> DeploymentWindows | None:
-        entries = self.mapping(node, key, WINDOWS_KEYS)
+        entries = self.mapping(node, key, WINDOWS_KEYS, required=REQUIRED_WINDOWS_KEYS)
         if entries is None:
             return None
+
+        def default(field: str, value: T) -> T:
+            return self.default(f"{key}.{field}", _DEFAULT_RULES[f"deployment_windows.{field}"], value)
+
         enabled = self.boolean(entries["enabled"][1], f"{key}.enabled") if "enabled" in entries else None
-        tz = self.timezone(entries["timezone"][1], f"{key}.timezone") if "timezone" in entries else None
+        if "timezone" in entries:
+            tz = self.timezone(entries["timezone"][1], f"{key}.timezone")
+        else:
+            tz = default("timezone", ZoneInfo(DEFAULT_TIMEZONE))
         allow: list[AllowWindow] | None = None
         if "allow" in entries:
             items = self.sequence(entries["allow"][1], f"{key}.allow", "windows {days, start, end}")
             if items is not None:
                 read = [self.allow_window(item, f"{key}.allow[{i}]") for i, item in enumerate(items)]
                 allow = [w for w in read if w is not None] if None not in read else None
+        else:
+            allow = default("allow", [])
         deny: list[DenyPeriod] | None = None
         if "deny" in entries:
             items = self.sequence(entries["deny"][1], f"{key}.deny", "periods {start, end, reason}")
             if items is not None:
                 got = [self.deny_period(item, f"{key}.deny[{i}]", tz) for i, item in enumerate(items)]
                 deny = [p for p in got if p is not None] if None not in got else None
-        override = None
-        if "emergency_override" in entries:
-            override = self.override(entries["emergency_override"][1], f"{key}.emergency_override")
+        else:
+            deny = default("deny", [])
+        override_node = entries["emergency_override"][1] if "emergency_override" in entries else None
+        override = self.override(override_node, f"{key}.emergency_override")
         if enabled is None or tz is None or allow is None or deny is None or override is None:
             return None
         return DeploymentWindows(
@@ -482,22 +596,34 @@ class _PolicyReader(SchemaReader):
             return None
         return period
 
-    def override(self, node: Node, key: str) -> EmergencyOverride | None:
-        entries = self.mapping(node, key, OVERRIDE_KEYS)
+    def override(self, node: Node | None, key: str) -> EmergencyOverride | None:
+        """The emergency override; left out (or any key of it): see DEFAULTS (disabled)."""
+        entries: Entries | None = {}
+        if node is not None:
+            entries = self.mapping(node, key, OVERRIDE_KEYS, required=())
         if entries is None:
             return None
-        enabled = self.boolean(entries["enabled"][1], f"{key}.enabled") if "enabled" in entries else None
-        reason = (
-            self.boolean(entries["require_reason"][1], f"{key}.require_reason")
-            if "require_reason" in entries
-            else None
-        )
+
+        def default(field: str, value: T) -> T:
+            rule = _DEFAULT_RULES[f"deployment_windows.emergency_override.{field}"]
+            return self.default(f"{key}.{field}", rule, value)
+
+        if "enabled" in entries:
+            enabled = self.boolean(entries["enabled"][1], f"{key}.enabled")
+        else:
+            enabled = default("enabled", False)
+        if "require_reason" in entries:
+            reason = self.boolean(entries["require_reason"][1], f"{key}.require_reason")
+        else:
+            reason = default("require_reason", True)
         actors: list[str] | None = None
         if "actors" in entries:
             items = self.sequence(entries["actors"][1], f"{key}.actors", "GitHub logins ([] = anyone)")
             if items is not None:
                 got = [self.actor(item, f"{key}.actors[{i}]") for i, item in enumerate(items)]
                 actors = [a for a in got if a is not None] if None not in got else None
+        else:
+            actors = default("actors", [])
         if enabled is None or reason is None or actors is None:
             return None
         return EmergencyOverride(enabled=enabled, require_reason=reason, actors=tuple(actors))

@@ -81,8 +81,19 @@ class SchemaReader:
         return ""
 
     # -- structure ---------------------------------------------------------------------
-    def mapping(self, node: Node, key: str, keys: Sequence[str] | None, what: str = "") -> Entries | None:
-        """Entries of a mapping node, reporting duplicates, unknown keys and missing keys."""
+    def mapping(
+        self,
+        node: Node,
+        key: str,
+        keys: Sequence[str] | None,
+        what: str = "",
+        required: Sequence[str] | None = None,
+    ) -> Entries | None:
+        """Entries of a mapping node, reporting duplicates, unknown keys and missing keys.
+
+        ``keys`` are the keys allowed (None: any); ``required`` those that must be there
+        (default: every allowed key).
+        """
         if not isinstance(node, MappingNode):
             where = "" if key else " at the top of the file"
             self.problem(node, key, f"expected a mapping{what}{where}, got {describe(node)}")
@@ -117,7 +128,7 @@ class SchemaReader:
                     path = f"{key}.{name}" if key else name
                     self.problem(key_node, path, self._unknown(name, keys))
             note = self.missing_key_note(key)
-            for name in keys:
+            for name in keys if required is None else required:
                 if name not in entries:
                     path = f"{key}.{name}" if key else name
                     self.problem(node, path, f"required key {name!r} is missing{note}")

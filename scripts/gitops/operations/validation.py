@@ -7,7 +7,8 @@ OpenAPI schema of the chosen version in strict mode (``kubernetes_validate``: un
 are errors). Each failure names its overlay, the file and line that set the bad field
 (:mod:`gitops.core.source_locator`), kind, name and the schema error. A placeholder that could
 never be substituted fails too. When ``INFRA/deploy-control.yaml`` exists it is loaded with
-every check of ``gitops gate``, and its environments must match the overlays.
+every check of ``gitops gate``, and its environments must match the overlays; the policy as read
+(every key left out at its default) is :attr:`Validation.loaded`, for ``--explain``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -24,6 +25,9 @@ from gitops.adapters import runner
 from gitops.core import documents as loader
 from gitops.core.source_locator import SOURCES, Step, documents, dotted, field_path, locate
 from gitops.errors import ConfigurationError, Problem
+
+if TYPE_CHECKING:
+    from gitops.core.policy import Policy
 
 DEFAULT_KUBERNETES_VERSION = "1.37.0"
 
@@ -81,6 +85,7 @@ class Validation:
     overlays: list[OverlayResult]
     failures: list[Failure]
     policy: dict[str, Any] | None  # {"file", "ok", "problems"}, None without a policy file
+    loaded: Policy | None = None  # the policy as the gate reads it; None when absent or invalid
 
     @property
     def ok(self) -> bool:
@@ -104,8 +109,10 @@ def validate(infra: Path, version: str, placeholder: str) -> Validation:
             )
         results.append(result)
     policy_path = infra / "deploy-control.yaml"
-    policy = check_policy(policy_path, results, failures) if policy_path.exists() else None
-    return Validation(version, results, failures, policy)
+    if not policy_path.exists():
+        return Validation(version, results, failures, None)
+    policy, loaded = check_policy(policy_path, results, failures)
+    return Validation(version, results, failures, policy, loaded)
 
 
 # -- discovery -------------------------------------------------------------------------------
@@ -309,8 +316,13 @@ def _schema_verdict(obj: Mapping[str, Any], version: str) -> tuple[list[Step], s
     return None
 
 
-def check_policy(path: Path, results: list[OverlayResult], failures: list[Failure]) -> dict[str, Any]:
-    """Load deploy-control.yaml with the gate's own loader; its environments must match the overlays."""
+def check_policy(
+    path: Path, results: list[OverlayResult], failures: list[Failure]
+) -> tuple[dict[str, Any], Policy | None]:
+    """Load deploy-control.yaml with the gate's own loader; its environments must match the overlays.
+
+    Returns the check's summary and the policy (None when the file is invalid).
+    """
     from gitops.core.policy import UNGOVERNED
     from gitops.operations.gating import load_policy
     from gitops.operations.rendering import display_path
@@ -324,7 +336,7 @@ def check_policy(path: Path, results: list[OverlayResult], failures: list[Failur
             failures.append(
                 Failure(None, "deploy-control", p.key or shown, p.message, file=p.file or shown, line=p.line)
             )
-        return {"file": shown, "ok": False, "problems": len(problems)}
+        return {"file": shown, "ok": False, "problems": len(problems)}, None
     count = 0
     overlay_envs = {r.environment: r for r in results}
     for env in policy.environments:
@@ -367,4 +379,4 @@ def check_policy(path: Path, results: list[OverlayResult], failures: list[Failur
                     file=shown,
                 )
             )
-    return {"file": shown, "ok": count == 0, "problems": count}
+    return {"file": shown, "ok": count == 0, "problems": count}, policy

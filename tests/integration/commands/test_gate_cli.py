@@ -136,7 +136,6 @@ def test_table_output_reads_at_a_glance(cli: Any, control: Path) -> None:
         pytest.param(
             ["--env", "prod", "--at", "2026-13-01T10:00Z"], "(month must be in 1..12)", id="impossible-at"
         ),
-        pytest.param(["--env", "prod", "--service", "redsi"], "did you mean 'redis'", id="unknown-service"),
     ],
 )
 def test_bad_arguments_exit_1(cli: Any, control: Path, args: list[str], message: str) -> None:
@@ -144,6 +143,23 @@ def test_bad_arguments_exit_1(cli: Any, control: Path, args: list[str], message:
     assert result.code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_service_the_policy_does_not_list_follows_its_environment(cli: Any, control: Path) -> None:
+    """Issue 16: the reference's policy lists only postgres; redis and jaeger follow their environment,
+    and the gate's checks say so (with a did-you-mean, in case the name is a typo)."""
+    data = decision(
+        gate(cli, control, "--env", "prod", "--service", "redsi", "--event", "workflow_dispatch", "--at", WED,
+             "--format", "json")
+    )  # fmt: skip
+    assert data["allowed"] is True
+    checks = {c["name"]: c for c in data["checks"]}
+    assert "service.enabled" not in checks
+    service = checks["service"]
+    assert service["passed"] is True
+    assert "redsi is not listed under environments.prod.services" in service["detail"]
+    assert "follows the environment" in service["detail"] and "did you mean 'redis'" in service["detail"]
+    assert data["rollback_on_failure"] is True  # the environment's: postgres (enabled) rolls back
 
 
 def test_missing_policy_file_exit_1(cli: Any, tmp_path: Path) -> None:

@@ -152,6 +152,19 @@ def test_a_placeholder_outside_a_secret_fails(workspace: Path, cli: Any) -> None
     assert all("cannot be substituted" in f["error"] for f in failures)
 
 
+def test_the_placeholder_written_literally_under_data_is_valid(workspace: Path, cli: Any) -> None:
+    """Issue 16: `StrongBase64Password` itself under `data:` (the reference's templates) is a placeholder,
+    not a stray, and passes the strict schema (it is valid base64 text)."""
+    edit(
+        workspace / "infra/k8s/base/secret.yaml",
+        "tls.crt: U3Ryb25nQmFzZTY0UGFzc3dvcmQ=",
+        f"tls.crt: {PLACEHOLDER}",
+    )
+    result = cli(["validate", "--format", "json"])
+    assert result.code == 0, result.stdout
+    assert json.loads(result.stdout)["failures"] == []
+
+
 def test_custom_resources_are_skipped_but_unknown_core_kinds_fail(workspace: Path, cli: Any) -> None:
     extra = workspace / "infra/k8s/demo/dev/extra.yaml"
     extra.write_text(
@@ -318,3 +331,69 @@ def test_the_real_infra_needs_its_nine_secrets(monkeypatch: pytest.MonkeyPatch, 
     for overlay in report["overlays"]:
         assert sorted(overlay["needed_secrets"]) == nine, overlay["overlay"]
         assert overlay["unsubstitutable"] == []
+
+
+# -- issue 16: the reference's own policy file, and --explain --------------------------------------
+
+REFERENCE_POLICY = ROOT / "tests" / "fixtures" / "policies" / "reference" / "deploy-control.yaml"
+
+
+@pytest.fixture
+def reference_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This repository's overlays with the reference's own deploy-control.yaml (v3.0.0, verbatim)."""
+    root = tmp_path / "migrating"
+    shutil.copytree(ROOT / "infra" / "k8s", root / "infra" / "k8s")
+    shutil.copy(REFERENCE_POLICY, root / "infra" / "deploy-control.yaml")
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_the_reference_policy_validates_and_explain_marks_every_default(
+    reference_tree: Path, cli: Any, gha_env: GhaEnv
+) -> None:
+    result = cli(["validate", "--explain", "--format", "json"])
+    report = json.loads(result.stdout)
+    assert result.code == 0, json.dumps(report["failures"], indent=2)
+    assert report["policy"] == {"file": "infra/deploy-control.yaml", "ok": True, "problems": 0}
+    explained = report["explain"]
+    prod = explained["policy"]["environments"]["prod"]
+    assert (prod["branch"], prod["rollout_timeout_seconds"], prod["cluster"]) == (
+        "main",
+        300,
+        {"enabled": True, "auto_deploy": False},
+    )
+    assert prod["deployment_windows"]["timezone"] == "UTC"
+    assert prod["deployment_windows"]["emergency_override"]["enabled"] is False
+    assert explained["defaults"]["environments.prod.branch"].startswith(
+        "dev -> dev, test -> test, prod -> main"
+    )
+    assert "environments.prod.require_manual_approval" not in explained["defaults"]  # the file sets it
+    text = explained["text"].splitlines()
+    assert "    branch: main  # default: dev -> dev, test -> test, prod -> main, any other environment -> " \
+           "its own name" in text  # fmt: skip
+    assert "    require_manual_approval: true" in text  # written in the file: no mark
+    assert "      timezone: UTC  # default: UTC" in text
+    assert "```yaml" in gha_env.summary() and "# default: UTC" in gha_env.summary()
+
+
+def test_explain_in_the_table_comes_before_the_verdict(reference_tree: Path, cli: Any) -> None:
+    result = cli(["validate", "--explain", "--format", "table"])
+    assert result.code == 0, result.stderr
+    head, _, tail = result.stdout.partition("gitops validate: valid: ")
+    assert head.startswith("Effective policy of infra/deploy-control.yaml (31 value(s) from defaults")
+    assert "version: 3  # default: 3" in head and "rollout_timeout_seconds: 300  # default: 300" in head
+    assert "infra/deploy-control.yaml: valid" in tail
+
+
+def test_explain_of_an_invalid_policy_says_why_there_is_nothing_to_show(
+    reference_tree: Path, cli: Any
+) -> None:
+    policy = reference_tree / "infra" / "deploy-control.yaml"
+    edit(policy, "    enabled: true\n", "    enabled: true\n    brnach: dev\n")  # dev only: a typo
+    result = cli(["validate", "--explain", "--format", "table"])
+    assert result.code == 1
+    assert result.stdout.startswith("--explain: no effective policy to show: it has problems (listed below)")
+    assert (
+        "infra/deploy-control.yaml:7: environments.dev.brnach: unknown key 'brnach'; did you mean 'branch'?"
+        in (result.stdout)
+    )

@@ -263,6 +263,43 @@ def test_rollback_comes_from_the_service_or_any_enabled_service() -> None:
 
 
 @pytest.mark.parametrize(
+    ("env_kwargs", "allowed", "blocked_by"),
+    [
+        pytest.param({}, True, None, id="environment-allows"),
+        pytest.param({"auto_deploy": False}, False, "environment.auto_deploy", id="environment-blocks"),
+    ],
+)
+def test_a_service_that_is_not_listed_follows_its_environment(
+    env_kwargs: dict[str, bool], allowed: bool, blocked_by: str | None
+) -> None:
+    """Issue 16: the reference lists only postgres; redis follows the environment, and a check says so."""
+    only_postgres = {"postgres": service(rollback_on_failure=False)}
+    listed = policy(environment("dev", services=only_postgres, **env_kwargs))
+    decision = evaluate(
+        listed, environment="dev", service="redis", event="push", ref="dev", at=at(WED_10), override=None
+    )
+    assert (decision.allowed, decision.blocked_by.name if decision.blocked_by else None) == (
+        allowed,
+        blocked_by,
+    )
+    names = [c.name for c in decision.checks]
+    assert "service.enabled" not in names and "service.auto_deploy" not in names
+    check = next(c for c in decision.checks if c.name == "service")
+    assert check.passed
+    assert check.detail == (
+        "redis is not listed under environments.dev.services (listed: postgres), so it follows the "
+        "environment: the environment's checks decide"
+    )
+    assert decision.rollback_on_failure is False  # the environment's: no listed service rolls back
+
+
+def test_an_unlisted_name_close_to_a_listed_one_is_pointed_out() -> None:
+    decision = _decide("prod", service="postgress")
+    check = next(c for c in decision.checks if c.name == "service")
+    assert check.detail.endswith("; did you mean 'postgres'?")
+
+
+@pytest.mark.parametrize(
     ("env", "event", "ref", "allowed", "blocked_by"),
     [
         pytest.param("dev", "push", "dev", True, None, id="cluster-auto"),
@@ -286,9 +323,6 @@ def test_cluster_gate(env: str, event: str, ref: str | None, allowed: bool, bloc
             {"environment": "prd"}, "'prd' is not in the policy", "did you mean 'prod'?", id="env-typo"
         ),
         pytest.param({"environment": "local"}, "not governed", "dev, test, prod", id="local-not-governed"),
-        pytest.param(
-            {"service": "postgress"}, "'postgress' is not in", "did you mean 'postgres'?", id="svc-typo"
-        ),
         pytest.param({"event": "release"}, "does not know the event", "push", id="unknown-event"),
         pytest.param({"event": "pushh"}, "'pushh'", "did you mean 'push'?", id="event-typo"),
     ],
