@@ -6,6 +6,11 @@ root every server-side command runs as the ``postgres`` system user (``runuser``
 private directory under ``/tmp`` that this user owns. The server listens on 127.0.0.1 on a
 free port (or on its Unix socket only) and is stopped by :meth:`PgCluster.stop`.
 
+The server user cannot be assumed to reach the checkout: a clone under a 0700 directory (root's
+home is 0700 on Debian) is closed to it. So nothing it runs or reads is taken from the checkout
+or from pytest's temporary directories (``/tmp/pytest-of-root`` is 0700 too): such a file is
+copied into the cluster directory first (:meth:`PgCluster.stage`), which the server user owns.
+
 :func:`run_entrypoint_init` reproduces what the ``postgres`` image's ``docker-entrypoint.sh``
 does on an empty data directory (``tests/support/pg_entrypoint.sh``), so an init script from
 ``/docker-entrypoint-initdb.d`` is run here the way the image runs it.
@@ -109,6 +114,17 @@ class PgCluster:
         for path in (root, cluster.socket_dir):
             _chown_to_server_user(path)
         return cluster
+
+    def stage(self, source: Path, mode: int = 0o755) -> Path:
+        """A copy of ``source`` in the cluster directory, for the server user to read or run.
+
+        The checkout may sit where that user cannot go (see the module docstring).
+        """
+        target = self.root / "staged" / source.name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(source, target)
+        target.chmod(mode)
+        return target
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Environment for server-user commands: PATH with the PostgreSQL 15 tools first, the
@@ -233,4 +249,4 @@ def run_entrypoint_init(
         "GITOPS_TEST_SERVER_LOG": str(cluster.log),
         "GITOPS_TEST_SERVER_OPTIONS": f"-c unix_socket_directories={cluster.socket_dir} {settings}".strip(),
     }
-    return cluster.run(["bash", str(ENTRYPOINT)], env=env, check=False)
+    return cluster.run(["bash", str(cluster.stage(ENTRYPOINT))], env=env, check=False)
