@@ -36,6 +36,7 @@ VERBS: dict[str, str] = {
     "preview-access": "preview_access",
     "dispatch": "dispatch",
     "cluster": "cluster",
+    "init": "init",
 }
 
 # One line per verb for `gitops --help`, so listing verbs imports none of them.
@@ -55,6 +56,7 @@ SUMMARIES: dict[str, str] = {
     "preview-access": "create the read-only identity of previews in a cluster; store its KUBECONFIG_READONLY",
     "dispatch": "start a workflow_dispatch run with inputs; optionally wait for its conclusion",
     "cluster": "create or update the environment's cluster with the pinned hetzner-k3s",
+    "init": "scaffold a repository for the suite: infra skeleton, policy, workflows pinned to a commit",
 }
 
 DESCRIPTION = """\
