@@ -399,9 +399,15 @@ def run_act(
     job: str | None = None,
     actor: str = "platform-dev",
     extra_path: Sequence[Path] = (),
+    local_repositories: Mapping[str, Path] = {},
     timeout: float = 300,
 ) -> ActResult:
-    """Run one workflow file for one event; everything act prints and the steps leave is in the result."""
+    """Run one workflow file for one event; everything act prints and the steps leave is in the result.
+
+    ``local_repositories`` maps more remote actions (``owner/repo@ref``) to directories, as the
+    stand-ins are mapped: a repository that uses this suite's actions by ``owner/repo/actions/
+    <name>@SHA`` gets them from a checkout of the suite (act resolves the subdirectory in it).
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "capture").mkdir()
     tmpdir = run_dir / "tmp"
@@ -453,6 +459,8 @@ def run_act(
         "--input-file",
         os.devnull,
     ]
+    for action, directory in local_repositories.items():
+        argv += ["--local-repository", f"{action}={directory}"]
     if job:
         argv += ["-j", job]
     for key, value in step_env.items():

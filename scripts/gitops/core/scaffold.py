@@ -298,10 +298,12 @@ def overlay_skeleton(text: str, source: str, suite: str) -> str:
     kept["resources"] = [r for r in data.get("resources") or [] if str(r).startswith("../")]
     if "labels" in data:
         kept["labels"] = data["labels"]
-    sections = [{k: kept[k] for k in ("apiVersion", "kind") if k in kept}]
-    sections += [{k: kept[k]} for k in ("resources", "labels") if k in kept]
+    groups: tuple[tuple[str, ...], ...] = (("apiVersion", "kind"), ("resources",), ("labels",))
+    sections = [{k: kept[k] for k in group if k in kept} for group in groups]
     body = "\n".join(
-        yaml.dump(section, Dumper=_Dumper, sort_keys=False, default_flow_style=False) for section in sections
+        yaml.dump(section, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+        for section in sections
+        if section
     )
     return (
         f"# Scaffolded by `gitops init` from {source} of {suite}:\n"
