@@ -36,3 +36,14 @@ def test_action_reference_is_generated_from_every_action_yml() -> None:
         rel = path.parent.relative_to(ROOT).as_posix()
         if rel != ".":
             assert f"`{rel}`" in readme, f"{rel} is missing from the README"
+
+
+def test_adoption_starts_with_gitops_init() -> None:
+    """Issue 16: a newcomer's first step in another repository is `gitops init`."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^## Adopting the suite in another repository\n(.*?)^## ", text, re.S | re.M)
+    assert section, "README.md needs its adoption section"
+    headings = re.findall(r"^### (.+)$", section.group(1), re.M)
+    assert headings[0] == "Start with `gitops init`", headings
+    first_block = re.search(r"```[a-z]*\n(.*?)```", section.group(1), re.S)
+    assert first_block and "gitops init " in first_block.group(1).splitlines()[0]
