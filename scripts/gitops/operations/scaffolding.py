@@ -234,9 +234,11 @@ def _warnings(checkout: Path, sha: str) -> list[str]:
 # -- writing ---------------------------------------------------------------------------------------
 
 
-def _conflict(target: Path, content: bytes, force: bool) -> str | None:
-    """Why ``target`` may not be written, or None."""
-    for parent in target.parents:
+def _conflict(directory: Path, path: str, content: bytes, force: bool) -> str | None:
+    """Why ``directory / path`` may not be written, or None (``directory`` is resolved)."""
+    target = directory / path
+    for between in list(Path(path).parents)[:-1]:  # the directories between DIR and the file
+        parent = directory / between
         if parent.is_symlink() or (parent.exists() and not parent.is_dir()):
             return f"{parent} is {'a symbolic link' if parent.is_symlink() else 'not a directory'}"
     if target.is_symlink():
@@ -285,7 +287,7 @@ def init(request: InitRequest) -> Scaffold:
     problems = [
         Problem(why, str(directory / f.path))
         for f in planned
-        if (why := _conflict(directory / f.path, f.content, request.force)) is not None
+        if (why := _conflict(directory, f.path, f.content, request.force)) is not None
     ]
     if problems:
         raise ConfigurationError(

@@ -188,6 +188,18 @@ def test_a_symbolic_link_is_never_written_through_even_with_force(tmp_path: Path
     assert outside.read_text(encoding="utf-8") == "precious\n"
 
 
+def test_a_symbolic_link_to_a_directory_on_the_way_is_refused_too(tmp_path: Path, cli: Any) -> None:
+    repo = tmp_path / "platform"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (repo / ".github").mkdir(parents=True)
+    (repo / ".github" / "workflows").symlink_to(elsewhere, target_is_directory=True)
+    result = cli(["init", str(repo), "--suite", SUITE, "--version", "v1.4.2", "--force"])
+    assert result.code == 1
+    assert f"{repo.resolve() / '.github' / 'workflows'} is a symbolic link" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -237,3 +249,19 @@ def test_help_teaches(cli: Any, capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for phrase in ("--suite OWNER/REPO@SHA", "--with-examples", "--force", "examples:", "gitops validate"):
         assert phrase in text
+
+
+def test_the_table_and_the_summary_read_at_a_glance(tmp_path: Path, cli: Any, gha_env: Any) -> None:
+    result = cli(
+        ["init", str(tmp_path / "platform"), "--suite", SUITE, "--version", "v1.4.2", "--format", "table"]
+    )
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"gitops init: scaffolded {(tmp_path / 'platform').resolve()} (skeleton; ")
+    assert lines[0].endswith(f"created), pinned to acme/gitops-suite@{SHA[:12]} v1.4.2")
+    assert any(line.split() == ["created", "infra/deploy-control.yaml"] for line in lines)
+    assert "next, in that directory:" in lines
+    summary = gha_env.summary()
+    assert summary.startswith("### gitops init: scaffolded ")
+    workflow = "`.github/workflows/deploy-environment.yml`"
+    assert f"| {workflow} | created | {workflow} |" in summary
