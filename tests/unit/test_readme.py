@@ -47,3 +47,17 @@ def test_adoption_starts_with_gitops_init() -> None:
     assert headings[0] == "Start with `gitops init`", headings
     first_block = re.search(r"```[a-z]*\n(.*?)```", section.group(1), re.S)
     assert first_block and "gitops init " in first_block.group(1).splitlines()[0]
+
+
+def test_every_default_of_the_policy_is_in_the_readme() -> None:
+    """Issue 16: every key the reference leaves out has a documented default (core.policy.DEFAULTS)."""
+    from gitops.core.policy import DEFAULTS
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^### Coming from the reference setup\n(.*?)^### ", text, re.S | re.M)
+    assert section, "README.md needs its 'Coming from the reference setup' section"
+    for key, _ in DEFAULTS:
+        leaf = key.rsplit(".", 1)[-1]
+        assert re.search(rf"`[^`]*\b{leaf}\b[^`]*`", section.group(1)), (
+            f"the default of {key} is not in the README"
+        )

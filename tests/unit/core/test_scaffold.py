@@ -329,3 +329,11 @@ def test_the_skeleton_policy_is_the_suite_s_header_and_every_key_with_its_defaul
     assert text.count("  # default: ") == len(written.defaults)
     prod = policy.environments["prod"]
     assert (prod.branch, prod.auto_deploy, prod.require_manual_approval) == ("main", False, True)
+
+
+def test_the_base_skeleton_is_the_suite_s_base_without_its_services() -> None:
+    suite = yaml.safe_load(
+        (ROOT / "infra" / "k8s" / "base" / "kustomization.yaml").read_text(encoding="utf-8")
+    )
+    skeleton = yaml.safe_load(scaffold.base_skeleton("acme/gitops-suite@0123"))
+    assert skeleton == {"apiVersion": suite["apiVersion"], "kind": suite["kind"], "resources": []}
