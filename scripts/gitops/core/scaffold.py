@@ -14,8 +14,12 @@ reads the suite's checkout at run time and these functions turn each file into i
   repository does not have) are keyed by the pinned SHA instead, which fixes those locks. What
   belongs to the suite's own development goes: path filters on its code (``actions/**``,
   ``action.yml``, ``scripts/**``, ``requirements/**``) and steps that run its ``scripts/``
-  (the workflow linters). The generated secret lists keep their lines for the secrets the
-  scaffolded overlays need (all of them with the examples, only the kubeconfigs without).
+  (the workflow linters). A step that runs a verb from the suite's bootstrap (``source
+  scripts/bootstrap.sh PROFILE``) sources it from a checkout of the suite at the pinned commit
+  (:data:`SUITE_PATH`), which its job gets as a step before it, made like the workflow's own
+  checkouts (the same pinned ``actions/checkout``, ``persist-credentials: false``). The
+  generated secret lists keep their lines for the secrets the scaffolded overlays need (all of
+  them with the examples, only the kubeconfigs without).
   :func:`leftovers` is the check that nothing of the suite's own tree is still referenced.
 * **Overlays** (:func:`overlay_skeleton`): the suite's kustomization of each overlay without
   its patches and its own resources: the base, and the labels (never in selectors).
@@ -51,6 +55,9 @@ _VERSION = re.compile(r"v?(?P<number>[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.-]+
 SUITE_ONLY_WORKFLOWS = ("ci.yml",)
 # Top-level paths of the suite's own code, which a new repository does not have.
 SUITE_CODE = ("actions", "action.yml", "scripts", "requirements")
+# Where a job that runs a verb from the suite's bootstrap (not through one of its actions) checks
+# the suite out, at the pinned commit, inside the workspace.
+SUITE_PATH = ".gitops-suite"
 
 KUSTOMIZE = documents.DocumentKind(title="Invalid kustomization in the suite", dates=False)
 
@@ -153,6 +160,9 @@ _SUITE_PATH_FILTER = re.compile(
     r"^\s*-\s*(?P<q>[\"']?)(?:actions/\*\*|action\.yml|scripts/\*\*|requirements/\*\*)(?P=q)\s*(?:#.*)?$"
 )
 _STEP = re.compile(r"^(?P<indent>\s*)-\s+\S")
+_JOB = re.compile(r"^  [A-Za-z_][A-Za-z0-9_-]*:\s*(?:#.*)?$")  # a job id under `jobs:`
+_CHECKOUT = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>actions/checkout@[0-9a-f]{40}\s*#.*?)\s*$")
+_BOOTSTRAP = re.compile(r"((?:^|\s)(?:source|\.)\s+[\"']?)scripts/bootstrap\.sh")
 _BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN GENERATED SECRETS: (?P<kind>\w+)")
 _END = re.compile(r"^\s*# END GENERATED SECRETS")
 _PASSED = re.compile(r"^\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*): \$\{\{ secrets\.(?P=name) \}\}\s*$")
@@ -195,6 +205,37 @@ def _block_end(lines: Sequence[str], start: int) -> int:
     while end > start + 1 and not lines[end - 1].strip():  # trailing blank lines belong to what follows
         end -= 1
     return end
+
+
+def _sources_bootstrap(block: Sequence[str]) -> bool:
+    """A step that runs a verb from the suite's bootstrap (``source scripts/bootstrap.sh PROFILE``)."""
+    return any(_BOOTSTRAP.search(_COMMENT.sub("", line)) for line in block)
+
+
+def _suite_checkout(step: Sequence[str], pin: SuitePin, checkout: str | None) -> list[str]:
+    """A step that checks the suite out at the pin into :data:`SUITE_PATH`, as the workflow's own
+    checkouts do (the same pinned actions/checkout, no credentials kept), put before ``step`` (the
+    first one of its job that sources the bootstrap) and run under its ``if:`` and
+    ``continue-on-error:``, so a best-effort step stays best effort."""
+    if checkout is None:
+        raise RuntimeError("a workflow sources the suite's bootstrap but checks nothing out to copy")
+    indent = " " * _indent(step[0])
+    inner = indent + "  "
+    body = [inner + step[0].strip().removeprefix("-").strip(), *step[1:]]  # the step's keys, aligned
+    conditions: list[str] = []
+    for i, line in enumerate(body):
+        if _indent(line) == len(inner) and re.match(r"\s*(if|continue-on-error):", line):
+            conditions += body[i : _block_end(body, i)]
+    return [
+        f"{indent}- name: Check out the gitops suite at the pinned commit (its bootstrap, for what follows)",
+        *conditions,
+        f"{inner}uses: {checkout}",
+        f"{inner}with:",
+        f"{inner}  repository: {pin.repository}",
+        f"{inner}  ref: {pin.sha} # {pin.version}",
+        f"{inner}  path: {SUITE_PATH}",
+        f"{inner}  persist-credentials: false",
+    ]
 
 
 def _runs_suite_scripts(block: Sequence[str]) -> bool:
@@ -241,13 +282,25 @@ def rewrite_workflow(text: str, pin: SuitePin, *, drop_secrets: Iterable[str] = 
     secret lists (the suite's own overlays' variables, when the examples are not scaffolded).
     """
     lines = text.splitlines()
+    checkout = next((m["ref"] for line in lines if (m := _CHECKOUT.match(line))), None)
     kept: list[str] = []
+    suite_checked_out = False  # in the current job
     i = 0
     while i < len(lines):
         line = lines[i]
+        if _JOB.match(line):
+            suite_checked_out = False
         if _STEP.match(line):
             end = _block_end(lines, i)
-            if _runs_suite_scripts(lines[i:end]):
+            block = lines[i:end]
+            if _sources_bootstrap(block):
+                if not suite_checked_out:
+                    kept += _suite_checkout(block, pin, checkout)
+                    suite_checked_out = True
+                kept += [_BOOTSTRAP.sub(rf"\g<1>{SUITE_PATH}/scripts/bootstrap.sh", b) for b in block]
+                i = end
+                continue
+            if _runs_suite_scripts(block):
                 i = end
                 continue
         if _SUITE_PATH_FILTER.match(line):

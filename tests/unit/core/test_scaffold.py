@@ -218,6 +218,20 @@ def test_leftovers_ignore_comments_third_party_and_pinned_references() -> None:
 # -- workflows: this repository's own --------------------------------------------------------------
 
 
+BOOTSTRAP = re.compile(r"(^|\s)(source|\.)\s+scripts/bootstrap\.sh")
+SUITE_CHECKOUT = "Check out the gitops suite at the pinned commit (its bootstrap, for what follows)"
+
+
+def sources_bootstrap(step: dict[str, Any]) -> bool:
+    """A step that runs a verb from the suite's bootstrap in the workspace (not through an action)."""
+    return bool(BOOTSTRAP.search(step.get("run", "")))
+
+
+def suite_only(step: dict[str, Any]) -> bool:
+    """A step of the suite's own development: it runs the suite's scripts, but not a verb."""
+    return "scripts/" in step.get("run", "") and not sources_bootstrap(step)
+
+
 def steps(workflow: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
     return {
         (job, i): step
@@ -242,11 +256,35 @@ def test_the_real_workflows_keep_every_job_and_step_but_the_suite_s_own(
         assert {k: v for k, v in new.items() if k not in ("steps", "secrets")} == {
             k: v for k, v in spec.items() if k not in ("steps", "secrets")
         }, job
-        old_steps = [s for s in spec.get("steps", []) if "scripts/" not in s.get("run", "")]
-        assert len(new.get("steps", [])) == len(old_steps), job
-        for old, step in zip(old_steps, new.get("steps", []), strict=True):
-            assert {k: v for k, v in step.items() if k not in ("uses", "env", "with")} == {
-                k: v for k, v in old.items() if k not in ("uses", "env", "with")
+        old_steps = [s for s in spec.get("steps", []) if not suite_only(s)]
+        new_steps = [s for s in new.get("steps", []) if s.get("name") != SUITE_CHECKOUT]
+        inserted = [s for s in new.get("steps", []) if s.get("name") == SUITE_CHECKOUT]
+        bootstrapping = [s for s in old_steps if sources_bootstrap(s)]
+        assert len(inserted) == (1 if bootstrapping else 0), job
+        for checkout in inserted:  # like the workflow's own checkouts, under the step's conditions
+            own = next(s["uses"] for s in old_steps if s.get("uses", "").startswith("actions/checkout@"))
+            assert checkout["uses"] == own
+            assert checkout["with"] == {
+                "repository": "acme/gitops-suite",
+                "ref": SHA,
+                "path": scaffold.SUITE_PATH,
+                "persist-credentials": False,
+            }
+            first = bootstrapping[0]
+            assert {k: checkout.get(k) for k in ("if", "continue-on-error")} == {
+                k: first.get(k) for k in ("if", "continue-on-error")
+            }
+            position = new["steps"].index(checkout)
+            follows = new["steps"][position + 1]
+            assert f"{scaffold.SUITE_PATH}/scripts/bootstrap.sh" in follows.get("run", "")
+        assert len(new_steps) == len(old_steps), job
+        for old, step in zip(old_steps, new_steps, strict=True):
+            if sources_bootstrap(old):
+                assert step["run"] == BOOTSTRAP.sub(
+                    rf"\1\2 {scaffold.SUITE_PATH}/scripts/bootstrap.sh", old["run"]
+                )
+            assert {k: v for k, v in step.items() if k not in ("uses", "env", "with", "run")} == {
+                k: v for k, v in old.items() if k not in ("uses", "env", "with", "run")
             }
             old_with = dict(old.get("with") or {})
             if "key" in old_with:  # actions/cache: keyed by the pinned commit instead of its lock files
@@ -267,6 +305,9 @@ def test_the_real_workflows_keep_every_job_and_step_but_the_suite_s_own(
     drop = set() if with_examples else APP_SECRETS
     on_before, on_after = before[True], after[True]  # YAML 1.1 reads the key `on` as true
     for event, trigger in on_before.items():
+        if not isinstance(trigger, dict | None):  # schedule: a list of crons
+            assert on_after[event] == trigger
+            continue
         expected = dict(trigger or {})
         if "paths" in expected:
             expected["paths"] = [p for p in expected["paths"] if p.split("/")[0] not in scaffold.SUITE_CODE]
@@ -282,14 +323,56 @@ def test_the_real_workflows_keep_every_job_and_step_but_the_suite_s_own(
 
 
 def test_only_the_suite_s_lint_step_is_dropped() -> None:
-    """Today exactly one step runs the suite's scripts: the workflow linters of the PR job."""
+    """Today exactly one step runs the suite's scripts for itself: the workflow linters of the PR job."""
     dropped = [
         step["name"]
         for name, text in WORKFLOWS.items()
         for step in steps(yaml.safe_load(text)).values()
-        if "scripts/" in step.get("run", "")
+        if suite_only(step)
     ]
     assert dropped == ["Lint workflows and actions (actionlint + shellcheck, zizmor)"]
+
+
+BOOTSTRAPPING = """jobs:
+  first:
+    steps:
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
+      - name: Best effort
+        if: inputs.environment != ''
+        continue-on-error: true
+        run: |
+          source scripts/bootstrap.sh all
+          gitops preview-access --format json
+      - name: Again
+        run: . "scripts/bootstrap.sh" core && gitops plan
+  second:
+    steps:
+      - run: source scripts/bootstrap.sh core
+"""
+
+
+def test_a_verb_run_from_the_suite_s_bootstrap_gets_the_suite_checked_out_once_per_job() -> None:
+    checkout = "uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
+    suite = (
+        f"        {checkout}\n        with:\n          repository: acme/gitops-suite\n"
+        f"          ref: {SHA} # v1.4.2\n"
+        "          path: .gitops-suite\n          persist-credentials: false\n"
+    )
+    assert scaffold.rewrite_workflow(BOOTSTRAPPING, PIN) == (
+        "jobs:\n  first:\n    steps:\n"
+        f"      - {checkout}\n"
+        f"      - name: {SUITE_CHECKOUT}\n"
+        "        if: inputs.environment != ''\n        continue-on-error: true\n"
+        f"{suite}"
+        "      - name: Best effort\n        if: inputs.environment != ''\n        continue-on-error: true\n"
+        "        run: |\n          source .gitops-suite/scripts/bootstrap.sh all\n"
+        "          gitops preview-access --format json\n"
+        '      - name: Again\n        run: . ".gitops-suite/scripts/bootstrap.sh" core && gitops plan\n'
+        "  second:\n    steps:\n"
+        f"      - name: {SUITE_CHECKOUT}\n"
+        f"{suite}"
+        "      - run: source .gitops-suite/scripts/bootstrap.sh core\n"
+    )
 
 
 # -- overlays and the policy -----------------------------------------------------------------------
