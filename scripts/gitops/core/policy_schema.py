@@ -26,7 +26,7 @@ Keys that may be left out (:data:`gitops.core.policy.DEFAULTS`): ``version`` (ab
 Parity holds over the keys present: a key one environment sets, every environment sets (or none
 does, and all get the default), so a key left out in ONE environment is still an error.
 
-The module is long (~570 lines) because it is the whole schema of one file: one reader method
+The module is long (~660 lines) because it is the whole schema of one file: one reader method
 per section of it, each next to the messages it gives. How YAML is read is not here.
 """
 
@@ -261,7 +261,7 @@ class _PolicyReader(SchemaReader):
     def policy(self, root: Node | None) -> Policy | None:
         if root is None:
             self.problems.append(
-                Problem("the file is empty; it needs version, global and environments", self.source, 1)
+                Problem("the file is empty; it needs global and environments", self.source, 1)
             )
             return None
         top = self.mapping(root, "", TOP_KEYS, required=("global", "environments"))
@@ -341,7 +341,12 @@ class _PolicyReader(SchemaReader):
     def _key_parity(self, environments: Sequence[str]) -> None:
         """An optional key one environment sets, every environment sets (the reference's rule)."""
         present = {
-            env: {path.removeprefix(f"environments.{env}.") for path in self.lines} for env in environments
+            env: {
+                path.removeprefix(f"environments.{env}.")
+                for path in self.lines
+                if path.startswith(f"environments.{env}.")
+            }
+            for env in environments
         }
         for path in _OPTIONAL_PATHS:
             owners = [env for env in environments if path in present[env]]

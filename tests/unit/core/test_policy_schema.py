@@ -385,3 +385,10 @@ def test_a_typo_of_an_optional_key_is_still_an_error_with_did_you_mean() -> None
     [problem] = info.value.problems
     assert (problem.file, problem.line, problem.key) == ("t.yaml", 6, "environments.staging.brnach")
     assert "did you mean 'branch'?" in problem.message
+
+
+def test_a_stray_top_level_key_does_not_count_for_an_environment_s_parity() -> None:
+    text = "branch: main\n" + two_environments(dev_extra="    branch: develop\n")
+    with pytest.raises(ConfigurationError) as info:
+        parse_policy(text, "p.yaml")
+    assert {p.key for p in info.value.problems} == {"branch", "environments.prod.branch"}
