@@ -217,3 +217,39 @@ def test_real_entry_point_in_a_subprocess(tmp_path: Path) -> None:
     assert failed.returncode == 1
     assert "Traceback" not in failed.stderr
     assert f"{bad}:5 verison: unknown key 'verison'; did you mean 'version'?" in failed.stderr
+
+
+REFERENCE_POLICY = ROOT / "tests" / "fixtures" / "policies" / "reference" / "deploy-control.yaml"
+
+
+@pytest.mark.parametrize(
+    ("args", "allowed", "blocked_by"),
+    [
+        pytest.param(["--env", "dev", "--event", "push", "--ref", "dev"], True, None, id="dev-push-from-dev"),
+        pytest.param(
+            ["--env", "dev", "--event", "push", "--ref", "main"], False, "branch", id="dev-push-from-main"
+        ),
+        pytest.param(
+            ["--env", "prod", "--event", "push", "--ref", "main"],
+            False,
+            "environment.auto_deploy",
+            id="prod-never-automatic",
+        ),
+        pytest.param(["--env", "prod", "--event", "workflow_dispatch"], True, None, id="prod-by-hand"),
+        pytest.param(
+            ["--env", "test", "--service", "postgres", "--event", "push", "--ref", "test"],
+            False,
+            "environment.auto_deploy",
+            id="test-postgres-push",
+        ),
+    ],
+)
+def test_the_reference_policy_gates_as_its_document_says(
+    cli: Any, args: list[str], allowed: bool, blocked_by: str | None
+) -> None:
+    """The reference (gitops-implementation-summary.md, section 4): dev auto-deploys on push to dev,
+    test and prod are dispatched by hand, prod always requires approval."""
+    data = decision(gate(cli, REFERENCE_POLICY, *args, "--at", WED, "--format", "json"))
+    assert (data["allowed"], data["blocked_by"]) == (allowed, blocked_by)
+    assert data["requires_approval"] is (data["environment"] == "prod")
+    assert data["rollout_timeout_seconds"] == 300  # the default
