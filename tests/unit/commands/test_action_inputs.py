@@ -55,8 +55,8 @@ def verb_parser(verb: str) -> argparse.ArgumentParser:
     return result
 
 
-def test_there_are_eleven_actions() -> None:
-    assert len(ACTIONS) == 11, sorted(ACTIONS)
+def test_there_are_twelve_actions() -> None:
+    assert len(ACTIONS) == 12, sorted(ACTIONS)
 
 
 @pytest.mark.parametrize("action", sorted(ACTIONS))

@@ -291,6 +291,13 @@ def test_the_real_workflows_keep_every_job_and_step_but_the_suite_s_own(
                 old_with["key"] = re.sub(
                     r"\$\{\{ hashFiles\('requirements/[^)]*\) \}\}", SHA, old_with["key"]
                 )
+            if "filters" in old_with:  # dorny/paths-filter syntax: the suite's own code is not there
+                old_with["filters"] = "".join(
+                    line
+                    for line in old_with["filters"].splitlines(keepends=True)
+                    if line.strip()
+                    not in ("- actions/**", "- action.yml", "- scripts/**", "- requirements/**")
+                )
             assert (step.get("with") or {}) == old_with
             assert set(step.get("env") or {}) == set(old.get("env") or {}) - (
                 set() if with_examples else APP_SECRETS
