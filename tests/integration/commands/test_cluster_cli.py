@@ -110,7 +110,10 @@ for phase, lines in PHASES:
         print(line, flush=True)
     if os.environ.get("STANDIN_HANG_IN") == phase:
         # Like a server creation retried forever: hang, with a child process of our own (ssh, kubectl).
-        child = subprocess.Popen(["sleep", "300"])
+        sleeper = ["sleep", "300"]
+        if os.environ.get("STANDIN_CHILD_IGNORES_TERM"):  # an ssh that does not die on SIGTERM
+            sleeper = ["sh", "-c", "trap '' TERM; exec sleep 300"]
+        child = subprocess.Popen(sleeper)
         record["child"] = child.pid
         open(os.environ["STANDIN_RECORD"], "a").write(json.dumps(record) + "\\n")
         time.sleep(300)
@@ -348,11 +351,34 @@ def test_a_hang_in_any_phase_is_stopped_at_the_timeout_with_its_children_and_nam
         "is safe" in result.stderr
     )
     child = cluster.recorded()["child"]
-    assert child and not alive(child), "the child of hetzner-k3s outlived it"
+    assert child
+    # Killed is not yet gone: a SIGKILLed process exits when next scheduled (and a busy machine
+    # may take a moment), so allow it a few seconds; a survivor stays alive for 300 s.
+    gone_by = time.monotonic() + 5
+    while alive(child) and time.monotonic() < gone_by:
+        time.sleep(0.05)
+    assert not alive(child), "the child of hetzner-k3s outlived it"
     assert cluster.leftovers() == []
     assert gha_env.summary().startswith(":x: gitops cluster", 4)
     assert "| create | timed out |" in gha_env.summary()
     assert "re-running is safe" in gha_env.summary()
+
+
+def test_a_child_that_ignores_sigterm_is_killed_with_its_group(
+    cluster: Cluster, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The leader exits on SIGTERM; its child ignores it (SIG_IGN survives exec, POSIX): the group is
+    # killed again once the leader is gone, so nothing it started runs past the job's deadline.
+    monkeypatch.setenv("STANDIN_HANG_IN", "ssh")
+    monkeypatch.setenv("STANDIN_CHILD_IGNORES_TERM", "1")
+    result = cli(["cluster", "--environment", "dev", "--hetzner-k3s", "hetzner-k3s", "--timeout", "3"])
+    assert result.code == 2, result.stderr
+    child = cluster.recorded()["child"]
+    assert child
+    gone_by = time.monotonic() + 5
+    while alive(child) and time.monotonic() < gone_by:
+        time.sleep(0.05)
+    assert not alive(child), "a child that ignores SIGTERM outlived the run"
 
 
 @pytest.mark.parametrize(("phase", "named"), PHASES)
