@@ -20,6 +20,7 @@ from gitops.commands.apply import add_apply_args, connection, unreachable
 from gitops.commands.options import KUBECONFIG_HELP
 from gitops.commands.output import emit, markdown_table, next_window_text, text_table
 from gitops.commands.status import history_markdown, history_rows
+from gitops.core import deploy_gate
 from gitops.errors import EXIT_OK
 from gitops.operations import deployment
 from gitops.operations.apply_engine import ApplyReport
@@ -161,14 +162,7 @@ def _data(outcome: deployment.Deployment) -> dict[str, Any]:
     """The ``gitops deploy`` JSON (also the ``deploy`` output)."""
     data: dict[str, Any] = {"environment": outcome.environment, "gate": outcome.decision.to_json()}
     if outcome.decision.allowed:
-        data["services"] = {
-            name: {
-                "allowed": d.allowed,
-                "rollback_on_failure": d.rollback_on_failure,
-                "reason": None if d.allowed else deployment.reason(d),
-            }
-            for name, d in outcome.services.items()
-        }
+        data["services"] = outcome.gate.services_json()
     if outcome.binding is not None:
         data["commit"] = outcome.commit
         identity = outcome.binding.identity
@@ -215,7 +209,7 @@ def _check_rows(decision: Decision, *, markdown: bool) -> list[list[str]]:
 def _blocked(args: argparse.Namespace, data: dict[str, Any], decision: Decision, scope: str) -> int:
     console = runner.current()
     environment = data["environment"]
-    reason = deployment.reason(decision)
+    reason = deploy_gate.reason(decision)
     data.update(
         {
             "allowed": False,

@@ -2,9 +2,10 @@
 (``gitops deploy``: the gate for the environment and each of its services, then the apply).
 
 The path of one deploy: the verb parses its flags into a :class:`DeployRequest`;
-:func:`deploy` reads the policy and asks the gate (:mod:`gitops.core.gate`) about the
-environment and then each service in deploy-control.yaml. A blocked environment (or every
-service blocked) applies nothing and reaches no cluster: a decision, not an error. Otherwise:
+:func:`deploy` asks the gate about the environment and then each service in deploy-control.yaml
+(:func:`gitops.operations.gating.deploy_gate`, which ``gitops diff`` asks too). A blocked
+environment (or every service blocked) applies nothing and reaches no cluster: a decision, not
+an error. Otherwise:
 
 1. the overlay is rendered with the Secret placeholders filled in memory
    (:mod:`gitops.operations.rendering`): a missing secret fails before any API call;
@@ -33,13 +34,14 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitops.adapters import runner
 from gitops.core import deploy_order
 from gitops.core.cluster_identity import Binding, Identity
+from gitops.core.deploy_gate import DeployGate, reason
 from gitops.core.deploy_order import OrderDecision
 from gitops.core.deploy_record import DeployEntry, DeployHistory, condensed_gate
 from gitops.core.kube_errors import credentials_error
@@ -206,8 +208,7 @@ class Deployment:
     """What :func:`deploy` did: the gate's decisions and, unless blocked, the cluster's answers."""
 
     environment: str
-    decision: Decision  # the environment's own
-    services: dict[str, Decision] = field(default_factory=dict)  # empty when the environment is blocked
+    gate: DeployGate  # the environment's decision and, when it allows, each service's
     report: ApplyReport | None = None  # None: blocked by the gate, or skipped as older; nothing applied
     commit: str | None = None
     binding: Binding | None = None
@@ -217,9 +218,19 @@ class Deployment:
     history: DeployHistory | None = None  # the cluster's record after this deploy
 
     @property
+    def decision(self) -> Decision:
+        """The environment's own decision."""
+        return self.gate.decision
+
+    @property
+    def services(self) -> Mapping[str, Decision]:
+        """Each service's decision; empty when the environment is blocked."""
+        return self.gate.services
+
+    @property
     def skipped(self) -> list[str]:
         """Services the gate left out of the apply, sorted."""
-        return sorted(name for name, d in self.services.items() if not d.allowed)
+        return self.gate.skipped
 
     @property
     def stale(self) -> bool:
@@ -229,18 +240,7 @@ class Deployment:
     @property
     def blocker(self) -> tuple[Decision, str] | None:
         """The decision that stopped the whole deploy, and its scope; None when it went ahead."""
-        if not self.decision.allowed:
-            return self.decision, ""
-        skipped = self.skipped
-        if self.services and len(skipped) == len(self.services):
-            return self.services[skipped[0]], " (every service)"
-        return None
-
-
-def reason(decision: Decision) -> str:
-    """``branch: branch 'dev' is not ...``: the first failing check, in the gate's words."""
-    check = decision.blocked_by
-    return f"{check.name}: {check.detail}" if check else "blocked"
+        return self.gate.blocker
 
 
 def person_only(request: DeployRequest) -> None:
@@ -258,25 +258,16 @@ def person_only(request: DeployRequest) -> None:
 
 def deploy(request: DeployRequest) -> Deployment:
     """Gate, render, check the cluster and the commit order, record, apply. See the module docstring."""
-    from gitops.core.gate import environment_of
-    from gitops.operations.gating import load_policy
+    from gitops.operations.gating import deploy_gate
 
     person_only(request)
-    gate = request.gate
-    environment = gate.environment
-    policy = load_policy(gate.control)
-    decision = gate.evaluate(policy)
-    if not decision.allowed:
-        return Deployment(environment, decision)
-    services = {
-        name: gate.evaluate(policy, service=name) for name in environment_of(policy, environment).services
-    }
-    outcome = Deployment(environment, decision, services)
+    environment = request.gate.environment
+    outcome = Deployment(environment, deploy_gate(request.gate))
     if outcome.blocker is not None:
         return outcome
     for name in outcome.skipped:  # said before the apply starts, which can take minutes
         runner.current().notice(
-            f"{name} is skipped: {reason(services[name])}", title=f"Deploy gate: {environment}/{name}"
+            f"{name} is skipped: {reason(outcome.services[name])}", title=f"Deploy gate: {environment}/{name}"
         )
     manifests = Manifests(
         overlay=request.overlay.strip() or f"infra/k8s/hetzner/{environment}",

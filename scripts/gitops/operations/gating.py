@@ -5,7 +5,9 @@ calls it); parsing and validation are pure (:func:`gitops.core.policy_schema.par
 
 The decision itself is pure (:func:`gitops.core.gate.evaluate`); this module only pairs it with
 the policy file. :class:`GateRequest` is the one typed form of the gate flags, built once by
-``commands.options.gate_request`` for both ``gitops gate`` and ``gitops deploy``.
+``commands.options.gate_request`` for ``gitops gate``, ``gitops deploy`` and ``gitops diff``.
+:func:`deploy_gate` is the one way a deploy's gate is asked (the environment, then each
+service): ``gitops deploy`` leaves out what it blocks, and ``gitops diff`` shows the same.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gitops.core import gate
+from gitops.core.deploy_gate import DeployGate
 from gitops.core.policy import Override, Policy
 from gitops.core.policy_schema import parse_policy
 from gitops.errors import ConfigurationError
@@ -80,3 +83,15 @@ class GateRequest:
 def decide(request: GateRequest, *, service: str | None = None, cluster: bool = False) -> gate.Decision:
     """``gitops gate``: the decision for the environment (and ``service``, or its cluster)."""
     return request.evaluate(load_policy(request.control), service=service, cluster=cluster)
+
+
+def deploy_gate(request: GateRequest, policy: Policy | None = None) -> DeployGate:
+    """The gate as a deploy asks it: the environment; when that allows, each service the policy
+    lists. ``gitops deploy`` and ``gitops diff`` both call this, so they cannot disagree about
+    what a deploy leaves out."""
+    policy = policy if policy is not None else load_policy(request.control)
+    decision = request.evaluate(policy)
+    if not decision.allowed:
+        return DeployGate(decision)
+    names = gate.environment_of(policy, request.environment).services
+    return DeployGate(decision, {name: request.evaluate(policy, service=name) for name in names})
