@@ -11,7 +11,9 @@ from gitops.adapters import runner
 from gitops.commands import options
 from gitops.commands.options import KUBECONFIG_HELP
 from gitops.commands.output import emit, markdown_table, text_table
+from gitops.core.deploy_gate import DeployGate, reason
 from gitops.core.diff_report import DiffAction, DiffReport, Mode, ObjectDiff
+from gitops.core.windows import fmt_local
 from gitops.errors import ConfigurationError
 
 DESCRIPTION = """\
@@ -27,6 +29,9 @@ nothing. Every rendered object is one of:
   refuse       apply would stop here, and why (the server's and the classifier's words)
   unknown      cannot be told with these credentials or values, and why (a Secret a read-only
                kubeconfig may not read; a key whose value this job does not have)
+  skipped      the deploy gate blocks its service (or the whole deploy): `gitops deploy` leaves
+               it out, and the gate's reason is shown. Only with the gate's flags (below); never
+               counted as a change
 and, for objects in the cluster that carry the overlay's labels and were applied by gitops
 but are no longer rendered: left-behind (gitops does not prune; they stay until deleted).
 
@@ -34,6 +39,13 @@ How: a server-side dry run of each object (dryRun=All: the API server decides, s
 nothing) when the credentials allow it, else a client-side comparison with the fields our
 field manager owns (metadata.managedFields). The output says which (`mode`). The only
 requests that are not reads are those dry runs.
+
+The deploy gate: given --gate or any of the gate's flags (--event, --ref, --at, --override,
+--reason, --actor, --triggered-by, --control; the same flags as `gitops deploy`, with the same
+defaults), deploy-control.yaml is evaluated exactly as `gitops deploy` evaluates it, for the
+environment and then each service, and the objects of the services it blocks (label
+app.kubernetes.io/name: <service>) are `skipped`, as the deploy skips them; nothing is sent for
+them. Without them the gate is not evaluated, every object is compared, and the output says so.
 
 Secrets: a key is "changed", "unchanged" or "unknown", nothing more; no value, and no hash of
 one, appears in any output. Without the Secret values (a preview job holds only the read-only
@@ -48,6 +60,9 @@ examples:
   # in a drift check: exit 2 when the cluster differs from Git
   gitops diff --environment dev --kubeconfig-env KUBECONFIG_READONLY --exit-code
 
+  # what the deploy job of a push to main would do, services blocked by the gate left out
+  gitops diff --environment prod --kubeconfig ~/.kube/prod --event push --ref main
+
   # the JSON other tools read
   gitops diff --environment test --format json | jq '.objects[] | select(.action != "unchanged")'
 
@@ -55,7 +70,8 @@ defaults: --overlay infra/k8s/hetzner/<environment>, --mode auto (server-dry-run
 when the API server forbids the dry run), --field-manager gitops.
 {KUBECONFIG_HELP}
 exit codes: 0 (also when something would change); with --exit-code, 2 when a deploy would
-create, update, re-create or refuse anything; 1 bad input or an unreachable cluster.
+create, update, re-create or refuse anything (objects the gate skips never count); 1 bad input
+(a policy file the gate cannot read included) or an unreachable cluster.
 """
 
 ICONS = {
@@ -66,11 +82,18 @@ ICONS = {
     DiffAction.REFUSE: ":no_entry:",
     DiffAction.LEFT_BEHIND: ":wastebasket:",
     DiffAction.UNKNOWN: ":grey_question:",
+    DiffAction.SKIPPED: ":no_entry_sign:",
 }
 HEADERS = ("object", "action", "what")
 
 
 EXIT_CODE = options.Switch("--exit-code", "exit 2 when a deploy would change anything", input="exit-code")
+GATE = options.Switch(
+    "--gate",
+    "evaluate the deploy gate as `gitops deploy` would (implied by any other gate flag) and show the "
+    "objects of the services it blocks as skipped",
+    input="gate",
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -81,6 +104,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     options.add_overlay(group, help="overlay to compare (default: infra/k8s/hetzner/<environment>)")
     options.add_secret_map(group)
     options.add_placeholder(group)
+    gate = p.add_argument_group(
+        "the deploy gate (optional: without these flags it is not evaluated and every object is compared)"
+    )
+    GATE.add(gate)
+    options.add_gate_flags(gate)
     options.add_kube_args(p)
     how = p.add_argument_group("how")
     options.add(
@@ -115,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             hint="leave it out (auto) unless you want to force one way",
         )
     exit_code = EXIT_CODE.read(args)
+    gate = options.gate_request(args) if GATE.read(args) or options.gate_flags_given(args) else None
     request = DiffRequest(
         environment=environment,
         overlay=Path(args.overlay.strip() or f"infra/k8s/hetzner/{environment}"),
@@ -126,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         placeholder=options.placeholder(args),
         secret_map=options.secret_map(args),
         claim_command=options.claim_command(args, environment),
+        gate=gate,
     )
     report = diff(request)
     title = args.title.strip() or f"gitops diff {environment}"
@@ -142,11 +172,41 @@ def _counts(report: DiffReport) -> str:
 
 
 def headline(report: DiffReport, title: str) -> str:
-    """``gitops diff prod: 2 of 14 objects would change (1 update, 1 recreate, 12 unchanged)``."""
-    rendered = [o for o in report.objects if o.action is not DiffAction.LEFT_BEHIND]
+    """``gitops diff prod: 2 of 14 objects would change (1 update, 1 recreate, 12 unchanged)``;
+    the objects the gate skips are counted apart, and a deploy the gate blocks says so first."""
+    blocker = report.gate.blocker if report.gate is not None else None
+    if blocker is not None:
+        check = blocker[0].blocked_by
+        name = check.name if check else "the gate"
+        return f"{title}: BLOCKED by {name}{blocker[1]}, a deploy applies nothing ({_counts(report)})"
+    deployed = [o for o in report.objects if o.action not in (DiffAction.LEFT_BEHIND, DiffAction.SKIPPED)]
     changed = len(report.changes)
-    verdict = f"{changed} of {len(rendered)} object(s) would change" if changed else "no change"
+    verdict = f"{changed} of {len(deployed)} object(s) would change" if changed else "no change"
     return f"{title}: {verdict} ({_counts(report)})"
+
+
+def gate_lines(report: DiffReport) -> tuple[str, list[tuple[str, str]]]:
+    """What the deploy gate decided: one line (evaluated or not, for which event and instant,
+    allowed or what blocks it), then one line per service it leaves out, in the gate's words."""
+    gate = report.gate
+    if gate is None:
+        return (
+            "not evaluated (no gate inputs): every rendered object is compared as if deploy-control.yaml "
+            "allowed every service, but gitops deploy leaves out the services it blocks; give --gate or "
+            "the gate's flags (--event, --ref, --override, ...) to see what a deploy would skip",
+            [],
+        )
+    d = gate.decision
+    kind = "automatic" if d.automatic else "manual"
+    ref = f", ref {d.ref}" if d.ref else ""
+    how = f"{d.event}, {kind}{ref}, at {fmt_local(d.at, d.timezone)}"
+    blocker = gate.blocker
+    if blocker is not None:
+        return f"BLOCKED ({how}){blocker[1]}: {reason(blocker[0])}; a deploy applies nothing", []
+    if not gate.skipped:
+        return f"allowed ({how}) for every service", []
+    left_out = [(name, reason(gate.services[name])) for name in gate.skipped]
+    return f"allowed ({how}); a deploy leaves out {', '.join(gate.skipped)}", left_out
 
 
 def _mode_line(report: DiffReport) -> str:
@@ -155,14 +215,18 @@ def _mode_line(report: DiffReport) -> str:
     return "client-side comparison on the fields gitops manages (the credentials may not dry-run)"
 
 
-def _what(o: ObjectDiff) -> str:
+def _what(o: ObjectDiff, gate: DeployGate | None) -> str:
     """The table's last column: the fields, the re-create, the reason; Secret keys by state."""
+    if o.action is DiffAction.SKIPPED and gate is not None:  # the gate's words are in the gate lines
+        who, decision = gate.blocking(o.service)
+        check = decision.blocked_by if decision is not None else None
+        return f"{who} blocked by the deploy gate ({check.name if check else 'blocked'})"
     if o.recreate is not None:
         text = o.headline.split(" with ", 1)[-1]
         text = f"with {text}" if text != o.headline else text
     elif o.action is DiffAction.UPDATE:
         text = ", ".join(o.fields) or (o.message or "")
-    elif o.action in (DiffAction.REFUSE, DiffAction.UNKNOWN, DiffAction.LEFT_BEHIND):
+    elif o.action in (DiffAction.REFUSE, DiffAction.UNKNOWN, DiffAction.LEFT_BEHIND, DiffAction.SKIPPED):
         text = o.message or ""
     else:
         text = ""
@@ -184,20 +248,24 @@ def _what(o: ObjectDiff) -> str:
     return text
 
 
-def _row(o: ObjectDiff) -> list[object]:
-    return [str(o.ref), o.action.value, _what(o)]
+def _row(o: ObjectDiff, gate: DeployGate | None) -> list[object]:
+    return [str(o.ref), o.action.value, _what(o, gate)]
 
 
 def _quiet(o: ObjectDiff) -> bool:
-    return o.action is DiffAction.UNCHANGED and not o.warnings
+    """Folded away in the summary: unchanged objects, and the skipped ones (the gate line says why)."""
+    return (o.action is DiffAction.UNCHANGED and not o.warnings) or o.action is DiffAction.SKIPPED
 
 
 def human(report: DiffReport, title: str) -> str:
+    gate, left_out = gate_lines(report)
     lines = [
         f"{headline(report, title)} on {report.cluster['host']} [{report.cluster['context']}]",
         f"mode: {report.mode.value}: {_mode_line(report)}",
+        f"deploy gate: {gate}",
+        *(f"  {name}: {why}" for name, why in left_out),
         "",
-        text_table(HEADERS, [_row(o) for o in report.objects]),
+        text_table(HEADERS, [_row(o, report.gate) for o in report.objects]),
     ]
     for o in report.objects:
         if o.action is DiffAction.RECREATE:
@@ -224,19 +292,25 @@ def _fence(text: str) -> str:
 def summary_markdown(report: DiffReport, title: str) -> str:
     """Headline first, then what would change (with each object's diff folded), then the rest."""
     icon = ":warning:" if any(o.action is DiffAction.REFUSE for o in report.objects) else ":mag:"
+    gate, left_out = gate_lines(report)
     parts = [
         f"### {icon} {headline(report, title)}",
         "",
         f"Cluster `{report.cluster['host']}` (context `{report.cluster['context']}`), overlay "
         f"`{report.source}`. Mode **{report.mode.value}**: {_mode_line(report)}.",
         "",
+        f"Deploy gate: {gate}.",
+        "",
+        *(f"- :no_entry_sign: `{name}`: {why}" for name, why in left_out),
+        *([""] if left_out else []),
     ]
     shown = [o for o in report.objects if not _quiet(o)]
     quiet = [o for o in report.objects if _quiet(o)]
     if shown:
         parts.append(
             markdown_table(
-                HEADERS, [[f"{ICONS[o.action]} `{o.ref}`", o.action.value, _row(o)[2]] for o in shown]
+                HEADERS,
+                [[f"{ICONS[o.action]} `{o.ref}`", o.action.value, _what(o, report.gate)] for o in shown],
             )
         )
     for o in shown:
@@ -258,15 +332,22 @@ def summary_markdown(report: DiffReport, title: str) -> str:
                 "</details>",
                 "",
             ]
-    if quiet:
-        parts += [
-            f"<details><summary>{len(quiet)} unchanged object(s)</summary>",
-            "",
-            ", ".join(f"`{o.ref}`" for o in quiet),
-            "",
-            "</details>",
-            "",
-        ]
+    for what, folded in (
+        ("unchanged object(s)", [o for o in quiet if o.action is DiffAction.UNCHANGED]),
+        (
+            "object(s) skipped by the deploy gate (above: why)",
+            [o for o in quiet if o.action is DiffAction.SKIPPED],
+        ),
+    ):
+        if folded:
+            parts += [
+                f"<details><summary>{len(folded)} {what}</summary>",
+                "",
+                ", ".join(f"`{o.ref}`" for o in folded),
+                "",
+                "</details>",
+                "",
+            ]
     if report.notes:
         parts += [*(f"> {n}" for n in report.notes), ""]
     return "\n".join(parts) + "\n"
@@ -279,5 +360,6 @@ def publish(report: DiffReport, title: str) -> None:
     console.set_output("mode", report.mode.value)
     console.set_output("changed", str(len(report.changes)))
     console.set_output("counts", json.dumps(report.counts(), separators=(",", ":")))
+    console.set_output("skipped-services", json.dumps(report.gate.skipped if report.gate else []))
     console.set_output("report", console.redact(json.dumps(data, separators=(",", ":"))))
     console.summary(summary_markdown(report, title))

@@ -249,11 +249,17 @@ def add_gate_args(
     parser: argparse.ArgumentParser, *, title: str, environment_help: str
 ) -> argparse._ArgumentGroup:
     """The gate's flags, for ``gitops gate`` and ``gitops deploy``; read them with :func:`gate_request`."""
+    group = parser.add_argument_group(title)
+    add_environment(group, help=environment_help)
+    add_gate_flags(group)
+    return group
+
+
+def add_gate_flags(group: Container) -> None:
+    """The gate's flags besides ``--environment`` (``gitops diff`` has its own ``--environment``)."""
     from gitops.core.gate import EVENTS
     from gitops.core.policy_schema import DEFAULT_PATH
 
-    group = parser.add_argument_group(title)
-    add_environment(group, help=environment_help)
     add(
         group,
         "--control",
@@ -307,7 +313,13 @@ def add_gate_args(
         help="the automation that sent a workflow_dispatch (e.g. hetzner-k8s): makes it an automatic "
         "deploy (default: $GITOPS_TRIGGERED_BY; empty or 'manual' = a person)",
     )
-    return group
+
+
+def gate_flags_given(args: argparse.Namespace) -> bool:
+    """Was any gate flag given (on the command line or as its action input), not only defaulted
+    from the runner? ``gitops diff`` evaluates the gate only then (or with ``--gate``)."""
+    texts = (args.control, args.event, args.ref, args.at, args.reason, args.actor, args.triggered_by)
+    return any(str(text).strip() for text in texts) or OVERRIDE.read(args)
 
 
 def triggering_actor() -> str:

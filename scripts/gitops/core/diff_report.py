@@ -13,6 +13,9 @@ left-behind    in the cluster with our labels, applied by us, but no longer rend
                does not prune, so it stays until someone deletes it
 unknown        cannot be told with these credentials or values (a Secret the read-only
                kubeconfig may not read; a key whose value this job does not have); said plainly
+skipped        the deploy gate blocks its service (or the whole deploy), so ``gitops deploy``
+               leaves it out; the gate's reason is in ``message``. Only when the diff was
+               given the gate's inputs (``gate.evaluated``); never counted as a change
 =============  ==========================================================================
 
 ``mode`` says how it was decided: ``server-dry-run`` (the API server answered a dry-run
@@ -39,6 +42,7 @@ from typing import Any
 import yaml
 
 from gitops.core.apply_plan import ObjectRef
+from gitops.core.deploy_gate import DeployGate, reason
 from gitops.core.drift import Change
 from gitops.core.volumes import GrowthPlan
 from gitops.errors import EXIT_DEPLOY_FAILED, EXIT_OK
@@ -54,6 +58,7 @@ class DiffAction(StrEnum):
     REFUSE = "refuse"
     LEFT_BEHIND = "left-behind"
     UNKNOWN = "unknown"
+    SKIPPED = "skipped"
 
     @classmethod
     def of(cls, change: Change) -> DiffAction:
@@ -81,6 +86,7 @@ ORDER = (
     DiffAction.REFUSE,
     DiffAction.UNCHANGED,
     DiffAction.UNKNOWN,
+    DiffAction.SKIPPED,
     DiffAction.LEFT_BEHIND,
 )
 
@@ -256,6 +262,7 @@ class ObjectDiff:
     recreate: Recreate | None = None
     growth: GrowthPlan | None = None  # claims an accepted StatefulSet apply would grow
     secret_keys: dict[str, KeyState] | None = None
+    service: str | None = None  # its app.kubernetes.io/name label: what the deploy gate decides for
 
     @property
     def headline(self) -> str:
@@ -283,6 +290,7 @@ class ObjectDiff:
             "message": self.message,
             "hint": self.hint,
             "warnings": list(self.warnings),
+            "service": self.service,
         }
         if self.recreate is not None:
             data["recreate"] = self.recreate.to_json()
@@ -304,6 +312,7 @@ class DiffReport:
     field_manager: str
     objects: list[ObjectDiff] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    gate: DeployGate | None = None  # None: the gate was not evaluated (no gate inputs)
 
     @property
     def mode(self) -> Mode:
@@ -337,7 +346,25 @@ class DiffReport:
             "counts": self.counts(),
             "changed": len(self.changes),
             "notes": list(self.notes),
+            "gate": gate_json(self.gate),
         }
+
+
+def gate_json(gate: DeployGate | None) -> dict[str, Any]:
+    """``{"evaluated": false}``, or what the deploy gate decided: ``allowed`` (the deploy goes
+    ahead), ``reason`` (what stops it), the environment's ``decision`` (the ``gitops gate`` JSON),
+    ``services`` and ``skipped_services`` (as ``gitops deploy`` reports them)."""
+    if gate is None:
+        return {"evaluated": False}
+    blocker = gate.blocker
+    return {
+        "evaluated": True,
+        "allowed": blocker is None,
+        "reason": None if blocker is None else reason(blocker[0]),
+        "decision": gate.decision.to_json(),
+        "services": gate.services_json(),
+        "skipped_services": gate.skipped,
+    }
 
 
 def common_labels(objects: Sequence[Mapping[str, Any]]) -> dict[str, str]:

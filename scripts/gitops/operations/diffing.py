@@ -15,6 +15,13 @@ The path of one diff:
 4. the objects that carry the overlay's labels, were applied by our field manager and are not
    rendered any more: left behind, since gitops does not prune.
 
+Given the gate's inputs (``DiffRequest.gate``), the deploy gate is asked first, exactly as
+``gitops deploy`` asks it (:func:`gitops.operations.gating.deploy_gate`), and the plan of step 2
+leaves out the blocked services' objects as the engine does (``skip_services``); those objects are
+``skipped``, with the gate's reason, and are not compared (a deploy sends nothing for them). When
+the gate blocks the whole deploy, every rendered object is skipped. Without the gate's inputs
+every rendered object is compared, and the report says the gate was not evaluated.
+
 Before step 2 the cluster's identity record must name the environment, as for a deploy
 (:mod:`gitops.operations.cluster_binding`): a server-side dry run carries the rendered Secrets,
 so another environment's cluster, or one bound to none, never receives a request with them (exit
@@ -37,7 +44,8 @@ from gitops.adapters import runner
 from gitops.adapters.clock import SYSTEM_CLOCK, Clock
 from gitops.adapters.kube import ApiResource, KubeconfigSource, KubeError
 from gitops.core import foreseen, managed_fields
-from gitops.core.apply_plan import ApplyPlan, ObjectRef, PlannedObject, build_plan
+from gitops.core.apply_plan import ApplyPlan, ObjectRef, PlannedObject, build_plan, service_of
+from gitops.core.deploy_gate import DeployGate
 from gitops.core.diff_report import (
     DiffAction,
     DiffReport,
@@ -60,6 +68,7 @@ from gitops.operations.apply_engine.invalid import settle
 from gitops.operations.apply_engine.session import Session
 from gitops.operations.apply_engine.volumes import plan as growth_plan
 from gitops.operations.connection import connected
+from gitops.operations.gating import GateRequest, deploy_gate
 
 MODES = ("auto", Mode.SERVER.value, Mode.CLIENT.value)
 
@@ -102,6 +111,7 @@ class DiffRequest:
     placeholder: str = DEFAULT_PLACEHOLDER
     secret_map: Path | None = None
     claim_command: str = "`gitops claim --environment ENV`"  # said when the cluster is not bound
+    gate: GateRequest | None = None  # None: the gate is not evaluated, every object is compared
 
 
 @dataclass
@@ -157,6 +167,7 @@ def diff(request: DiffRequest, *, clock: Clock = SYSTEM_CLOCK) -> DiffReport:
     answer at all, too (:func:`gitops.operations.connection.connected`): a diff that cannot
     compare is never "no change".
     """
+    gate = deploy_gate(request.gate) if request.gate is not None else None  # a bad policy stops here
     manifests = render(request)
     needs = "get and list on the kinds the overlay deploys (README: the read-only kubeconfig)"
     with connected(request.source, request.request_timeout, needs=needs, did="nothing was compared") as kube:
@@ -170,12 +181,15 @@ def diff(request: DiffRequest, *, clock: Clock = SYSTEM_CLOCK) -> DiffReport:
         settings = ApplySettings(
             field_manager=request.field_manager, namespace=request.namespace, dry_run=True
         )
-        return _Differ(Session.start(kube, settings, clock), request, manifests).run()
+        return _Differ(Session.start(kube, settings, clock), request, manifests, gate).run()
 
 
 class _Differ:
-    def __init__(self, session: Session, request: DiffRequest, manifests: Manifests) -> None:
+    def __init__(
+        self, session: Session, request: DiffRequest, manifests: Manifests, gate: DeployGate | None
+    ) -> None:
         self.session = session
+        self.gate = gate
         self.request = request
         self.manifests = manifests
         self.manager = request.field_manager
@@ -191,8 +205,12 @@ class _Differ:
             manifests.objects,
             namespaced=s.discovery.namespaced,
             default_namespace=namespace,
+            skip_services=self.gate.skipped if self.gate is not None else (),
             source=manifests.source,
         )
+        compared, skipped = plan.objects, plan.skipped
+        if self.gate is not None and self.gate.blocker is not None:  # a deploy applies nothing at all
+            compared, skipped = (), (*plan.objects, *plan.skipped)
         if manifests.missing:
             self.notes.append(
                 "Secret values are not available here (" + ", ".join(manifests.missing) + " not set): "
@@ -200,18 +218,25 @@ class _Differ:
             )
         if self.mode is Mode.CLIENT:
             self.notes.append(_CLIENT_NOTE)
-        created = {p.ref.name for p in plan.objects if p.ref.kind == "Namespace"}
+        created = {p.ref.name for p in compared if p.ref.kind == "Namespace"}
         report = DiffReport(
             self.request.environment,
             manifests.source,
             {"host": s.kube.host, "context": s.kube.connection.context, "namespace": namespace},
             self.manager,
+            gate=self.gate,
         )
-        with self.console.group(f"Comparing {len(plan.objects)} object(s) with the cluster at {s.kube.host}"):
-            for item in plan.objects:
+        with self.console.group(f"Comparing {len(compared)} object(s) with the cluster at {s.kube.host}"):
+            for item in compared:
                 entry = self._one(item, created)
+                entry.service = item.service
                 self.console.log(f"{entry.ref}: {entry.action}" + (f" ({entry.mode})" if entry.mode else ""))
                 report.objects.append(entry)
+        for item in skipped:  # nothing is sent for them, as a deploy sends nothing
+            message = self.gate.left_out_because(item.service) if self.gate is not None else None
+            report.objects.append(
+                ObjectDiff(item.ref, DiffAction.SKIPPED, message=message, service=item.service)
+            )
         report.objects += self._left_behind(plan)
         report.notes = self.notes
         return report
@@ -388,13 +413,12 @@ class _Differ:
     def _left_behind(self, plan: ApplyPlan) -> list[ObjectDiff]:
         """Objects with the overlay's labels, applied by our field manager, that it no longer renders."""
         s = self.session
-        rendered = {p.ref for p in plan.objects}
-        labels = common_labels([p.manifest for p in plan.objects])
+        everything = (*plan.objects, *plan.skipped)  # a skipped object is rendered, not left behind
+        rendered = {p.ref for p in everything}
+        labels = common_labels([p.manifest for p in everything])
         selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
-        namespaces = sorted({p.ref.namespace for p in plan.objects if p.ref.namespace})
-        kinds = dict.fromkeys(
-            [(p.ref.api_version, p.ref.kind) for p in plan.objects] + list(LEFT_BEHIND_KINDS)
-        )
+        namespaces = sorted({p.ref.namespace for p in everything if p.ref.namespace})
+        kinds = dict.fromkeys([(p.ref.api_version, p.ref.kind) for p in everything] + list(LEFT_BEHIND_KINDS))
         found: list[ObjectDiff] = []
         unlisted: list[str] = []
         for api_version, kind in kinds:
@@ -431,6 +455,7 @@ class _Differ:
                 f"{self.manager}, but the overlay no longer renders it; gitops does not prune, so it stays"
             ),
             hint=f"delete it once nothing uses it: kubectl delete {res.plural} {ref.name}{where}",
+            service=service_of(item),
         )
 
 

@@ -181,7 +181,9 @@ def test_every_action_by_server_side_dry_run(
         "refuse": 1,
         "left-behind": 1,
         "unknown": 0,
+        "skipped": 0,  # no gate inputs: the gate is not evaluated, nothing is skipped
     }
+    assert data["gate"] == {"evaluated": False}
     settings = found["ConfigMap/settings"]
     assert settings["fields"] == ["data.mode"]
     assert "-  mode: a" in settings["diff"] and "+  mode: b" in settings["diff"]
@@ -202,6 +204,7 @@ def test_every_action_by_server_side_dry_run(
     outputs = gha_env.outputs()
     assert outputs["mode"] == "server-dry-run" and outputs["changed"] == "5"
     summary = gha_env.summary()
+    assert "Deploy gate: not evaluated (no gate inputs)" in summary
     assert "recreate StatefulSet default/db with orphan cascade" in summary
     assert "keep its pods (db-0)" in summary
 

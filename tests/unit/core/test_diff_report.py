@@ -162,7 +162,22 @@ def test_the_json_contract_and_exit_codes() -> None:
         "refuse": 0,
         "left-behind": 0,
         "unknown": 0,
+        "skipped": 0,
     }
+    assert data["gate"] == {"evaluated": False}
+
+
+def test_what_the_deploy_gate_skips_is_said_and_never_a_change() -> None:
+    """Issue 17's follow-up: objects of blocked services are not counted for --exit-code."""
+    skipped = report(
+        ObjectDiff(ref(), DiffAction.SKIPPED, message="service jaeger is blocked", service="jaeger"),
+        ObjectDiff(ref(name="d"), DiffAction.UNCHANGED, Mode.SERVER, service="postgres"),
+    )
+    assert not DiffAction.SKIPPED.changes
+    assert skipped.exit_code(exit_code=True) == 0 and skipped.changes == []
+    data = skipped.to_json()
+    assert data["counts"]["skipped"] == 1 and data["changed"] == 0
+    assert data["objects"][0]["action"] == "skipped" and data["objects"][0]["service"] == "jaeger"
 
 
 def test_the_mode_is_client_when_any_object_was_compared_client_side() -> None:
