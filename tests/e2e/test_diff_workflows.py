@@ -126,9 +126,16 @@ def test_prod_approver_sees_a_read_only_preview_before_the_deploy(  # noqa: PLR0
 ) -> None:
     """prod requires approval: the preview job (prod-preview, KUBECONFIG_READONLY) shows the seed
     scenario, 50Gi -> 60Gi, as 'recreate postgres with orphan cascade, grow its PVCs, keep its pods'
-    before the approval-gated deploy job writes anything; the deploy job's own diff runs first too."""
+    before the approval-gated deploy job writes anything; the deploy job's own diff runs first too.
+    Both diffs get the deploy's gate inputs: jaeger, switched off in the policy, is shown skipped,
+    and the deploy leaves it out."""
     repo, kube = scenario, cluster.kube
-    repo.commit("main", {CONTROL: set_policy(repo, no_windows)}, "prod deployable at any time")
+
+    def no_windows_no_jaeger(policy: dict[str, Any]) -> None:
+        no_windows(policy)
+        policy["environments"]["prod"]["services"]["jaeger"]["enabled"] = False
+
+    repo.commit("main", {CONTROL: set_policy(repo, no_windows_no_jaeger)}, "prod any time, jaeger off")
     seed(cluster, repo, "infra/k8s/hetzner/prod", app_secrets, tmp_path)
     grown = repo.replace(PROD_POSTGRES_PATCH, "storage: 50Gi", "storage: 60Gi")
     repo.commit("main", {PROD_POSTGRES_PATCH: grown}, "Grow prod PostgreSQL storage")
@@ -152,6 +159,12 @@ def test_prod_approver_sees_a_read_only_preview_before_the_deploy(  # noqa: PLR0
         "(data-postgres-0: 50Gi -> 60Gi), keep its pods (postgres-0)"
     ) in preview, preview
     assert "Mode **client**" in preview  # the read-only identity may not dry-run
+    assert "Deploy gate: allowed (workflow_dispatch, manual, ref refs/heads/main, at " in preview
+    assert (
+        "- :no_entry_sign: `jaeger`: service.enabled: environments.prod.services.jaeger.enabled is false"
+        in preview
+    )
+    assert "skipped by the deploy gate" in preview and "`StatefulSet default/jaeger`" in preview
     assert "may not read Secrets" in preview  # said plainly, not guessed
 
     # The preview read, and wrote nothing; all of it happened before the deploy's first write.
@@ -166,6 +179,9 @@ def test_prod_approver_sees_a_read_only_preview_before_the_deploy(  # noqa: PLR0
     deploy = result.summaries("deploy")
     assert deploy.index("What deploying prod will change") < deploy.index("gitops deploy prod"), deploy
     assert "Mode **server-dry-run**" in deploy
+    diff_part = deploy[: deploy.index("gitops deploy prod")]
+    assert "- :no_entry_sign: `jaeger`: service.enabled: " in diff_part, diff_part
+    assert "- `jaeger` skipped by the gate: service.enabled: " in deploy  # the deploy left out the same
     postgres = kube.get("apps/v1", "StatefulSet", "default", "postgres")
     assert postgres is not None
     assert postgres["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "60Gi"
@@ -251,6 +267,7 @@ def test_drift_workflow_fails_naming_the_drifted_objects_and_fields(  # noqa: PL
     assert "Drift check of dev against branch dev" in summary, summary
     assert "`StatefulSet default/redis`" in summary and "spec.replicas" in summary
     assert "1 of " in summary  # only redis drifted
+    assert "Deploy gate: not evaluated (no gate inputs)" in summary  # drift compares every object
     assert_reader_wrote_nothing(kube)
     assert {json.dumps(r.get("user")) for r in kube.requests()} == {json.dumps(READER)}
     leaks(result, repo)
