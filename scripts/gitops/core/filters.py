@@ -14,33 +14,46 @@ The syntax (https://github.com/dorny/paths-filter#examples)::
       - added|modified: '**/*.py'        # only files with one of these statuses
       - added|modified: ['a/**', 'b/**']
 
-A file belongs to a filter when at least one include rule matches it and no exclude rule does
-(include minus exclude; the order of the rules does not matter, unlike .gitignore). An exclude
-under a status key (``deleted: '!x/**'``) removes only files with that status. ``!(...)`` is
-picomatch's "anything but" extglob, not an exclusion.
+Any YAML key names a filter (``web.app``, ``1-api``: as written), as in paths-filter; only a
+name that cannot be a step output (a line break, ``=`` or ``<<``) is refused.
 
-Globs follow picomatch with ``dot: true`` (what paths-filter uses): ``*`` and ``?`` never cross
-``/``; ``**`` as a whole segment spans any number of directories (``a/**`` also matches ``a``,
-``**/x`` also matches ``x``); ``[...]``/``[!...]`` classes with POSIX ``[:alpha:]`` names;
-``{a,b}`` and ``{1..3}`` braces; ``@( )``, ``*( )``, ``+( )``, ``?( )``, ``!( )`` extglobs and
-``(a|b)`` groups; ``\\`` escapes; a leading ``./`` is ignored; matching is case-sensitive. A glob
-without ``/`` matches only top-level names (``*.md`` does not match ``docs/a.md``; write
-``**/*.md``). Two places where picomatch 4 does something surprising and we do what the glob
-says: ``[!a]`` is "any character but a" (POSIX; picomatch reads "! or a"), and ``{1..10}``
-expands like Bash (picomatch builds a character class that only works for single digits).
+A file belongs to a filter when at least one include rule matches it (``every``, paths-filter's
+``predicate-quantifier``: all of them) and no exclude rule does (include minus exclude; the
+order of the rules does not matter, unlike .gitignore). An exclude under a status key
+(``deleted: '!x/**'``) removes only files with that status. ``!(...)`` is picomatch's "anything
+but" extglob, not an exclusion.
+
+Globs follow picomatch 2.3.1 (what paths-filter v4 bundles) with ``dot: true``: ``*`` and ``?``
+never cross ``/``; ``**`` as a whole segment spans any number of directories (``a/**`` also
+matches ``a``, ``**/x`` also matches ``x``); ``[...]``/``[!...]`` classes with POSIX
+``[:alpha:]`` names; ``{a,b}`` and ``{1..3}`` braces; ``@( )``, ``*( )``, ``+( )``, ``?( )``,
+``!( )`` extglobs and ``(a|b)`` groups; ``\\`` escapes; a leading ``./`` is ignored; matching is
+case-sensitive. A glob without ``/`` matches only top-level names (``*.md`` does not match
+``docs/a.md``; write ``**/*.md``). As in picomatch, a path equal to the glob always matches
+(``Copy (1).txt``, ``app/[...all]/page.tsx``), and a bracket expression without regex
+characters also matches itself (``app/[slug]/**`` matches ``app/[slug]/page.tsx``).
+
+Where picomatch does something surprising we do what the glob says (each is a row of the
+README's "Differences from dorny/paths-filter"): ``[!a]`` is "any character but a" (POSIX;
+picomatch reads "! or a"); ``{1..10}`` expands like Bash (picomatch builds a character class
+that only works for single digits); ``!(...)`` whose alternatives hold ``/`` or ``**`` is about
+the rest of the path, every alternative read as a whole glob (picomatch's ``**/`` inside it needs
+a ``/``, ``**`` after a ``|`` spans one directory, and it ignores what follows the group).
 
 Statuses are paths-filter's: added, modified, deleted, renamed, copied, unmerged. We detect
 renames (paths-filter does not), so a renamed file is seen twice: its new path with the
 statuses {added, renamed} and its old path with {deleted, renamed}; a rule written for
-paths-filter (``added: ...``, ``deleted: ...``) therefore behaves as it did there.
+paths-filter (``added: ...``, ``deleted: ...``) therefore behaves as it did there. Each filter's
+files come in git's path order, as paths-filter lists them.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypedDict
 
 import yaml
@@ -50,7 +63,6 @@ from gitops.core.change_map import FileChange
 from gitops.errors import ConfigurationError, Problem
 
 STATUSES = ("added", "modified", "deleted", "renamed", "copied", "unmerged")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _MAX_BRACE_EXPANSION = 1024
 _HINT = "see https://github.com/dorny/paths-filter#examples for the syntax; quote every glob"
 
@@ -152,13 +164,22 @@ def _range(body: str) -> list[str] | None:
 
 
 def expand_braces(pattern: str) -> list[str]:
-    """Bash-style brace expansion: ``a/{b,c}/{1..2}`` -> four patterns. Lone braces stay literal."""
+    """Bash-style brace expansion: ``a/{b,c}/{1..2}`` -> four patterns. Lone braces stay literal.
+
+    Braces inside an extglob or group (``!({a,b})``) are left for that group to expand into
+    alternatives: expanding them here would turn "neither a nor b" into "not a, or not b".
+    """
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
             i += 2
             continue
+        if ch == "(":
+            end = _closing(pattern, i, "(", ")")
+            if end != -1:
+                i = end + 1
+                continue
         if ch == "{":
             end = _closing(pattern, i, "{", "}")
             if end == -1:
@@ -182,29 +203,38 @@ def expand_braces(pattern: str) -> list[str]:
     return [pattern]
 
 
-def _char_class(seg: str, i: int) -> tuple[str, int] | None:
-    """Translate ``[...]`` starting at ``seg[i]``; None when it is not a closed class."""
+# picomatch's REGEX_SPECIAL_CHARS: a bracket expression without any of these also matches itself
+# literally (``[slug]`` matches "[slug]" and "s"); one with them (``[...all]``, ``[a-z]``) is a class only.
+_REGEX_SPECIAL = frozenset("-*+?.^${}(|)[]\\")
+
+
+def _char_class(pattern: str, i: int) -> tuple[str, int] | None:
+    """Translate ``[...]`` starting at ``pattern[i]``; None when it is not closed in this segment."""
     j = i + 1
-    negate = j < len(seg) and seg[j] in "!^"
+    negate = j < len(pattern) and pattern[j] in "!^"
     if negate:
         j += 1
     body: list[str] = []
     first = True
-    while j < len(seg):
-        ch = seg[j]
+    while j < len(pattern) and pattern[j] != "/":
+        ch = pattern[j]
         if ch == "]" and not first:
             inner = "".join(body)
-            return (f"[^/{inner}]" if negate else f"[{inner}]"), j + 1
+            regex = f"[^/{inner}]" if negate else f"[{inner}]"
+            raw = pattern[i + 1 : j]
+            if not _REGEX_SPECIAL.intersection(raw):
+                regex = f"(?:{re.escape(pattern[i : j + 1])}|{regex})"
+            return regex, j + 1
         first = False
-        if ch == "[" and seg.startswith("[:", j):
-            end = seg.find(":]", j + 2)
-            name = seg[j + 2 : end] if end != -1 else ""
+        if ch == "[" and pattern.startswith("[:", j):
+            end = pattern.find(":]", j + 2)
+            name = pattern[j + 2 : end] if end != -1 else ""
             if name in _POSIX_CLASSES:
                 body.append(_POSIX_CLASSES[name])
                 j = end + 2
                 continue
-        if ch == "\\" and j + 1 < len(seg):
-            body.append(re.escape(seg[j + 1]))
+        if ch == "\\" and j + 1 < len(pattern):
+            body.append(re.escape(pattern[j + 1]))
             j += 2
             continue
         body.append("\\" + ch if ch in "\\^[]" else ch)
@@ -212,151 +242,203 @@ def _char_class(seg: str, i: int) -> tuple[str, int] | None:
     return None
 
 
-def _translate(seg: str, i: int = 0, stops: str = "", *, at_end: bool = False) -> tuple[str, int]:
-    """Translate one path segment (or an extglob alternative) to a regex, up to a char in ``stops``.
+# extglob kind -> regex quantifier: @(a|b) once, *(..) any number, +(..) at least once, ?(..) optional
+_QUANTIFIER = {"@": "", "*": "*", "+": "+", "?": "?"}
 
-    ``at_end``: this segment ends the pattern. picomatch anchors ``!(x)`` only there (``x/!(a)``
-    rejects ``x/a`` but accepts ``x/ab``); elsewhere ``!(x)`` means "does not start with x"
-    (``!(a)/b`` rejects ``ab/b``). We keep both behaviours.
+
+def _alternatives(inner: str) -> list[str]:
+    """The ``|``-separated alternatives of an extglob body, braces expanded into more of them."""
+    return [expanded for alt in _split_top(inner, "|") for expanded in expand_braces(alt)]
+
+
+def _reaches_across_segments(inner: str) -> bool:
+    """A negated extglob about the rest of the PATH (``!(src/**)``), not about one segment."""
+    return "/" in inner or "**" in inner
+
+
+def _translate(pattern: str, i: int = 0, *, whole: bool = True) -> str:
+    """Translate ``pattern[i:]`` to a regex, in one pass.
+
+    ``whole``: ``pattern`` is a whole glob, where ``/`` separates segments and ``**`` as a whole
+    segment spans directories; otherwise it is one alternative of a segment-level extglob.
+
+    picomatch anchors a segment-level ``!(x)`` only where nothing follows it (``x/!(a)`` rejects
+    ``x/a`` but accepts ``x/ab``); elsewhere ``!(x)`` means "does not start with x" (``!(a)/b``
+    rejects ``ab/b``). We keep both. A negated extglob that reaches across segments
+    (:func:`_reaches_across_segments`) means "the rest of the path is not one of these globs
+    followed by what comes after the group": every alternative is read as a whole glob.
     """
     out: list[str] = []
-    n = len(seg)
+    n = len(pattern)
     while i < n:
-        ch = seg[i]
-        if ch in stops:
-            break
+        ch = pattern[i]
+        at_segment_start = whole and (i == 0 or pattern[i - 1] == "/")
         if ch == "\\" and i + 1 < n:
-            out.append(re.escape(seg[i + 1]))
+            out.append(re.escape(pattern[i + 1]))
             i += 2
             continue
-        opens_group = ch == "(" or (ch in "@*+?!" and i + 1 < n and seg[i + 1] == "(")
+        if ch == "/":
+            out.append("/")
+            i += 1
+            continue
+        opens_group = ch == "(" or (ch in "@*+?!" and i + 1 < n and pattern[i + 1] == "(")
         if opens_group:
             paren = i if ch == "(" else i + 1
-            end = _closing(seg, paren, "(", ")")
+            end = _closing(pattern, paren, "(", ")")
             if end != -1:
-                alternatives: list[str] = []
-                j = paren + 1
-                while True:
-                    alt, j = _translate(seg, j, stops="|)")
-                    alternatives.append(alt)
-                    if j >= end or seg[j] == ")":
-                        break
-                    j += 1  # past '|'
-                group = "|".join(alternatives)
+                inner = pattern[paren + 1 : end]
                 kind = "@" if ch == "(" else ch
                 if kind == "!":
-                    rest, i = _translate(seg, end + 1, stops)
-                    if not rest and at_end and not stops:
-                        out.append(f"(?!(?:{group})\\Z)[^/]*?")
+                    rest = _translate(pattern, end + 1, whole=whole)
+                    if whole and _reaches_across_segments(inner):
+                        group = "|".join(f"(?:{_whole_glob(alt)})" for alt in _alternatives(inner))
+                        out.append(f"(?!(?:{group}){rest}\\Z).*?{rest}")
                     else:
-                        out.append(f"(?!(?:{group}))[^/]*?{rest}")
-                    return "".join(out), i
-                quantifier = {"@": "", "*": "*", "+": "+", "?": "?"}[kind]
-                out.append(f"(?:{group}){quantifier}")
+                        group = "|".join(_translate(alt, whole=False) for alt in _alternatives(inner))
+                        anchor = "\\Z" if not rest and end + 1 == n and whole else ""
+                        out.append(f"(?!(?:{group}){anchor})[^/]*?{rest}")
+                    return "".join(out)
+                group = "|".join(_translate(alt, whole=False) for alt in _alternatives(inner))
+                out.append(f"(?:{group}){_QUANTIFIER[kind]}")
                 i = end + 1
                 continue
         if ch == "*":
-            while i < n and seg[i] == "*":
+            stars = i
+            while i < n and pattern[i] == "*":
                 i += 1
-            out.append("[^/]*")
+            segment_ends = i == n or pattern[i] == "/"
+            if at_segment_start and segment_ends and i - stars >= 2:
+                # `**` as a whole segment: any number of directories (also none)
+                while pattern.startswith("/**", i) and (i + 3 == n or pattern[i + 3] == "/"):
+                    i += 3  # `**/**` is `**`
+                if i == n:
+                    if out and out[-1] == "/":
+                        out[-1] = "(?:/.*)?"  # `a/**` also matches `a`
+                    else:
+                        out.append(".*")
+                else:
+                    out.append("(?:.*/)?")  # `**/x` also matches `x`
+                    i += 1  # past the '/'
+                continue
+            out.append("[^/]+" if at_segment_start and segment_ends else "[^/]*")
             continue
         if ch == "?":
             out.append("[^/]")
             i += 1
             continue
         if ch == "[":
-            translated = _char_class(seg, i)
+            translated = _char_class(pattern, i)
             if translated is not None:
                 out.append(translated[0])
                 i = translated[1]
                 continue
         out.append(re.escape(ch))
         i += 1
-    return "".join(out), i
-
-
-def _single_glob(pattern: str) -> str:
-    globstar = None
-    tokens: list[str | None] = []
-    segments = _split_top(pattern, "/")
-    for position, seg in enumerate(segments, start=1):
-        if seg == "**":
-            if tokens and tokens[-1] is globstar:
-                continue
-            tokens.append(globstar)
-        elif seg == "*":
-            tokens.append("[^/]+")
-        else:
-            tokens.append(_translate(seg, at_end=position == len(segments))[0])
-    if tokens == [globstar]:
-        return ".*"
-    out: list[str] = []
-    last = len(tokens) - 1
-    for index, token in enumerate(tokens):
-        if token is None:
-            if index == 0:
-                out.append("(?:.*/)?")
-            elif index == last:
-                out.append("(?:/.*)?")
-            else:
-                out.append("/(?:.*/)?")
-        else:
-            if index > 0 and tokens[index - 1] is not None:
-                out.append("/")
-            out.append(token)
     return "".join(out)
 
 
-def glob_to_regex(pattern: str) -> str:
-    """The regex (for ``re.fullmatch``) of one picomatch glob with ``dot: true``."""
+def _whole_glob(pattern: str) -> str:
+    """The regex of one glob (``./`` prefix dropped, braces expanded), for ``re.fullmatch``."""
     while pattern.startswith("./"):
         pattern = pattern[2:]
     if not pattern:
         raise GlobError("empty pattern")
-    return "|".join(f"(?:{_single_glob(p)})" for p in expand_braces(pattern))
+    return "|".join(f"(?:{_translate(p)})" for p in expand_braces(pattern))
+
+
+def glob_to_regex(pattern: str) -> str:
+    """The regex (for ``re.fullmatch``) of one picomatch glob with ``dot: true``."""
+    return _whole_glob(pattern)
 
 
 def compile_glob(pattern: str) -> Callable[[str], bool]:
-    """A predicate for one glob. Raises :class:`GlobError` for a pattern that cannot compile."""
+    """A predicate for one glob. Raises :class:`GlobError` for a pattern that cannot compile.
+
+    Like picomatch's ``test()``, a path equal to the glob matches whatever the glob's syntax
+    says (``Copy (1).txt``, ``app/[...all]/page.tsx``).
+    """
     try:
         regex = re.compile(glob_to_regex(pattern), re.DOTALL)
     except re.error as exc:
         raise GlobError(f"cannot compile: {exc}") from exc
-    return lambda path: regex.fullmatch(path) is not None
+    fullmatch = regex.fullmatch
+    return lambda path: path == pattern or fullmatch(path) is not None
 
 
 # -- filters ---------------------------------------------------------------------------------
 
 
+PREDICATE_QUANTIFIERS = ("some", "every")
+
+
 @dataclass(frozen=True)
 class Rule:
-    pattern: str
+    pattern: str  # as written, with the '!' of an exclusion
     statuses: frozenset[str] | None
     exclude: bool
     line: int | None
-    matches: Callable[[str], bool] = field(compare=False, repr=False)
+    glob: str = ""  # the glob itself (``pattern`` without the exclusion's '!')
+    regex: str = field(default="", compare=False, repr=False)
+
+    @cached_property
+    def _fullmatch(self) -> Callable[[str], re.Match[str] | None]:
+        return re.compile(self.regex, re.DOTALL).fullmatch
+
+    def matches(self, path: str) -> bool:
+        return path == self.glob or self._fullmatch(path) is not None
 
     def applies(self, path: str, statuses: frozenset[str]) -> bool:
         return (self.statuses is None or not self.statuses.isdisjoint(statuses)) and self.matches(path)
 
 
+class _AnyOf:
+    """Does a path match one of these globs (statuses aside)? One regex for all of them."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self._literals = frozenset(r.glob for r in rules)
+        joined = "|".join(f"(?:{r.regex})" for r in rules)
+        self._fullmatch = re.compile(joined, re.DOTALL).fullmatch if rules else None
+
+    def __call__(self, path: str) -> bool:
+        return self._fullmatch is not None and (path in self._literals or self._fullmatch(path) is not None)
+
+
 @dataclass(frozen=True)
 class Filter:
+    """A named filter: a file belongs to it when the include rules say so (``some``: any of
+    them, ``every``: all of them, as paths-filter's ``predicate-quantifier``) and no exclusion
+    ('!glob', our difference) applies."""
+
     name: str
     rules: tuple[Rule, ...]
     line: int | None = None
 
-    @property
+    @cached_property
     def includes(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if not r.exclude)
 
-    @property
+    @cached_property
     def excludes(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.exclude)
 
-    def matches(self, path: str, statuses: frozenset[str]) -> bool:
-        return any(r.applies(path, statuses) for r in self.includes) and not any(
-            r.applies(path, statuses) for r in self.excludes
+    @cached_property
+    def _plain_includes(self) -> _AnyOf:
+        return _AnyOf([r for r in self.includes if r.statuses is None])
+
+    @cached_property
+    def _plain_excludes(self) -> _AnyOf:
+        return _AnyOf([r for r in self.excludes if r.statuses is None])
+
+    def matches(self, path: str, statuses: frozenset[str], quantifier: str = "some") -> bool:
+        if quantifier == "every":
+            included = all(r.applies(path, statuses) for r in self.includes)
+        else:
+            included = self._plain_includes(path) or any(
+                r.applies(path, statuses) for r in self.includes if r.statuses is not None
+            )
+        return included and not (
+            self._plain_excludes(path)
+            or any(r.applies(path, statuses) for r in self.excludes if r.statuses is not None)
         )
 
 
@@ -385,16 +467,14 @@ def filter_files(changes: Iterable[FileChange]) -> list[FilterFile]:
     return files
 
 
-def evaluate(filters: Sequence[Filter], changes: Sequence[FileChange]) -> dict[str, FilterOutcome]:
+def evaluate(
+    filters: Sequence[Filter], changes: Sequence[FileChange], quantifier: str = "some"
+) -> dict[str, FilterOutcome]:
+    """Each filter's files, in git's path order (what paths-filter lists: ``git diff`` sorts by path)."""
     files = filter_files(changes)
     result: dict[str, FilterOutcome] = {}
     for flt in filters:
-        matched: list[str] = []
-        seen: set[str] = set()
-        for f in files:
-            if f.path not in seen and flt.matches(f.path, f.statuses):
-                seen.add(f.path)
-                matched.append(f.path)
+        matched = sorted({f.path for f in files if flt.matches(f.path, f.statuses, quantifier)})
         result[flt.name] = {"changed": bool(matched), "files": matched}
     return result
 
@@ -457,11 +537,12 @@ class _Parser:
         exclude = len(text) > 1 and text.startswith("!") and not text.startswith("!(")
         pattern = text[1:] if exclude else text
         try:
-            matches = compile_glob(pattern)
-        except GlobError as exc:
+            regex = glob_to_regex(pattern)
+            re.compile(regex)
+        except (GlobError, re.error) as exc:
             self.problem(node, f"glob {text!r}: {exc}", key=name)
             return []
-        return [Rule(text, statuses, exclude, line, matches)]
+        return [Rule(text, statuses, exclude, line, pattern, regex)]
 
     def status_rules(self, node: yaml.MappingNode, name: str, stack: tuple[int, ...]) -> list[Rule]:
         rules: list[Rule] = []
@@ -495,13 +576,13 @@ class _Parser:
         filters: list[Filter] = []
         seen: set[str] = set()
         for key_node, value_node in root.value:
-            name = str(key_node.value)
-            if not isinstance(key_node, yaml.ScalarNode) or not _NAME.match(name):
+            name = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else ""
+            unusable = _unusable_name(name) if isinstance(key_node, yaml.ScalarNode) else "is not a plain key"
+            if unusable:
                 self.problem(
                     key_node,
-                    f"filter name {name!r} cannot be a step output name: use letters, digits, '_' and '-', "
-                    "starting with a letter or '_'",
-                    key=name,
+                    f"filter name {name or key_node.tag!r} cannot be a step output name: it {unusable}",
+                    key=name or None,
                 )
                 continue
             if name in seen:
@@ -528,6 +609,47 @@ class _Parser:
                 problems=tuple(self.problems) if len(self.problems) > 1 else (),
             )
         return filters
+
+
+def _unusable_name(name: str) -> str | None:
+    """Why ``name`` cannot name a step output (``$GITHUB_OUTPUT``'s ``name<<DELIMITER`` line), if it cannot.
+
+    Any other YAML key works, as in paths-filter (``web.app``, ``1-api``; read it as
+    ``steps.<id>.outputs['web.app']``).
+    """
+    if not name.strip():
+        return "is empty"
+    if "\n" in name or "\r" in name:
+        return "has a line break"
+    if "=" in name or "<<" in name:
+        return "contains '=' or '<<', which the runner reads as the end of the name"
+    return None
+
+
+def output_names(name: str, *, list_files: bool) -> tuple[str, ...]:
+    """The step outputs paths-filter sets for one filter: ``<name>``, ``<name>_count``, ``<name>_files``."""
+    return (name, f"{name}_count", *((f"{name}_files",) if list_files else ()))
+
+
+def output_name_clashes(
+    filter_names: Sequence[str], reserved: Mapping[str, str], *, list_files: bool
+) -> list[str]:
+    """Sentences for every filter output that would overwrite another output.
+
+    ``reserved`` maps output names that exist anyway (built-in outputs, one per environment)
+    to what they are. Two filters can clash too (``x_count`` and the count of ``x``).
+    """
+    owners: dict[str, str] = dict(reserved)
+    problems: list[str] = []
+    for name in filter_names:
+        for output in output_names(name, list_files=list_files):
+            owner = owners.get(output)
+            if owner is not None:
+                what = "its output" if output == name else f"its output '{output}'"
+                problems.append(f"filter '{name}': {what} would overwrite {owner}")
+            else:
+                owners[output] = f"an output of filter '{name}'"
+    return problems
 
 
 def parse_filters(text: str, source: str = "filters") -> list[Filter]:

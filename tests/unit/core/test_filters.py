@@ -8,8 +8,9 @@ from gitops.core.change_map import FileChange
 from gitops.core.filters import GlobError, compile_glob, evaluate, every_filter, expand_braces, parse_filters
 from gitops.errors import ConfigurationError
 
-# (glob, path, matches). Expected values are what picomatch 4 answers with {dot: true}
-# (checked against it), except the rows whose id starts with "deviation-".
+# (glob, path, matches). Expected values are what picomatch 2.3.1 (the version dorny/paths-filter
+# v4.0.2 bundles) answers with {dot: true}, run side by side; the rows whose id starts with
+# "deviation-" are our documented differences (README, "Differences from dorny/paths-filter").
 GLOBS = [
     ("a/**", "a", True),
     ("a/**", "a/b/c", True),
@@ -106,7 +107,59 @@ GLOBS = [
     ("infra/k8s/*/dev/**", "infra/k8s/hetzner/dev/k.yaml", True),
     ("infra/k8s/*/dev/**", "infra/k8s/hetzner/dev", True),
     ("**/cluster/**", "infra/k8s/hetzner/dev/cluster/c.yaml", True),
+    ("!({a,b})", "a", False),
+    ("!({a,b})", "c", True),
+    ("@({a,b}|c).txt", "b.txt", True),
 ]
+# Issue 12, defect 2: a negated extglob whose alternatives contain '/' or '**' is about the rest
+# of the PATH, not one segment. Before the fix every row expecting True here was False.
+NEGATED_PATHS = [
+    # dorny filter.test.ts 'matches all except tsx and less files (negate a group with or-ed parts)'
+    pytest.param("!(**/*.tsx|**/*.less)", "src/server.py", True, id="dorny-negate-group-py"),
+    pytest.param("!(**/*.tsx|**/*.less)", "src/ui.tsx", False, id="dorny-negate-group-tsx"),
+    pytest.param("!(**/*.tsx|**/*.less)", "src/ui.less", False, id="dorny-negate-group-less"),
+    # picomatch 2.3.1 side by side
+    pytest.param("!(src/**)", "docs/a.md", True, id="negate-dir-other-dir"),
+    pytest.param("!(src/**)", "src/a/b.py", False, id="negate-dir-inside"),
+    pytest.param("!(**/*.md)", "docs/a.py", True, id="negate-any-md-py"),
+    pytest.param("!(**/*.md)", "docs/a.md", False, id="negate-any-md-md"),
+    pytest.param("x/!(a/b)", "x/c/d", True, id="negate-after-prefix"),
+    pytest.param("x/!(a/b)", "x/a/b", False, id="negate-after-prefix-rejects"),
+    pytest.param("src/!(a/**)", "src/b/c.py", True, id="negate-subtree"),
+    pytest.param("src/!(a/**)", "src/a/c.py", False, id="negate-subtree-rejects"),
+    # picomatch answers True for these: inside its extglob, '**/' needs a '/' before the file
+    # and '**' after a '|' spans one directory; we read every alternative as a whole glob.
+    pytest.param("!(**/*.tsx|**/*.less)", "ui.tsx", False, id="deviation-negate-top-level-file"),
+    pytest.param("!(**/*.tsx|**/*.less)", "a/b/ui.less", False, id="deviation-negate-second-alt-deep"),
+    pytest.param("!(**/*.md)", "a.md", False, id="deviation-negate-any-md-top-level"),
+    pytest.param("!(src/**)", "src", False, id="deviation-negate-dir-itself"),
+    # picomatch compares '!(a/b)' with the whole rest of the path (it answers True): '/c' follows
+    pytest.param("!(a/b)/c", "a/b/c", False, id="deviation-negate-then-more"),
+    pytest.param("!(a/b)/c", "x/y/c", True, id="negate-then-more"),
+    # picomatch never crosses '/' with '!(**.md)' (False); the issue asks '**' to mean paths
+    pytest.param("!(**.md)", "a/b.md", True, id="deviation-negate-double-star-no-slash"),
+    pytest.param("!(**.md)", "ab.md", False, id="negate-double-star-no-slash-rejects"),
+]
+
+# Issue 12, defect 3: picomatch matches a bracket expression literally too (when its content has
+# no regex character), and a glob equal to the path always matches (picomatch.test: input === glob).
+# Next.js / SvelteKit folder names. picomatch 2.3.1 side by side; before the fix all were False.
+LITERALS = [
+    pytest.param("web/app/[slug]/**", "web/app/[slug]/page.tsx", True, id="literal-bracket-dir"),
+    pytest.param("web/app/[slug]/**", "web/app/s/page.tsx", True, id="bracket-still-a-class"),
+    pytest.param("src/[id].ts", "src/[id].ts", True, id="literal-bracket-file"),
+    pytest.param("**/[slug].tsx", "x/[slug].tsx", True, id="literal-bracket-after-globstar"),
+    pytest.param("web/app/[...all]/page.tsx", "web/app/[...all]/page.tsx", True, id="equal-catch-all"),
+    pytest.param("web/app/[...all]/**", "web/app/[...all]/page.tsx", False, id="catch-all-class-only"),
+    pytest.param(
+        "web/app/(marketing)/page.tsx", "web/app/(marketing)/page.tsx", True, id="equal-route-group"
+    ),
+    pytest.param("web/app/(marketing)/page.tsx", "web/app/marketing/page.tsx", True, id="group-is-a-group"),
+    pytest.param("Copy (1).txt", "Copy (1).txt", True, id="equal-parentheses"),
+    pytest.param("Copy (1).txt", "Copy 1.txt", True, id="parentheses-still-a-group"),
+    pytest.param("[!a]", "[!a]", True, id="literal-bracket-negation-text"),
+]
+
 DEVIATIONS = [
     pytest.param("[!a]", "b", True, id="deviation-posix-bracket-negation"),
     pytest.param("[!a]", "a", False, id="deviation-posix-bracket-negation-rejects"),
@@ -117,7 +170,7 @@ DEVIATIONS = [
 
 @pytest.mark.parametrize(
     ("glob", "path", "expected"),
-    [pytest.param(g, p, e, id=f"{g} ~ {p}") for g, p, e in GLOBS] + DEVIATIONS,
+    [pytest.param(g, p, e, id=f"{g} ~ {p}") for g, p, e in GLOBS] + NEGATED_PATHS + LITERALS + DEVIATIONS,
 )
 def test_glob(glob: str, path: str, expected: bool) -> None:
     assert compile_glob(glob)(path) is expected
@@ -131,6 +184,7 @@ def test_glob(glob: str, path: str, expected: bool) -> None:
         pytest.param("x{c..a}", ["xc", "xb", "xa"], id="descending"),
         pytest.param("a{b", ["a{b"], id="unclosed-literal"),
         pytest.param("\\{a,b}", ["\\{a,b}"], id="escaped"),
+        pytest.param("!({a,b})/x", ["!({a,b})/x"], id="inside-an-extglob-stays"),
     ],
 )
 def test_expand_braces(pattern: str, expanded: list[str]) -> None:
@@ -232,7 +286,10 @@ CHANGES = [
 )
 def test_filters(yaml_text: str, expected: dict[str, list[str]]) -> None:
     result = evaluate(parse_filters(yaml_text), CHANGES)
-    assert {name: outcome["files"] for name, outcome in result.items()} == expected
+    # in git's path order, as paths-filter lists them (`git diff` sorts by path)
+    assert {name: outcome["files"] for name, outcome in result.items()} == {
+        name: sorted(files) for name, files in expected.items()
+    }
     assert {name: outcome["changed"] for name, outcome in result.items()} == {
         k: bool(v) for k, v in expected.items()
     }
@@ -257,7 +314,9 @@ def test_every_filter_counts_without_files() -> None:
         pytest.param("a:\n  - 'x'\n  - adde|modified: 'y'", 3, "did you mean 'added'", id="status-typo"),
         pytest.param("a:\n  - '!docs/**'", 2, "only exclusions", id="only-exclusions"),
         pytest.param("a:\n  -\n", 2, "empty glob", id="empty-glob"),
-        pytest.param("'bad name!': x", 1, "cannot be a step output name", id="bad-name"),
+        pytest.param("'a=b': x", 1, "cannot be a step output name", id="name-with-equals"),
+        pytest.param('"a\\nb": x', 1, "cannot be a step output name", id="name-with-line-break"),
+        pytest.param("? [a, b]\n: x", 1, "cannot be a step output name", id="name-not-a-scalar"),
         pytest.param("a: x\nb: y\na: z", 3, "defined twice", id="duplicate"),
         pytest.param("a:\n  - added:\n      deleted: x", 3, "status key's value", id="nested-status"),
         pytest.param("a: 'x'\n---\nb: y", 2, "not valid YAML", id="two-documents"),
@@ -277,3 +336,19 @@ def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ConfigurationError) as info:
         parse_filters("a:\n  - addd: x\nb:\n  - '!y'\n")
     assert [p.line for p in info.value.problems] == [2, 4]
+
+
+# Issue 12, defect 6: dorny/paths-filter takes any YAML key as a filter name (js-yaml keys are
+# strings) and sets outputs named after it; before the fix the whole filter set was refused.
+@pytest.mark.parametrize(
+    ("yaml_text", "names"),
+    [
+        pytest.param("web.app: 'web/**'", ["web.app"], id="dot"),
+        pytest.param("1-api: 'api/**'", ["1-api"], id="leading-digit"),
+        pytest.param("'my filter': x", ["my filter"], id="space"),
+        pytest.param("1: x\ntrue: y", ["1", "true"], id="non-string-scalars-as-written"),
+        pytest.param("Backend: x\nbackend: y", ["Backend", "backend"], id="case-sensitive"),
+    ],
+)
+def test_any_yaml_key_is_a_filter_name(yaml_text: str, names: list[str]) -> None:
+    assert [f.name for f in parse_filters(yaml_text)] == names
