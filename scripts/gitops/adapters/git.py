@@ -6,6 +6,12 @@ making missing history available in a shallow clone (``actions/checkout`` fetche
 by default): first the wanted commits by SHA, then ``git fetch --deepen=N`` doubling N up to a
 bound, then ``--unshallow``.
 
+A checkout that belongs to another user (a container job: the workspace is the runner's uid
+1001, the job runs as root) makes git refuse with "detected dubious ownership". Every command
+is then retried once with ``git -c safe.directory=<that path>`` (command-line configuration is
+honoured for this since git 2.39's "protected configuration"), for this process only, and a
+notice says so; nothing is written to the user's git configuration.
+
 Fetching needs the checkout's credentials. ``actions/checkout`` with
 ``persist-credentials: false`` leaves none, so on a private repository deepening fails; the
 error then says to use ``fetch-depth: 0`` (which needs no later fetch at all).
@@ -46,6 +52,17 @@ INITIAL_DEEPEN = 32
 MAX_DEEPEN = 2048
 
 
+# git >= 2.35.2 (CVE-2022-24765): "detected dubious ownership in repository at '/x'"; older
+# backports: "unsafe repository ('/x' is owned by someone else)". Exit code 128 either way.
+_DUBIOUS = ("detected dubious ownership", "unsafe repository")
+_REFUSED_PATH = re.compile(r"(?:repository at|unsafe repository \()\s*'([^']+)'")
+
+
+def _dubious_ownership(result: GitResult) -> bool:
+    lowered = result.stderr.lower()
+    return result.code == 128 and any(marker in lowered for marker in _DUBIOUS)
+
+
 def is_zero_sha(value: str | None) -> bool:
     return bool(value) and set(value or "") == {"0"}
 
@@ -76,12 +93,25 @@ class Git:
         self._env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"})
         self._env.setdefault("GIT_ASKPASS", "")
         self.calls = 0
+        self._safe_directory: str | None = None
         self.root = self._toplevel(path)
         self._cwd = self.root
 
     # -- plumbing --------------------------------------------------------------------------------
     def run(self, *args: str, check: bool = True, stdin: bytes | None = None) -> GitResult:
-        argv = ["git", "-c", "core.quotepath=off", "-c", "diff.relative=false", *args]
+        result = self._run(args, stdin)
+        if _dubious_ownership(result) and self._safe_directory is None:
+            self._trust(result)
+            result = self._run(args, stdin)
+        if check and result.code != 0:
+            self._fail(args, result)
+        return result
+
+    def _run(self, args: Sequence[str], stdin: bytes | None) -> GitResult:
+        argv = ["git", "-c", "core.quotepath=off", "-c", "diff.relative=false"]
+        if self._safe_directory is not None:
+            argv += ["-c", f"safe.directory={self._safe_directory}"]
+        argv += args
         self.calls += 1
         runner.current().debug("$ " + " ".join(argv))
         try:
@@ -94,18 +124,32 @@ class Git:
                 hint="install git (Debian/Ubuntu: apt-get install git); GitHub-hosted runners have it",
                 title="git not found",
             ) from exc
-        result = GitResult(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", errors="replace"))
-        if check and result.code != 0:
-            self._fail(args, result)
-        return result
+        return GitResult(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", errors="replace"))
+
+    def _trust(self, refused: GitResult) -> None:
+        """Retry as ``git -c safe.directory=<the path git named>``: this process only, said in a notice."""
+        match = _REFUSED_PATH.search(refused.stderr)
+        self._safe_directory = match[1] if match else str(self._cwd.absolute())
+        runner.current().notice(
+            f"git refused the checkout at {self._safe_directory}: detected dubious ownership (it belongs to "
+            "another user, as in a container job where the workspace is the runner's). Continuing with "
+            f"`git -c safe.directory={self._safe_directory}` for this run only. To avoid it, run the "
+            "container as the runner's user (`options: --user 1001`) or run `git config --global --add "
+            'safe.directory "$GITHUB_WORKSPACE"` in a step before this one.',
+            title="git: dubious ownership",
+        )
 
     def _fail(self, args: Sequence[str], result: GitResult) -> None:
         message = result.stderr.strip() or f"exit code {result.code}"
-        lowered = message.lower()
-        if "dubious ownership" in lowered:
+        if _dubious_ownership(result):
+            where = self._safe_directory or str(self._cwd.absolute())
             raise ConfigurationError(
-                f"git refuses to work in {self.root}: {message.splitlines()[0]}",
-                hint=f"mark it safe: git config --global --add safe.directory {self.root}",
+                f"git refuses to work in {where}: {message.splitlines()[0]} (also with "
+                f"`-c safe.directory={where}`)",
+                hint=(
+                    "run the container as the runner's user (`options: --user 1001`), or run "
+                    f"`git config --global --add safe.directory {where}` in a step before this one"
+                ),
                 title="git: unsafe repository",
             )
         raise ConfigurationError(
@@ -122,7 +166,7 @@ class Git:
             )
         result = self.run("rev-parse", "--show-toplevel", check=False)
         if result.code != 0:
-            if "dubious ownership" in result.stderr.lower():
+            if _dubious_ownership(result):
                 self._fail(("rev-parse", "--show-toplevel"), result)
             raise ConfigurationError(
                 f"{path.absolute()} is not inside a git repository",
@@ -143,6 +187,18 @@ class Git:
         )
         value = result.text.strip()
         return value if result.code == 0 and value else None
+
+    def ref_name(self, rev: str) -> str | None:
+        """The full ref ``rev`` names (``main`` -> ``refs/heads/main``, or ``refs/remotes/origin/main``
+        when only the remote branch is here), None for a commit id or ``HEAD~2``."""
+        if rev.startswith("-"):
+            return None  # git 2.39's rev-parse prints --end-of-options instead of honouring it
+        for candidate in (rev, f"{self.remote}/{rev}"):
+            result = self.run("rev-parse", "--symbolic-full-name", candidate, check=False)
+            name = result.text.strip()
+            if result.code == 0 and name.startswith("refs/"):
+                return name
+        return None
 
     def has_commit(self, sha: str) -> bool:
         return self.run("cat-file", "-e", f"{sha}^{{commit}}", check=False).code == 0
@@ -188,6 +244,13 @@ class Git:
             left,
             head,
             "--",
+        ).stdout
+        return parse_name_status(out)
+
+    def diff_worktree(self) -> list[FileChange]:
+        """``git diff --name-status -M -z HEAD``: staged and unstaged changes (not untracked files)."""
+        out = self.run(
+            "diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-textconv", "--no-color", "HEAD", "--"
         ).stdout
         return parse_name_status(out)
 

@@ -12,7 +12,9 @@ from gitops.adapters import runner
 from gitops.commands import options
 from gitops.commands.output import emit, markdown_table, text_table
 from gitops.core.change_map import Layout
-from gitops.errors import EXIT_OK, ConfigurationError
+from gitops.core.filters import PREDICATE_QUANTIFIERS, output_name_clashes
+from gitops.core.list_files import LIST_FORMATS, format_files
+from gitops.errors import EXIT_OK, ConfigurationError, Problem
 from gitops.operations.change_detection import ChangeReport, detect
 
 DESCRIPTION = """\
@@ -30,23 +32,30 @@ overlay's last path segment. What is compared:
 
   no event     --base/--head (default HEAD~1..HEAD; a root commit: every file)
   push         before..after; a new branch or tag: its merge-base with the default branch;
-               a force push: the merge-base of before and after (said in "note")
+               a force push: the trees of before and after, plus what after adds since
+               their merge-base (said in "note"); before no longer there: every environment
   pull_request, pull_request_target, merge_group: merge-base of the payload's base and head
   workflow_dispatch, schedule, others: no diff - every environment, with that as the reason
 
---base always wins over the event. A shallow clone (actions/checkout's default depth 1) is
-deepened step by step when a commit is missing; that needs the checkout's credentials, so
-with persist-credentials: false use fetch-depth: 0.
+--base always wins over the event. A base that is not an ancestor of head: a commit (SHA,
+HEAD~2) compares the trees like a force push; a branch or tag compares from the merge-base.
+--base HEAD compares the working tree (staged and unstaged changes; untracked files are not
+included) with HEAD. A shallow clone (actions/checkout's default depth 1) is deepened step by
+step when a commit is missing; that needs the checkout's credentials, so with
+persist-credentials: false use fetch-depth: 0.
 
---filters takes dorny/paths-filter's filter YAML (inline or a file) with one difference:
-a glob starting with '!' EXCLUDES (the filter is include minus exclude), e.g.
+--filters takes dorny/paths-filter's filter YAML (inline or a file); any YAML key names a
+filter. One difference: a glob starting with '!' EXCLUDES (include minus exclude), e.g.
   backend: ['backend/**', '!backend/**/*.md']
 Globs are picomatch's with dot: true; statuses: added|modified|deleted|renamed|copied.
+--predicate-quantifier every: a file must match every include glob (paths-filter's option).
 
 In GitHub Actions the result also goes to step outputs: environments, matrix
 ({"include":[{"environment":"dev"}]}), clusters, any, files (capped at 1000), one
-'true'/'false' output per environment and per filter, filters (JSON), note, base, head;
-and a job summary table.
+'true'/'false' output per environment, note, base, head; and, as dorny/paths-filter sets them,
+per filter <name> ('true'/'false'), <name>_count, <name>_files (with --list-files) and changes
+(JSON list of the filters that matched); filters (JSON); and a job summary table. A filter
+whose outputs would overwrite another output is refused, inside Actions or not.
 """
 
 EPILOG = """\
@@ -60,8 +69,12 @@ examples:
   # in a workflow step (the detect-changes action does exactly this)
   gitops changes --event "$GITHUB_EVENT_PATH" --event-name "$GITHUB_EVENT_NAME"
 
-  # with custom filters
-  gitops changes --filters $'docs:\\n  - "**/*.md"\\ninfra:\\n  - "infra/**"\\n  - "!infra/**/*.md"'
+  # with custom filters, listing each filter's files as shell words
+  gitops changes --filters $'docs:\\n  - "**/*.md"\\ninfra:\\n  - "infra/**"\\n  - "!infra/**/*.md"' \\
+    --list-files shell
+
+  # what the uncommitted changes in this checkout would affect
+  gitops changes --base HEAD
 
 exit codes: 0 ok (also when nothing is affected), 1 a bad revision, payload or filter.
 """
@@ -78,6 +91,7 @@ BUILTIN_OUTPUTS = (
     "files-count",
     "files-truncated",
     "filters",
+    "changes",
     "note",
     "base",
     "head",
@@ -112,6 +126,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     options.add(
         p,
+        "--list-files",
+        input="list-files",
+        default="none",
+        type=str.lower,
+        choices=LIST_FORMATS,
+        help="also set <filter>_files in Actions, as dorny/paths-filter's list-files (default: none)",
+    )
+    options.add(
+        p,
+        "--predicate-quantifier",
+        input="predicate-quantifier",
+        default="some",
+        choices=PREDICATE_QUANTIFIERS,
+        help="some: a file matching any include glob counts; every: it must match all (default: some)",
+    )
+    options.add(
+        p,
         "--infra",
         input="infra-dir",
         default="infra",
@@ -132,13 +163,15 @@ def run(args: argparse.Namespace) -> int:
         event_path=Path(event) if event else None,
         filters=args.filters or None,
         infra=args.infra or "infra",
+        predicate_quantifier=args.predicate_quantifier,
     )
+    _check_output_names(report, list_files=args.list_files != "none")
     data = report.to_json()
     if report.note:
         r.notice(report.note, title="Change detection")
     _warn_unmapped_infra(report, args.infra or "infra")
     if r.in_actions:
-        publish_outputs(report)
+        publish_outputs(report, list_files=args.list_files)
     r.summary(summary_markdown(report))
     emit(args.format, data, lambda: human(report))
     return EXIT_OK
@@ -161,22 +194,24 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _check_output_names(report: ChangeReport) -> None:
-    environments = set(report.known_environments) | set(report.environments)
-    for name in report.filters:
-        if name in BUILTIN_OUTPUTS or name in environments:
-            clash = "a built-in output" if name in BUILTIN_OUTPUTS else "an environment's output"
-            raise ConfigurationError(
-                f"filter '{name}' would overwrite {clash} of the same name",
-                key="--filters",
-                hint=f"rename the filter (e.g. '{name}-files')",
-                title="Invalid filters",
-            )
+def _check_output_names(report: ChangeReport, *, list_files: bool) -> None:
+    """Refuse filters whose step outputs would overwrite another output, here as in Actions."""
+    reserved = dict.fromkeys(BUILTIN_OUTPUTS, "a built-in output")
+    for env in sorted(set(report.known_environments) | set(report.environments)):
+        reserved.setdefault(env, f"the '{env}' environment's output")
+    problems = output_name_clashes(list(report.filters), reserved, list_files=list_files)
+    if problems:
+        raise ConfigurationError(
+            problems[0] if len(problems) == 1 else f"{len(problems)} filter outputs clash with other outputs",
+            key="--filters",
+            hint="rename the filter (e.g. 'backend', not 'any'); `gitops changes --help` lists the outputs",
+            title="Invalid filters",
+            problems=tuple(Problem(p, key="--filters") for p in problems) if len(problems) > 1 else (),
+        )
 
 
-def publish_outputs(report: ChangeReport) -> None:
-    """Step outputs (see the action's outputs for their shapes)."""
-    _check_output_names(report)
+def publish_outputs(report: ChangeReport, *, list_files: str = "none") -> None:
+    """Step outputs (their shapes: the action's outputs); per filter as dorny/paths-filter sets them."""
     r = runner.current()
     envs = report.environments
     r.set_output("environments", json.dumps(envs))
@@ -202,6 +237,10 @@ def publish_outputs(report: ChangeReport) -> None:
             r.warning(f"environment '{env}' has no boolean output: not a valid output name")
     for name, outcome in report.filters.items():
         r.set_output(name, _bool(outcome["changed"]))
+        r.set_output(f"{name}_count", str(len(outcome["files"])))
+        if list_files != "none":
+            r.set_output(f"{name}_files", format_files(outcome["files"], list_files))
+    r.set_output("changes", json.dumps([name for name, o in report.filters.items() if o["changed"]]))
     r.set_output("filters", json.dumps({name: o["changed"] for name, o in report.filters.items()}))
     r.set_output("note", report.note or "")
     r.set_output("base", report.base or "")
@@ -218,6 +257,8 @@ def _files_cell(files: Sequence[str], limit: int = CELL_FILES, code: bool = True
 
 def _range_text(report: ChangeReport) -> str:
     head = report.head[:12]
+    if report.worktree:
+        return f"{head}..working tree"
     if not report.diffed:
         return f"no diff at {head}"
     if report.base is None:

@@ -179,6 +179,22 @@ def removed_overlays(changes: Iterable[FileChange], layout: Layout = Layout()) -
     return find_overlays(gone, layout)
 
 
+def union_changes(primary: Sequence[FileChange], extra: Iterable[FileChange]) -> list[FileChange]:
+    """``primary`` plus the entries of ``extra`` whose paths it does not already report, in path order.
+
+    A force push compares before's and after's trees (``primary``: each file's status there is the
+    truth about what changes on deploy) and adds what after brought since the merge-base
+    (``extra``: a rebased change that both trees hold).
+    """
+    seen = {path for change in primary for path in change.touched_paths()}
+    merged = list(primary)
+    for change in extra:
+        if not seen.issuperset(change.touched_paths()):
+            merged.append(change)
+            seen.update(change.touched_paths())
+    return sorted(merged, key=lambda c: c.path)
+
+
 def touches_control_file(changes: Iterable[FileChange], layout: Layout = Layout()) -> bool:
     target = layout.control_file
     return any(target in change.touched_paths() for change in changes)
@@ -316,6 +332,18 @@ def _first_difference(a: Any, b: Any, path: str) -> str:
             if not _same(x, y):
                 return _first_difference(x, y, f"{path}[{index}]")
     return path
+
+
+def merge_control_impacts(*impacts: ControlImpact) -> ControlImpact:
+    """What several comparisons of deploy-control.yaml say together (a force push compares two)."""
+    for impact in impacts:
+        if impact.every_environment is not None:
+            return impact
+    merged: dict[str, str] = {}
+    for impact in impacts:
+        for env, why in impact.environments.items():
+            merged.setdefault(env, why)
+    return ControlImpact(environments={e: merged[e] for e in sort_environments(merged)})
 
 
 def control_impact(base_text: str | None, head_text: str | None, *, path: str) -> ControlImpact:

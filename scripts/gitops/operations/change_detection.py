@@ -7,8 +7,11 @@ meaning). Which commits, by event:
 * ``push``: ``before..after``. A new branch or tag (``before`` is all zeros) is compared with
   its merge-base with the default branch (``origin/<repository.default_branch>``), or counts
   every file when there is none (the first push of the default branch). A force push whose
-  ``before`` is not an ancestor of ``after`` is compared with their merge-base, and ``note``
-  says so. A deleted branch or tag affects nothing.
+  ``before`` is not an ancestor of ``after`` compares the two TREES (``git diff before after``:
+  what ran is before's tree, what must run is after's, so a dropped commit's files count),
+  plus what ``after`` adds since their merge-base; ``note`` says so. When ``before`` no longer
+  exists there is nothing to compare: every environment counts. A deleted branch or tag
+  affects nothing.
 * ``pull_request``, ``pull_request_target``, ``merge_group``: the merge-base of the base and
   head commits of the payload (what the PR itself changes).
 * ``workflow_dispatch``, ``schedule`` and any other event: no diff; every environment, cluster and
@@ -16,7 +19,10 @@ meaning). Which commits, by event:
 * no event: ``--base``/``--head``; by default ``HEAD~1..HEAD``, or every file of a root commit.
 
 An explicit ``base`` always wins over the event. A base that is not an ancestor of head is
-replaced by the merge-base of the two (like a pull request), and ``note`` says so.
+compared like a force push when it is a commit (a SHA, ``HEAD~2``), and by the merge-base
+when it is a branch or tag name (what a pull request shows, and what dorny/paths-filter does);
+``note`` says which. ``--base HEAD`` compares the working tree with HEAD (staged and unstaged
+changes; untracked files are not included), as dorny/paths-filter does.
 """
 
 from __future__ import annotations
@@ -41,10 +47,12 @@ from gitops.core.change_map import (
     everything,
     find_overlays,
     map_changes,
+    merge_control_impacts,
     merge_overlays,
     removed_overlays,
     sort_environments,
     touches_control_file,
+    union_changes,
 )
 from gitops.core.filters import Filter, FilterOutcome, evaluate, every_filter, parse_filters
 from gitops.errors import ConfigurationError
@@ -71,6 +79,7 @@ class ChangeReport:
     known_environments: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
     diffed: bool = True
+    worktree: bool = False  # --base HEAD: the working tree against HEAD
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -84,6 +93,7 @@ class ChangeReport:
             "note": self.note,
             "event": self.event,
             "diffed": self.diffed,
+            "worktree": self.worktree,
             "known_environments": self.known_environments,
             "file_statuses": [c.to_json() for c in self.file_statuses],
             "unmapped": self.unmapped,
@@ -101,6 +111,8 @@ class _Range:
     reason: str | None = None  # the sentence for every environment, when diff is False
     notes: list[str] = field(default_factory=list)
     nothing: bool = False  # a deleted ref: nothing to deploy
+    also: str | None = None  # a second base (the merge-base) whose diff to head is added: trees compared
+    worktree: bool = False  # the working tree against HEAD (--base HEAD)
 
 
 def _tree_overlays(git: Git, rev: str, layout: Layout) -> list[Overlay]:
@@ -283,6 +295,11 @@ class _Resolver:
         return git.merge_base(a, b)
 
 
+def _trees_note(what: str, base: str, head: str, mb: str | None) -> str:
+    since = f", plus what {_short(head)} adds since their merge-base {_short(mb)}" if mb else ""
+    return f"{what}: compared the trees {_short(base)}..{_short(head)}{since}"
+
+
 def _explicit_range(resolver: _Resolver, base: str, head: str) -> _Range:
     head_sha = resolver.commit(head, "head")
     base_sha = resolver.commit(base, "base")
@@ -291,12 +308,30 @@ def _explicit_range(resolver: _Resolver, base: str, head: str) -> _Range:
         return result
     mb = resolver.merge_base(base_sha, head_sha)
     if mb and mb != base_sha:
-        result.base = mb
-        result.notes.append(
-            f"{base} ({_short(base_sha)}) is not an ancestor of {head} ({_short(head_sha)}): "
-            f"compared with their merge-base {_short(mb)}"
-        )
+        not_ancestor = f"{base} ({_short(base_sha)}) is not an ancestor of {head} ({_short(head_sha)})"
+        if resolver.git.ref_name(base) is None:
+            # a commit (a SHA, HEAD~2): like a force push, what differs between the two trees counts
+            result.also = mb
+            result.notes.append(_trees_note(not_ancestor, base_sha, head_sha, mb))
+        else:
+            # a branch or tag: what head adds to it, as a pull request (and dorny/paths-filter) shows
+            result.base = mb
+            result.notes.append(f"{not_ancestor}: compared with their merge-base {_short(mb)}")
     return result
+
+
+def _worktree_range(resolver: _Resolver, head: str | None) -> _Range:
+    head_sha = resolver.commit("HEAD", "base")
+    if head and head != "HEAD":
+        runner.current().warning(
+            f"--head is ignored with --base HEAD (got '{head}'): the working tree is compared with HEAD",
+            title="Change detection",
+        )
+    note = (
+        f"--base HEAD: the working tree (staged and unstaged changes) against HEAD ({_short(head_sha)}); "
+        "untracked files are not included"
+    )
+    return _Range(head=head_sha, base=head_sha, worktree=True, notes=[note])
 
 
 def _default_range(resolver: _Resolver, head: str) -> _Range:
@@ -378,19 +413,15 @@ def _push_range(resolver: _Resolver, payload: dict[str, Any], head: str | None) 
         return _Range(head=head_sha, diff=False, reason=reason, notes=[reason])
     if mb == before:
         return _Range(head=head_sha, base=before)
-    if mb:
-        return _Range(
-            head=head_sha,
-            base=mb,
-            notes=[
-                f"force push: {_short(before)} is not an ancestor of {_short(head_sha)}; "
-                f"compared with their merge-base {_short(mb)}"
-            ],
-        )
-    return _Range(
-        head=head_sha,
-        notes=[f"force push: {_short(before)} and {_short(head_sha)} share no history; every file counts"],
+    # A force push: before's tree is what ran, after's is what must run, so the two trees are
+    # compared (a dropped commit's files are back to their old content and must count), plus
+    # what after adds since the merge-base (a rebased branch's own changes).
+    what = (
+        f"force push: {_short(before)} is not an ancestor of {_short(head_sha)}"
+        if mb
+        else f"force push: {_short(before)} and {_short(head_sha)} share no history"
     )
+    return _Range(head=head_sha, base=before, also=mb, notes=[_trees_note(what, before, head_sha, mb)])
 
 
 def _pair_range(
@@ -465,6 +496,7 @@ def detect(
     event_path: Path | None = None,
     filters: str | None = None,
     infra: str = "infra",
+    predicate_quantifier: str = "some",
 ) -> ChangeReport:
     """What changed and which environments/clusters it affects. Raises ConfigurationError."""
     layout = Layout(infra)
@@ -474,7 +506,9 @@ def detect(
     payload = read_event(event_path) if event_path is not None else None
     try:
         event = event_name or (_infer_event(payload) if payload is not None else None)
-        if base:
+        if base == "HEAD":
+            rng = _worktree_range(resolver, head)
+        elif base:
             rng = _explicit_range(resolver, base, head or "HEAD")
         elif event:
             rng = _event_range(resolver, event, payload, head)
@@ -520,15 +554,35 @@ def detect(
             diffed=False,
         )
 
-    changes = git.diff(rng.base, rng.head)
+    changes = git.diff_worktree() if rng.worktree else git.diff(rng.base, rng.head)
+    extra = git.diff(rng.also, rng.head) if rng.also else []
+    if extra:
+        changes = union_changes(changes, extra)
     # Overlays of the base tree that head no longer has show up as deleted (or renamed-away)
     # kustomization or cluster files in the diff itself, so the base tree needs no listing.
-    overlays = merge_overlays(_tree_overlays(git, rng.head, layout), removed_overlays(changes, layout))
+    overlays = merge_overlays(
+        _tree_overlays(git, rng.head, layout),
+        removed_overlays(changes, layout),
+        # the working tree may hold a new overlay that HEAD's tree does not have yet
+        find_overlays([c.path for c in changes], layout) if rng.worktree else (),
+    )
     control: ControlImpact | None = None
     if touches_control_file(changes, layout):
-        base_text = git.show(rng.base, layout.control_file) if rng.base else None
-        head_text = git.show(rng.head, layout.control_file)
-        control = control_impact(base_text, head_text, path=layout.control_file)
+        if rng.worktree:
+            on_disk = git.root / layout.control_file
+            head_text = on_disk.read_text(encoding="utf-8", errors="replace") if on_disk.is_file() else None
+        else:
+            head_text = git.show(rng.head, layout.control_file)
+        bases = [b for b in (rng.base, rng.also if touches_control_file(extra, layout) else None) if b]
+        impacts = [
+            control_impact(git.show(b, layout.control_file), head_text, path=layout.control_file)
+            for b in bases
+        ]
+        control = (
+            merge_control_impacts(*impacts)
+            if impacts
+            else control_impact(None, head_text, path=layout.control_file)
+        )
     impact: Impact = map_changes(changes, overlays, layout=layout, control=control)
 
     files: list[str] = []
@@ -548,9 +602,10 @@ def detect(
         reasons=impact.reasons,
         cluster_reasons=impact.cluster_reasons,
         note=note,
-        filters=evaluate(parsed, changes),
+        filters=evaluate(parsed, changes, predicate_quantifier),
         file_statuses=changes,
         event=event,
         known_environments=sort_environments(o.environment for o in overlays),
         unmapped=impact.unmapped,
+        worktree=rng.worktree,
     )

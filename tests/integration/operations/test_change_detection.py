@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -174,6 +175,28 @@ def force_push(r: GitRepo) -> Kwargs:
     return {"event_name": "push", "event_path": r.push_event(before, r.rev(), forced=True)}
 
 
+def force_push_rebased(r: GitRepo) -> Kwargs:
+    """A branch rebased onto main and force-pushed: its own change is in both trees."""
+    r.branch("feature")
+    r.commit("feature work", files={"infra/k8s/podman/local/patches/postgres.yaml": "replicas: 2\n"})
+    r.push("feature")
+    before = r.rev()
+    r.checkout("main")
+    r.commit("main moved on", files={PROD_PATCH: "replicas: 4\n"})
+    r.checkout("feature")
+    r.git("-c", "commit.gpgsign=false", "rebase", "-q", "main")
+    r.push("feature", force=True)
+    return {
+        "event_name": "push",
+        "event_path": r.push_event(before, r.rev(), ref="refs/heads/feature", forced=True),
+    }
+
+
+def explicit_sha_non_ancestor(r: GitRepo) -> Kwargs:
+    kwargs = explicit_non_ancestor(r)
+    return {**kwargs, "base": r.rev("main")}
+
+
 def push_before_gone(r: GitRepo) -> Kwargs:
     r.commit("x", files={DEV_PATCH: "replicas: 2\n"})
     return {"event_name": "push", "event_path": r.push_event("1" * 40, r.rev())}
@@ -250,7 +273,13 @@ CASES = [
     ),
     pytest.param(Case(control_broken, ALL, reason="not valid YAML"), id="deploy-control-unparseable"),
     pytest.param(Case(root_commit, ALL, CLUSTERS, note="root commit"), id="root-commit-every-file"),
+    # a branch name keeps the merge-base, as in dorny/paths-filter (git.ts getChangesSinceMergeBase)
     pytest.param(Case(explicit_non_ancestor, ["dev"], note="merge-base"), id="explicit-base-not-ancestor"),
+    # issue 12, defect 1: a SHA compares the two trees (main's base change is not in feature's
+    # tree), unioned with what feature adds since the merge-base
+    pytest.param(
+        Case(explicit_sha_non_ancestor, ALL, note="compared the trees"), id="explicit-sha-not-ancestor-trees"
+    ),
     pytest.param(Case(push, ["dev"], ["prod"]), id="push"),
     pytest.param(Case(payload_infers_push, ["dev"], ["prod"]), id="push-event-name-inferred"),
     pytest.param(
@@ -261,7 +290,9 @@ CASES = [
     ),
     pytest.param(Case(push_new_tag_on_main, [], note="new tag v1.0.0"), id="tag-on-main-nothing-new"),
     pytest.param(Case(push_new_tag_on_branch, ["local"], note="new tag v1.0.1"), id="tag-on-hotfix-branch"),
-    pytest.param(Case(force_push, ["prod"], note="force push"), id="force-push-merge-base"),
+    # issue 12, defect 1: the dropped commit changed dev; after's tree has dev's old content back
+    pytest.param(Case(force_push, ["dev", "prod"], note="force push"), id="force-push-trees"),
+    pytest.param(Case(force_push_rebased, ["prod", "local"], note="force push"), id="force-push-rebase"),
     pytest.param(Case(push_before_gone, ALL, CLUSTERS, note="gone", reason="gone"), id="before-gone"),
     pytest.param(Case(push_deleted, [], note="deleted"), id="branch-deleted"),
     pytest.param(Case(pull_request, ["dev"], files=[DEV_PATCH]), id="pull-request-merge-base"),
@@ -308,11 +339,46 @@ def test_rename_reports_status_and_both_paths(repo: GitRepo) -> None:
     assert report.reasons == {"dev": [DEV_PATCH], "test": [new]}
 
 
-def test_force_push_compares_with_merge_base(repo: GitRepo) -> None:
+def test_force_push_compares_the_trees_and_adds_what_after_brought(repo: GitRepo) -> None:
+    """Issue 12, defect 1: what runs is before's tree, what must run is after's."""
     kwargs = force_push(repo)
+    before = json.loads(Path(kwargs["event_path"]).read_text())["before"]
     report = detect(repo.path, **kwargs)
-    assert report.base == repo.rev("HEAD~1")
-    assert report.files == [PROD_PATCH]
+    assert report.base == before  # two-dot: before..after
+    assert report.files == [DEV_PATCH, PROD_PATCH]  # the dropped commit's file is back to its old content
+    assert report.note is not None
+    assert f"merge-base {repo.rev('HEAD~1')[:12]}" in report.note
+
+
+def test_force_push_rebase_lists_the_rebased_change_too(repo: GitRepo) -> None:
+    kwargs = force_push_rebased(repo)
+    report = detect(repo.path, **kwargs)
+    # before..after: only main's change; merge-base..after adds the branch's own (rebased) change
+    assert report.files == [PROD_PATCH, "infra/k8s/podman/local/patches/postgres.yaml"]
+
+
+def test_force_push_without_common_history_compares_the_trees(repo: GitRepo) -> None:
+    before = repo.rev()
+    repo.git("checkout", "-q", "--orphan", "rewritten")
+    repo.git("rm", "-q", "-r", "--cached", ".")
+    repo.write_infra({PROD_PATCH: "replicas: 6\n"})
+    after = repo.commit("history rewritten from scratch")
+    report = detect(repo.path, event_name="push", event_path=repo.push_event(before, after, forced=True))
+    assert report.files == [PROD_PATCH]  # not "every file": the trees differ in one
+    assert report.note is not None and "share no history: compared the trees" in report.note
+
+
+def test_force_push_union_keeps_each_files_status_and_filters_see_both(repo: GitRepo) -> None:
+    repo.commit("shared", files={"README.md": "# shared\n"})
+    repo.commit("dropped later", files={"docs/dropped.md": "gone after the force push\n"})
+    before = repo.rev()
+    repo.reset_hard("HEAD~1")
+    repo.commit("rewritten", files={"docs/new.md": "new\n"})
+    event = repo.push_event(before, repo.rev(), forced=True)
+    report = detect(repo.path, event_name="push", event_path=event, filters="docs: 'docs/**'")
+    statuses = {c.path: c.status for c in report.file_statuses}
+    assert statuses == {"docs/dropped.md": "deleted", "docs/new.md": "added"}
+    assert report.filters["docs"]["files"] == ["docs/dropped.md", "docs/new.md"]
 
 
 def test_pull_request_ignores_what_moved_on_the_base_branch(repo: GitRepo) -> None:
@@ -583,6 +649,9 @@ def test_cli_outputs_in_actions(repo: GitRepo, gha_env: GhaEnv, cli: Any) -> Non
     assert json.loads(out["files"]) == [DEV_PATCH, "infra/k8s/hetzner/prod/cluster/cluster-config.yaml"]
     assert (out["dev"], out["test"], out["prod"], out["local"]) == ("true", "false", "false", "false")
     assert (out["pg"], out["docs"]) == ("true", "false")
+    assert (out["pg_count"], out["docs_count"]) == ("1", "0")  # dorny/paths-filter's outputs
+    assert "pg_files" not in out  # only with --list-files
+    assert json.loads(out["changes"]) == ["pg"]
     assert json.loads(out["filters"]) == {"pg": True, "docs": False}
     assert out["files-truncated"] == "false"
     assert out["head"] == repo.rev()
@@ -608,7 +677,7 @@ def test_cli_filter_name_clashing_with_an_output(repo: GitRepo, gha_env: GhaEnv,
     change_dev(repo)
     result = cli(["changes", "--repo", str(repo.path), "--filters", "dev: '**'"])
     assert result.code == 1
-    assert "would overwrite an environment's output" in result.stderr
+    assert "filter 'dev': its output would overwrite the 'dev' environment's output" in result.stderr
     assert gha_env.outputs() == {}
 
 
@@ -653,3 +722,95 @@ def test_cli_help_teaches(cli: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert "examples:" in text
     assert "fetch-depth: 0" in text
     assert "EXCLUDES" in text
+
+
+# -- issue 12, defect 5: --base HEAD means the working tree, as in dorny/paths-filter --------------
+
+
+def test_base_head_is_staged_and_unstaged_changes_against_head(repo: GitRepo) -> None:
+    """dorny main.ts: "if base is 'HEAD' only local uncommitted changes will be detected";
+    git.ts getChangesOnHead: `git diff HEAD` (staged and unstaged, untracked not included)."""
+    repo.write({DEV_PATCH: "replicas: 7\n"})  # unstaged
+    repo.write({PROD_PATCH: "replicas: 8\n"})
+    repo.git("add", PROD_PATCH)  # staged
+    repo.write({"infra/k8s/hetzner/test/patches/new.yaml": "untracked: true\n"})  # untracked: ignored
+    report = detect(repo.path, base="HEAD")
+    assert report.files == [DEV_PATCH, PROD_PATCH]
+    assert report.environments == ["dev", "prod"]
+    assert report.base == report.head == repo.rev()
+    assert report.note is not None and "untracked" in report.note
+
+
+def test_base_head_policy_change_in_the_working_tree(repo: GitRepo) -> None:
+    repo.write({CONTROL: DEPLOY_CONTROL.replace("  test:\n    branch: test", "  test:\n    branch: release")})
+    assert detect(repo.path, base="HEAD").environments == ["test"]
+
+
+def test_base_head_with_nothing_changed_says_so(repo: GitRepo) -> None:
+    report = detect(repo.path, base="HEAD")
+    assert report.files == []
+    assert report.note is not None and "working tree" in report.note
+
+
+def test_base_head_ignores_head_with_a_warning(repo: GitRepo, capsys: Any) -> None:
+    repo.write({DEV_PATCH: "replicas: 7\n"})
+    report = detect(repo.path, base="HEAD", head="HEAD~0")
+    assert report.environments == ["dev"]
+    assert "--head is ignored" in capsys.readouterr().err
+
+
+# -- issue 12, defect 4: a checkout owned by another user (container jobs) ---------------------
+
+
+def _owned_by_someone_else(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The container-job situation: the workspace belongs to uid 1001, git runs as another user.
+
+    As root (CI here) the files really are chowned to 1001; otherwise git's own test switch
+    GIT_TEST_ASSUME_DIFFERENT_OWNER makes the same ownership check fail."""
+    if os.geteuid() == 0:
+        for path in [repo.path, *repo.path.rglob("*")]:
+            os.lchown(path, 1001, 1001)
+    else:
+        monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+
+
+def test_dubious_ownership_is_retried_with_safe_directory(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    change_dev(repo)
+    _owned_by_someone_else(repo, monkeypatch)
+    report = detect(repo.path / "infra")
+    assert report.environments == ["dev"]
+    err = capsys.readouterr().err
+    assert "dubious ownership" in err
+    assert f"safe.directory={repo.path}" in err
+
+
+def test_cli_dubious_ownership_is_a_notice_not_a_traceback(
+    repo: GitRepo, gha_env: GhaEnv, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    change_dev(repo)
+    _owned_by_someone_else(repo, monkeypatch)
+    result = cli(["changes", "--repo", str(repo.path)])
+    assert result.code == 0, result.output
+    assert "Traceback" not in result.output
+    assert "::notice title=git%3A dubious ownership::" in result.stderr
+    assert gha_env.outputs()["dev"] == "true"
+
+
+# -- issue 12, defect 6: filter names and clashes with other outputs ----------------------------
+
+
+def test_cli_filter_name_clash_is_refused_outside_actions_too(repo: GitRepo, cli: Any) -> None:
+    change_dev(repo)
+    result = cli(["changes", "--repo", str(repo.path), "--format", "json", "--filters", "any: '**'"])
+    assert result.code == 1
+    assert "filter 'any': its output would overwrite a built-in output" in result.stderr
+
+
+def test_cli_any_yaml_key_is_a_filter_and_an_output(repo: GitRepo, gha_env: GhaEnv, cli: Any) -> None:
+    change_dev(repo)
+    result = cli(["changes", "--repo", str(repo.path), "--filters", "web.app: 'web/**'\n1-api: 'infra/**'"])
+    assert result.code == 0, result.output
+    out = gha_env.outputs()
+    assert (out["web.app"], out["1-api"], out["1-api_count"]) == ("false", "true", "1")

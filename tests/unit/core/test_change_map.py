@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gitops.core.change_map import (
+    ControlImpact,
     FileChange,
     Layout,
     Overlay,
@@ -12,10 +13,12 @@ from gitops.core.change_map import (
     everything,
     find_overlays,
     map_changes,
+    merge_control_impacts,
     merge_overlays,
     removed_overlays,
     sort_environments,
     touches_control_file,
+    union_changes,
 )
 
 OVERLAYS = [
@@ -333,3 +336,30 @@ def test_touches_control_file_also_through_a_rename() -> None:
     assert touches_control_file([m(PATH)])
     assert touches_control_file([FileChange("renamed", "infra/old.yaml", PATH)])
     assert not touches_control_file([m("infra/deploy-control.yaml.bak")])
+
+
+def test_union_keeps_the_tree_comparison_and_adds_what_the_merge_base_view_adds() -> None:
+    """A force push (issue 12, defect 1): before..after is the truth about each file's status;
+    merge-base..after adds a rebased change that both trees hold."""
+    trees = [FileChange("modified", "b.yaml"), FileChange("deleted", "d.yaml")]
+    since_merge_base = [
+        FileChange("added", "d.yaml"),  # already reported (as what it is between the trees)
+        FileChange("modified", "a.yaml"),  # the rebased change
+        FileChange("renamed", "c2.yaml", "b.yaml"),  # partly new: the new path counts
+    ]
+    assert union_changes(trees, since_merge_base) == [
+        FileChange("modified", "a.yaml"),
+        FileChange("modified", "b.yaml"),
+        FileChange("renamed", "c2.yaml", "b.yaml"),
+        FileChange("deleted", "d.yaml"),
+    ]
+
+
+def test_merge_control_impacts() -> None:
+    one = ControlImpact(environments={"prod": "p changed"})
+    two = ControlImpact(environments={"dev": "d changed", "prod": "other words"})
+    assert merge_control_impacts(one, two) == ControlImpact(
+        environments={"dev": "d changed", "prod": "p changed"}
+    )
+    every = ControlImpact(every_environment="global changed")
+    assert merge_control_impacts(one, every) == every
