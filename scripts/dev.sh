@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV="$ROOT/.venv"
-SYSTEM_PACKAGES=(git postgresql-15 postgresql-15-postgis-3 redis-server shellcheck)
+SYSTEM_PACKAGES=(git nodejs postgresql-15 postgresql-15-postgis-3 redis-server shellcheck)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

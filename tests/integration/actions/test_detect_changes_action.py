@@ -1,8 +1,9 @@
-"""actions/detect-changes: its one `run:` script, executed by bash as the runner would.
+"""actions/detect-changes: its launcher run by node as the runner runs a JavaScript action.
 
-bootstrap.sh is pointed at a cache whose "venv" is the dev venv (marked complete), so no pip
-install runs; everything else (the env: mapping, quoting, the gitops call, $GITHUB_OUTPUT) is
-the real thing.
+The runner passes every declared input as ``INPUT_<NAME>`` (upper-cased, spaces as ``_``; the
+declared default when the workflow gives none) and runs ``node main.js``. bootstrap.sh is
+pointed at a cache whose "venv" is the dev venv (marked complete), so no pip install runs;
+everything else (the launcher, bash, the gitops call, $GITHUB_OUTPUT) is the real thing.
 """
 
 from __future__ import annotations
@@ -45,75 +46,119 @@ def fake_bootstrap_cache(tmp: Path) -> Path:
 
 
 def run_action(
-    inputs: dict[str, str], env: dict[str, str], cwd: Path, tmp: Path
+    inputs: dict[str, str], env: dict[str, str], cwd: Path, tmp: Path, node: str
 ) -> subprocess.CompletedProcess[str]:
-    step = spec()["runs"]["steps"][0]
     declared = spec()["inputs"]
+    unknown = set(inputs) - set(declared)
+    assert not unknown, f"not inputs of the action: {unknown}"
     values = {name: inputs.get(name, str(meta.get("default", ""))) for name, meta in declared.items()}
-    step_env = {}
-    for key, expr in step["env"].items():
-        match = re.fullmatch(r"\$\{\{ inputs\.([a-z-]+) \}\}", expr)
-        assert match, f"{key} must come straight from an input"
-        step_env[key] = values[match[1]]
     full = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITOPS_"))},
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITOPS_", "INPUT_"))},
         **env,
-        **step_env,
-        "GITHUB_ACTION_PATH": str(ACTION.parent),
+        **{f"INPUT_{name.replace(' ', '_').upper()}": value for name, value in values.items()},
         "GITOPS_CACHE_DIR": str(fake_bootstrap_cache(tmp)),
         "GITOPS_PYTHON": sys.executable,
         "PYTHONPATH": "",
     }
+    main = ACTION.parent / spec()["runs"]["main"]
     return subprocess.run(
-        ["bash", "-e", "-c", step["run"]],
-        cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+        [node, str(main)], cwd=cwd, env=full, capture_output=True, text=True, check=False, timeout=60
     )
 
 
-def test_every_input_reaches_the_script_through_env_only() -> None:
+@pytest.fixture
+def node(require_binary: Any) -> str:
+    path: str = require_binary("node")  # Debian's nodejs (scripts/dev.sh installs it)
+    return path
+
+
+def test_the_action_is_a_javascript_action_whose_launcher_reads_every_input() -> None:
+    """Only JavaScript (and Docker) actions may set outputs they do not declare, which
+    dorny/paths-filter's per-filter outputs need (actions/runner#2515)."""
     data = spec()
-    step = data["runs"]["steps"][0]
-    assert "${{" not in step["run"]
-    mapped = {re.fullmatch(r"\$\{\{ inputs\.([a-z-]+) \}\}", v)[1] for v in step["env"].values()}  # type: ignore[index]
-    assert mapped == set(data["inputs"])
+    assert data["runs"]["using"] == "node24"
+    launcher = (ACTION.parent / data["runs"]["main"]).read_text(encoding="utf-8")
+    read = set(re.findall(r"input\('([a-z-]+)'\)|either\('([a-z-]+)', '([a-z-]+)'\)", launcher))
+    names = {name for group in read for name in group if name}
+    unused = {"token", "initial-fetch-depth"}  # accepted for paths-filter, documented as not used
+    assert names == set(data["inputs"]) - unused
+    assert "not used" in data["inputs"]["token"]["description"]
+    assert "shell: true" not in launcher and "exec(" not in launcher  # argv only, never a shell string
     for name, meta in data["inputs"].items():
         assert meta.get("description") and "default" in meta, name
 
 
-def test_action_on_a_push(git_repo: GitRepo, gha_env: GhaEnv, tmp_path: Path) -> None:  # noqa: F811
+def test_action_on_a_push(git_repo: GitRepo, gha_env: GhaEnv, tmp_path: Path, node: str) -> None:  # noqa: F811
     git_repo.write_infra()
     before = git_repo.commit("infra")
     git_repo.commit("dev", files={DEV_PATCH: "replicas: 2\n"})
     event = git_repo.push_event(before, git_repo.rev())
     proc = run_action(
-        {"filters": "pg:\n  - '**/postgres.yaml'\n  - '!**/prod/**'"},
+        {"filters": "pg:\n  - '**/postgres.yaml'\n  - '!**/prod/**'", "list-files": "json"},
         {**gha_env.variables(), "GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "push"},
         git_repo.path,
         tmp_path,
+        node,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["environments"] == ["dev"]
     outputs = gha_env.outputs()
     declared = spec()["outputs"]
     assert set(declared) <= set(outputs), set(declared) - set(outputs)
-    for name, meta in declared.items():
-        assert meta["value"] == f"${{{{ steps.changes.outputs.{name} }}}}"
     assert outputs["matrix"] == json.dumps({"include": [{"environment": "dev"}]})
     assert (outputs["dev"], outputs["prod"], outputs["any"]) == ("true", "false", "true")
+    # dorny/paths-filter's outputs, named after the filter: undeclared, so only a JS action has them
+    assert (outputs["pg"], outputs["pg_count"], outputs["pg_files"]) == ("true", "1", json.dumps([DEV_PATCH]))
+    assert json.loads(outputs["changes"]) == ["pg"]
     assert json.loads(outputs["filters"]) == {"pg": True}
     assert outputs["base"] == before
     assert "| dev | yes |" in gha_env.summary()
+
+
+def test_dorny_input_names_work(git_repo: GitRepo, gha_env: GhaEnv, tmp_path: Path, node: str) -> None:  # noqa: F811
+    """dorny/paths-filter's `with:` keys: working-directory, ref, token, initial-fetch-depth."""
+    git_repo.write_infra()
+    first = git_repo.commit("infra")
+    git_repo.commit("dev", files={DEV_PATCH: "replicas: 2\n"})
+    git_repo.commit("later", files={"README.md": "# later\n"})
+    proc = run_action(
+        {
+            "working-directory": str(git_repo.path),
+            "base": first,
+            "ref": "HEAD~1",
+            "token": "unused-token",
+            "initial-fetch-depth": "100",
+            "filters": "dev-patch: 'infra/k8s/hetzner/dev/**'\nreadme: README.md",
+        },
+        gha_env.variables(),
+        tmp_path,
+        tmp_path,
+        node,
+    )
+    assert proc.returncode == 0, proc.stderr
+    outputs = gha_env.outputs()
+    assert (outputs["dev-patch"], outputs["readme"]) == ("true", "false")  # ref HEAD~1: not the README commit
+    assert "unused-token" not in proc.stdout + proc.stderr + gha_env.output.read_text()
+
+
+def test_two_names_for_one_input_are_refused(
+    git_repo: GitRepo,  # noqa: F811
+    gha_env: GhaEnv,
+    tmp_path: Path,
+    node: str,
+) -> None:
+    git_repo.write_infra()
+    git_repo.commit("infra")
+    proc = run_action({"head": "HEAD", "ref": "main"}, gha_env.variables(), git_repo.path, tmp_path, node)
+    assert proc.returncode == 1
+    assert "set 'head' or 'ref' (dorny/paths-filter's name), not both" in proc.stdout
 
 
 def test_action_on_workflow_dispatch_in_a_subdirectory_checkout(
     git_repo: GitRepo,  # noqa: F811
     gha_env: GhaEnv,
     tmp_path: Path,
+    node: str,
 ) -> None:
     git_repo.write_infra()
     git_repo.commit("infra")
@@ -123,6 +168,7 @@ def test_action_on_workflow_dispatch_in_a_subdirectory_checkout(
         {**gha_env.variables(), "GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "workflow_dispatch"},
         tmp_path,
         tmp_path,
+        node,
     )
     assert proc.returncode == 0, proc.stderr
     outputs = parse_output_file(gha_env.output.read_text())
@@ -130,10 +176,28 @@ def test_action_on_workflow_dispatch_in_a_subdirectory_checkout(
     assert outputs["base"] == ""
 
 
-def test_action_error_is_an_annotation_and_exit_1(git_repo: GitRepo, gha_env: GhaEnv, tmp_path: Path) -> None:  # noqa: F811
+def test_action_error_is_an_annotation_and_exit_1(
+    git_repo: GitRepo,  # noqa: F811
+    gha_env: GhaEnv,
+    tmp_path: Path,
+    node: str,
+) -> None:
     git_repo.write_infra()
     git_repo.commit("infra")
-    proc = run_action({"base": "does-not-exist"}, gha_env.variables(), git_repo.path, tmp_path)
+    proc = run_action({"base": "does-not-exist"}, gha_env.variables(), git_repo.path, tmp_path, node)
     assert proc.returncode == 1
     assert "::error title=Unknown revision::" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_bad_list_format_is_a_usage_error(
+    git_repo: GitRepo,  # noqa: F811
+    gha_env: GhaEnv,
+    tmp_path: Path,
+    node: str,
+) -> None:
+    git_repo.write_infra()
+    git_repo.commit("infra")
+    proc = run_action({"list-files": "yaml"}, gha_env.variables(), git_repo.path, tmp_path, node)
+    assert proc.returncode == 1
+    assert "invalid choice: 'yaml'" in proc.stderr
