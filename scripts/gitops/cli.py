@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
@@ -163,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         missing = profiles.explain(exc, args.verb)
         if missing is not None:
             return _user_error(missing, args.verb)
+        import traceback  # only for a bug: every run would pay for importing it
+
         with run.group(f"Internal error: {type(exc).__name__} (please report this traceback)"):
             run.log("".join(traceback.format_exception(exc)))
         run.error(f"internal error: {type(exc).__name__}: {exc}", title="gitops bug")

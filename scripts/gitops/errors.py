@@ -7,16 +7,18 @@ the CLI prints its traceback in a log group and exits 3.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_DEPLOY_FAILED = 2
 EXIT_INTERNAL_ERROR = 3
 
+# Neither class is a dataclass: every verb imports this module, and `dataclasses` (with the
+# inspect/ast/dis/tokenize it imports) is a fifth of a short verb's start-up.
 
-@dataclass(frozen=True)
-class Problem:
+
+class Problem(NamedTuple):
     """One thing wrong in the user's input, located as precisely as we can."""
 
     message: str
@@ -36,7 +38,6 @@ class Problem:
         return f"{where}: {self.message}" if where else self.message
 
 
-@dataclass
 class ConfigurationError(Exception):
     """A mistake in input the user controls: a file, a flag, a variable, a token.
 
@@ -45,16 +46,29 @@ class ConfigurationError(Exception):
     (e.g. every missing secret variable), so the user fixes them all in one go.
     """
 
-    message: str
-    file: str | None = None
-    line: int | None = None
-    key: str | None = None
-    hint: str | None = None
-    title: str = "Configuration error"
-    problems: Sequence[Problem] = field(default_factory=tuple)
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+        title: str = "Configuration error",
+        problems: Sequence[Problem] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.key = key
+        self.hint = hint
+        self.title = title
+        self.problems = problems
 
-    def __post_init__(self) -> None:
-        super().__init__(self.message)
+    def __repr__(self) -> str:
+        where = f"file={self.file!r}, line={self.line!r}, key={self.key!r}"
+        return f"ConfigurationError({self.message!r}, {where})"
 
     def __str__(self) -> str:
         head = str(Problem(self.message, self.file, self.line, self.key))

@@ -1,10 +1,15 @@
 """A thin wrapper over the git command line (argument lists, never a shell; ``-z`` output).
 
 Only what change detection needs: resolve revisions, merge-base and ancestry, one
-``git diff --name-status -M -z``, ``git show REV:path``, directory listings of a tree, and
-making missing history available in a shallow clone (``actions/checkout`` fetches ONE commit
+``git diff --name-status -M -z``, file contents and tree listings, and making missing history
+available in a shallow clone (``actions/checkout`` fetches ONE commit
 by default): first the wanted commits by SHA, then ``git fetch --deepen=N`` doubling N up to a
 bound, then ``--unshallow``.
+
+Every object read (a revision's commit, a tree, deploy-control.yaml at two commits) goes to
+ONE ``git cat-file --batch`` process that lives as long as the :class:`Git`: starting a git
+process costs more than most of what change detection asks, so a run starts four (top level,
+merge-base, diff, cat-file) where it started nine.
 
 A checkout that belongs to another user (a container job: the workspace is the runner's uid
 1001, the job runs as root) makes git refuse with "detected dubious ownership". Every command
@@ -19,12 +24,13 @@ error then says to use ``fetch-depth: 0`` (which needs no later fetch at all).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from gitops.adapters import runner
 from gitops.core.change_map import STATUS_WORDS, FileChange
@@ -71,8 +77,7 @@ def looks_like_sha(value: str) -> bool:
     return bool(_SHA.match(value))
 
 
-@dataclass(frozen=True)
-class GitResult:
+class GitResult(NamedTuple):
     code: int
     stdout: bytes
     stderr: str
@@ -94,8 +99,21 @@ class Git:
         self._env.setdefault("GIT_ASKPASS", "")
         self.calls = 0
         self._safe_directory: str | None = None
+        self._objects: _ObjectReader | None = None
         self.root = self._toplevel(path)
         self._cwd = self.root
+
+    def close(self) -> None:
+        """End the ``git cat-file --batch`` process, if one was started."""
+        if self._objects is not None:
+            self._objects.close()
+            self._objects = None
+
+    def __enter__(self) -> Git:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- plumbing --------------------------------------------------------------------------------
     def run(self, *args: str, check: bool = True, stdin: bytes | None = None) -> GitResult:
@@ -107,11 +125,14 @@ class Git:
             self._fail(args, result)
         return result
 
-    def _run(self, args: Sequence[str], stdin: bytes | None) -> GitResult:
+    def _argv(self, args: Sequence[str]) -> list[str]:
         argv = ["git", "-c", "core.quotepath=off", "-c", "diff.relative=false"]
         if self._safe_directory is not None:
             argv += ["-c", f"safe.directory={self._safe_directory}"]
-        argv += args
+        return [*argv, *args]
+
+    def _run(self, args: Sequence[str], stdin: bytes | None) -> GitResult:
+        argv = self._argv(args)
         self.calls += 1
         runner.current().debug("$ " + " ".join(argv))
         try:
@@ -180,13 +201,28 @@ class Git:
     def is_shallow(self) -> bool:
         return self.run("rev-parse", "--is-shallow-repository").text.strip() == "true"
 
+    def read_object(self, name: str) -> GitObject | None:
+        """``git cat-file --batch`` for one object name (``REV^{commit}``, ``REV:path``); None if missing."""
+        if self._objects is None:
+            self.calls += 1
+            argv = self._argv(["cat-file", "--batch"])
+            runner.current().debug("$ " + " ".join(argv))
+            self._objects = _ObjectReader(argv, self._cwd, self._env)
+        runner.current().debug(f"  cat-file <- {name}")
+        try:
+            return self._objects.read(name)
+        except _ReaderDiedError as exc:
+            self._objects = None
+            raise ConfigurationError(
+                f"`git cat-file --batch` ended while reading {name}: {exc}",
+                title="git failed",
+                hint="see git's message above",
+            ) from None
+
     def commit(self, rev: str) -> str | None:
         """The commit SHA ``rev`` names (tags are peeled), or None when it is not here."""
-        result = self.run(
-            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
-        )
-        value = result.text.strip()
-        return value if result.code == 0 and value else None
+        found = self.read_object(f"{rev}^{{commit}}")
+        return found.oid if found is not None and found.kind == "commit" else None
 
     def ref_name(self, rev: str) -> str | None:
         """The full ref ``rev`` names (``main`` -> ``refs/heads/main``, or ``refs/remotes/origin/main``
@@ -201,7 +237,7 @@ class Git:
         return None
 
     def has_commit(self, sha: str) -> bool:
-        return self.run("cat-file", "-e", f"{sha}^{{commit}}", check=False).code == 0
+        return self.commit(sha) is not None
 
     def parents(self, sha: str) -> list[str]:
         line = self.run("rev-list", "--parents", "-n", "1", sha).text.split()
@@ -256,29 +292,21 @@ class Git:
 
     def show(self, rev: str, path: str) -> str | None:
         """The text of ``path`` at ``rev`` (``git show REV:path``), None when it is not in that tree."""
-        result = self.run("show", "--no-textconv", f"{rev}:{path}", check=False)
-        if result.code == 0:
-            return result.stdout.decode("utf-8", errors="replace")
-        if "does not exist" in result.stderr or "exists on disk, but not in" in result.stderr:
+        found = self.read_object(f"{rev}:{path}")
+        if found is None or found.kind != "blob":
             return None
-        self._fail(("show", f"{rev}:{path}"), result)
-        return None  # pragma: no cover - _fail raises
+        return found.content.decode("utf-8", errors="replace")
 
-    def tree_dirs(self, rev: str, prefix: str) -> list[str]:
-        """Every directory under ``prefix`` in the tree of ``rev`` (``git ls-tree -d -r``)."""
-        out = self.run("ls-tree", "-d", "-r", "--name-only", "-z", rev, "--", prefix.rstrip("/") + "/").stdout
-        return [p for p in out.decode("utf-8", errors="replace").split("\0") if p]
-
-    def tree_entries(self, rev: str, paths: Iterable[str]) -> list[str]:
-        """Which of ``paths`` exist in the tree of ``rev`` (files or directories)."""
-        wanted = list(paths)
-        if not wanted:
-            return []
-        out = self.run("ls-tree", "--name-only", "-z", rev, "--", *wanted).stdout
-        return [p for p in out.decode("utf-8", errors="replace").split("\0") if p]
+    def tree(self, rev: str, path: str) -> list[TreeEntry] | None:
+        """The entries of directory ``path`` in the tree of ``rev``; None when it is no directory there."""
+        found = self.read_object(f"{rev}:{path}")
+        if found is None or found.kind != "tree":
+            return None
+        return parse_tree(found.content, len(found.oid) // 2)
 
     # -- history ---------------------------------------------------------------------------------
     def fetch(self, *args: str) -> GitResult:
+        self.close()  # a fresh cat-file process sees what the fetch brings
         result = self.run("fetch", "--no-tags", "--quiet", *args, check=False)
         if result.code != 0:
             lowered = result.stderr.lower()
@@ -351,3 +379,88 @@ def parse_name_status(out: bytes) -> list[FileChange]:
             changes.append(FileChange(status, tokens[i + 1]))
             i += 2
     return changes
+
+
+class GitObject(NamedTuple):
+    oid: str
+    kind: str  # commit, tree, blob, tag
+    content: bytes
+
+
+class TreeEntry(NamedTuple):
+    name: str
+    is_dir: bool
+
+
+def parse_tree(raw: bytes, oid_size: int) -> list[TreeEntry]:
+    """A raw tree object: ``<mode> <name>\\0<oid bytes>`` per entry; mode 40000 is a directory."""
+    entries: list[TreeEntry] = []
+    i = 0
+    while i < len(raw):
+        space = raw.index(b" ", i)
+        nul = raw.index(b"\0", space)
+        mode = raw[i:space]
+        entries.append(TreeEntry(raw[space + 1 : nul].decode("utf-8", errors="replace"), mode == b"40000"))
+        i = nul + 1 + oid_size
+    return entries
+
+
+class _ReaderDiedError(Exception):
+    pass
+
+
+class _ObjectReader:
+    """One ``git cat-file --batch`` process, asked one object at a time (it flushes after each)."""
+
+    def __init__(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
+        self._proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def read(self, name: str) -> GitObject | None:
+        proc = self._proc
+        if proc.stdin is None or proc.stdout is None:
+            raise _ReaderDiedError("no pipes")
+        if "\n" in name or "\r" in name:
+            return None  # one name per line: a line break cannot name an object
+        try:
+            proc.stdin.write(name.encode("utf-8", errors="surrogateescape") + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline()
+        except OSError as exc:
+            raise _ReaderDiedError(self._stderr() or str(exc)) from None
+        if not header:
+            raise _ReaderDiedError(self._stderr() or "no answer")
+        # "<oid> <type> <size>", or "<name> missing" / "<name> ambiguous"
+        fields = header.rstrip(b"\n").rsplit(b" ", 2)
+        if len(fields) != 3 or not fields[2].isdigit():
+            return None
+        size = int(fields[2])
+        content = proc.stdout.read(size)
+        proc.stdout.read(1)  # the newline after the content
+        return GitObject(fields[0].decode("ascii"), fields[1].decode("ascii"), content)
+
+    def _stderr(self) -> str:
+        return self.close().decode("utf-8", errors="replace").strip()
+
+    def close(self) -> bytes:
+        """End the process (it exits when its stdin closes); returns what it wrote to stderr."""
+        proc = self._proc
+        if proc.stdin is not None and not proc.stdin.closed:
+            with contextlib.suppress(OSError):  # it may have exited already
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        err = proc.stderr.read() if proc.stderr is not None and not proc.stderr.closed else b""
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None and not stream.closed:
+                stream.close()
+        return err

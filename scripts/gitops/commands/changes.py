@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gitops.adapters import runner
 from gitops.commands import options
@@ -173,8 +175,19 @@ def run(args: argparse.Namespace) -> int:
     if r.in_actions:
         publish_outputs(report, list_files=args.list_files)
     r.summary(summary_markdown(report))
-    emit(args.format, data, lambda: human(report))
+    if args.format == "json":
+        # Thousands of files: json's indented encoder is pure Python (~10x slower than its C one)
+        sys.stdout.write(r.redact(json_lines(data)) + "\n")
+        sys.stdout.flush()
+    else:
+        emit(args.format, data, lambda: human(report))
     return EXIT_OK
+
+
+def json_lines(data: dict[str, Any]) -> str:
+    """A JSON object with one line per key and each value compact: readable in a log, C-encoded."""
+    lines = [f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}" for key, value in data.items()]
+    return "{\n" + ",\n".join(lines) + "\n}"
 
 
 def _warn_unmapped_infra(report: ChangeReport, infra: str) -> None:
@@ -240,7 +253,9 @@ def publish_outputs(report: ChangeReport, *, list_files: str = "none") -> None:
         r.set_output(f"{name}_count", str(len(outcome["files"])))
         if list_files != "none":
             r.set_output(f"{name}_files", format_files(outcome["files"], list_files))
-    r.set_output("changes", json.dumps([name for name, o in report.filters.items() if o["changed"]]))
+    # byte for byte as paths-filter (JSON.stringify: no spaces)
+    matched = [name for name, o in report.filters.items() if o["changed"]]
+    r.set_output("changes", json.dumps(matched, ensure_ascii=False, separators=(",", ":")))
     r.set_output("filters", json.dumps({name: o["changed"] for name, o in report.filters.items()}))
     r.set_output("note", report.note or "")
     r.set_output("base", report.base or "")

@@ -13,16 +13,17 @@ overlay deleted in head still counts as affected. A rename counts for its old an
 a deletion counts like any other change.
 
 Everything here is linear in the number of changed files: each path is classified by a fixed
-number of dictionary lookups on its leading segments.
+number of dictionary lookups on its leading segments. The records are NamedTuples, not
+dataclasses: ``gitops changes`` starts a process per CI run, and importing ``dataclasses``
+(with the inspect/ast/dis it pulls in) plus generating each class's methods is a visible
+share of that start (benchmarks/results/changes.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-
-from gitops.core import documents
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 # git's --name-status letters -> the words used in our JSON (and by dorny/paths-filter).
 STATUS_WORDS: dict[str, str] = {
@@ -45,8 +46,7 @@ CONTROL_FILE = "deploy-control.yaml"
 _KNOWN_ORDER = {name: rank for rank, name in enumerate(("dev", "test", "prod", "local"))}
 
 
-@dataclass(frozen=True)
-class FileChange:
+class FileChange(NamedTuple):
     """One entry of ``git diff --name-status``: ``old_path`` is set for renames and copies."""
 
     status: str
@@ -66,8 +66,7 @@ class FileChange:
         return data
 
 
-@dataclass(frozen=True)
-class Overlay:
+class Overlay(NamedTuple):
     """An environment directory ``<infra>/k8s/<provider>/<environment>``."""
 
     provider: str
@@ -76,8 +75,7 @@ class Overlay:
     has_cluster: bool = False
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """Where things live under the infra root (``infra`` unless the user moved it)."""
 
     infra: str = "infra"
@@ -101,16 +99,17 @@ class Layout:
         return self._join(CONTROL_FILE)
 
 
-@dataclass(frozen=True)
-class ControlImpact:
+DEFAULT_LAYOUT = Layout()
+
+
+class ControlImpact(NamedTuple):
     """What a deploy-control.yaml change means: per-environment reasons, or everything."""
 
-    environments: dict[str, str] = field(default_factory=dict)
+    environments: Mapping[str, str] = MappingProxyType({})
     every_environment: str | None = None  # the reason, when every environment counts
 
 
-@dataclass(frozen=True)
-class Impact:
+class Impact(NamedTuple):
     environments: list[str]
     clusters: list[str]
     reasons: dict[str, list[str]]
@@ -123,7 +122,7 @@ def sort_environments(names: Iterable[str]) -> list[str]:
     return sorted(set(names), key=lambda n: (_KNOWN_ORDER.get(n, len(_KNOWN_ORDER)), n))
 
 
-def find_overlays(paths: Iterable[str], layout: Layout = Layout()) -> list[Overlay]:
+def find_overlays(paths: Iterable[str], layout: Layout = DEFAULT_LAYOUT) -> list[Overlay]:
     """Overlays among ``paths`` (files and directories of a tree, repo-relative, '/'-separated).
 
     A directory ``<infra>/k8s/<provider>/<env>`` (provider != base) is an environment when it
@@ -163,7 +162,7 @@ def merge_overlays(*groups: Iterable[Overlay]) -> list[Overlay]:
     )
 
 
-def removed_overlays(changes: Iterable[FileChange], layout: Layout = Layout()) -> list[Overlay]:
+def removed_overlays(changes: Iterable[FileChange], layout: Layout = DEFAULT_LAYOUT) -> list[Overlay]:
     """Overlays the base side had and the diff removed files of (deleted or renamed away).
 
     An overlay that exists at base but not at head must have lost its kustomization file or
@@ -195,7 +194,7 @@ def union_changes(primary: Sequence[FileChange], extra: Iterable[FileChange]) ->
     return sorted(merged, key=lambda c: c.path)
 
 
-def touches_control_file(changes: Iterable[FileChange], layout: Layout = Layout()) -> bool:
+def touches_control_file(changes: Iterable[FileChange], layout: Layout = DEFAULT_LAYOUT) -> bool:
     target = layout.control_file
     return any(target in change.touched_paths() for change in changes)
 
@@ -204,7 +203,7 @@ def map_changes(
     changes: Sequence[FileChange],
     overlays: Sequence[Overlay],
     *,
-    layout: Layout = Layout(),
+    layout: Layout = DEFAULT_LAYOUT,
     control: ControlImpact | None = None,
 ) -> Impact:
     """Affected environments and clusters, each with the files (or sentences) that explain why."""
@@ -288,14 +287,15 @@ class _UnparseableError(Exception):
     pass
 
 
-_CONTROL = documents.DocumentKind(title="Invalid deploy-control policy")
-
-
 def _load(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
+    # The one bounded reader (and PyYAML with it) only when deploy-control.yaml changed: it is
+    # the largest import of a CLI start, and most runs never read the policy.
+    from gitops.core import documents
+
     try:
-        data = documents.load(text, None, _CONTROL)
+        data = documents.load(text, None, documents.DocumentKind(title="Invalid deploy-control policy"))
     except documents.DocumentError as exc:
         where = f" (line {exc.line})" if exc.line else ""
         raise _UnparseableError(f"not valid YAML{where}") from exc

@@ -49,18 +49,15 @@ files come in git's path order, as paths-filter lists them.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
-import yaml
-
-from gitops.core import documents
 from gitops.core.change_map import FileChange
 from gitops.errors import ConfigurationError, Problem
+
+if TYPE_CHECKING:
+    import yaml
 
 STATUSES = ("added", "modified", "deleted", "renamed", "copied", "unmerged")
 _MAX_BRACE_EXPANSION = 1024
@@ -371,21 +368,17 @@ def compile_glob(pattern: str) -> Callable[[str], bool]:
 PREDICATE_QUANTIFIERS = ("some", "every")
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     pattern: str  # as written, with the '!' of an exclusion
     statuses: frozenset[str] | None
     exclude: bool
     line: int | None
     glob: str = ""  # the glob itself (``pattern`` without the exclusion's '!')
-    regex: str = field(default="", compare=False, repr=False)
-
-    @cached_property
-    def _fullmatch(self) -> Callable[[str], re.Match[str] | None]:
-        return re.compile(self.regex, re.DOTALL).fullmatch
+    regex: str = ""
 
     def matches(self, path: str) -> bool:
-        return path == self.glob or self._fullmatch(path) is not None
+        # re.compile answers from re's own cache after the first call
+        return path == self.glob or re.compile(self.regex, re.DOTALL).fullmatch(path) is not None
 
     def applies(self, path: str, statuses: frozenset[str]) -> bool:
         return (self.statuses is None or not self.statuses.isdisjoint(statuses)) and self.matches(path)
@@ -402,9 +395,16 @@ class _AnyOf:
     def __call__(self, path: str) -> bool:
         return self._fullmatch is not None and (path in self._literals or self._fullmatch(path) is not None)
 
+    def select(self, paths: Iterable[str]) -> set[str]:
+        """The paths that match, the regex run over all of them at C speed."""
+        if self._fullmatch is None:
+            return set()
+        chosen = set(filter(self._fullmatch, paths))
+        chosen.update(self._literals.intersection(paths))
+        return chosen
 
-@dataclass(frozen=True)
-class Filter:
+
+class Filter(NamedTuple):
     """A named filter: a file belongs to it when the include rules say so (``some``: any of
     them, ``every``: all of them, as paths-filter's ``predicate-quantifier``) and no exclusion
     ('!glob', our difference) applies."""
@@ -413,37 +413,43 @@ class Filter:
     rules: tuple[Rule, ...]
     line: int | None = None
 
-    @cached_property
+    @property
     def includes(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if not r.exclude)
 
-    @cached_property
+    @property
     def excludes(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.exclude)
 
-    @cached_property
-    def _plain_includes(self) -> _AnyOf:
-        return _AnyOf([r for r in self.includes if r.statuses is None])
-
-    @cached_property
-    def _plain_excludes(self) -> _AnyOf:
-        return _AnyOf([r for r in self.excludes if r.statuses is None])
-
     def matches(self, path: str, statuses: frozenset[str], quantifier: str = "some") -> bool:
-        if quantifier == "every":
+        return _Matcher(self, quantifier).matches(path, statuses)
+
+
+class _Matcher:
+    """One filter, compiled for matching many paths: its plain globs as one regex each side."""
+
+    def __init__(self, flt: Filter, quantifier: str) -> None:
+        self.every = quantifier == "every"
+        self.includes = flt.includes
+        self.status_includes = tuple(r for r in self.includes if r.statuses is not None)
+        self.status_excludes = tuple(r for r in flt.excludes if r.statuses is not None)
+        self.plain_includes = _AnyOf([r for r in self.includes if r.statuses is None])
+        self.plain_excludes = _AnyOf([r for r in flt.excludes if r.statuses is None])
+        self.plain_only = not self.every and not self.status_includes and not self.status_excludes
+
+    def matches(self, path: str, statuses: frozenset[str]) -> bool:
+        if self.every:
             included = all(r.applies(path, statuses) for r in self.includes)
         else:
-            included = self._plain_includes(path) or any(
-                r.applies(path, statuses) for r in self.includes if r.statuses is not None
+            included = self.plain_includes(path) or any(
+                r.applies(path, statuses) for r in self.status_includes
             )
         return included and not (
-            self._plain_excludes(path)
-            or any(r.applies(path, statuses) for r in self.excludes if r.statuses is not None)
+            self.plain_excludes(path) or any(r.applies(path, statuses) for r in self.status_excludes)
         )
 
 
-@dataclass(frozen=True)
-class FilterFile:
+class FilterFile(NamedTuple):
     """A path as filters see it, with every status it counts as."""
 
     path: str
@@ -472,9 +478,17 @@ def evaluate(
 ) -> dict[str, FilterOutcome]:
     """Each filter's files, in git's path order (what paths-filter lists: ``git diff`` sorts by path)."""
     files = filter_files(changes)
+    paths = [f.path for f in files]
     result: dict[str, FilterOutcome] = {}
     for flt in filters:
-        matched = sorted({f.path for f in files if flt.matches(f.path, f.statuses, quantifier)})
+        matcher = _Matcher(flt, quantifier)
+        if matcher.plain_only:
+            # the common case, for thousands of files: one C-level regex match per path
+            found = matcher.plain_includes.select(paths)
+            found -= matcher.plain_excludes.select(found)
+        else:
+            found = {f.path for f in files if matcher.matches(f.path, f.statuses)}
+        matched = sorted(found)
         result[flt.name] = {"changed": bool(matched), "files": matched}
     return result
 
@@ -484,15 +498,16 @@ def every_filter(filters: Sequence[Filter]) -> dict[str, FilterOutcome]:
     return {flt.name: {"changed": True, "files": []} for flt in filters}
 
 
-FILTERS = documents.DocumentKind(
-    title="Invalid filters",
-    message="the filters are {problem}",
-    hint=_HINT + " (globs starting with '*' or '!' must be quoted)",
-)
-
-
 class _Parser:
     def __init__(self, source: str) -> None:
+        # The one bounded reader (and PyYAML with it) only when there are filters to parse:
+        # the largest import of a CLI start (benchmarks/results/changes.md).
+        import yaml
+
+        from gitops.core import documents
+
+        self.yaml = yaml
+        self.documents = documents
         self.source = source
         self.problems: list[Problem] = []
 
@@ -506,17 +521,17 @@ class _Parser:
         if id(node) in stack:
             self.problem(node, "a YAML alias refers to itself", key=name)
             return []
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, self.yaml.SequenceNode):
             rules: list[Rule] = []
             for item in node.value:
                 rules.extend(self.patterns(item, statuses, name, (*stack, id(node))))
             return rules
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, self.yaml.MappingNode):
             if statuses is not None:
                 self.problem(node, "a status key's value must be a glob or a list of globs", key=name)
                 return []
             return self.status_rules(node, name, stack)
-        if isinstance(node, yaml.ScalarNode):
+        if isinstance(node, self.yaml.ScalarNode):
             return self.scalar(node, statuses, name)
         self.problem(node, f"unexpected YAML node {type(node).__name__}", key=name)
         return []
@@ -552,6 +567,8 @@ class _Parser:
             unknown = [w for w in words if w not in STATUSES]
             if not words or unknown:
                 bad = unknown[0] if unknown else key
+                import difflib  # only for a mistake
+
                 close = difflib.get_close_matches(bad, STATUSES, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 self.problem(
@@ -564,8 +581,14 @@ class _Parser:
         return rules
 
     def parse(self, text: str) -> list[Filter]:
-        root = documents.compose(text, self.source, FILTERS, duplicates=True).root
-        if root is None or not isinstance(root, yaml.MappingNode) or not root.value:
+        documents = self.documents
+        kind = documents.DocumentKind(
+            title="Invalid filters",
+            message="the filters are {problem}",
+            hint=_HINT + " (globs starting with '*' or '!' must be quoted)",
+        )
+        root = documents.compose(text, self.source, kind, duplicates=True).root
+        if root is None or not isinstance(root, self.yaml.MappingNode) or not root.value:
             raise ConfigurationError(
                 "the filters must be a YAML mapping of filter names to globs",
                 file=self.source,
@@ -576,8 +599,9 @@ class _Parser:
         filters: list[Filter] = []
         seen: set[str] = set()
         for key_node, value_node in root.value:
-            name = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else ""
-            unusable = _unusable_name(name) if isinstance(key_node, yaml.ScalarNode) else "is not a plain key"
+            plain = isinstance(key_node, self.yaml.ScalarNode)
+            name = str(key_node.value) if plain else ""
+            unusable = _unusable_name(name) if plain else "is not a plain key"
             if unusable:
                 self.problem(
                     key_node,

@@ -27,13 +27,11 @@ changes; untracked files are not included), as dorny/paths-filter does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitops.adapters import runner
 from gitops.adapters.git import SHALLOW_HINT, ZERO_SHA, Git, is_zero_sha, looks_like_sha
-from gitops.core import documents
 from gitops.core.change_map import (
     BASE_DIR,
     CLUSTER_DIR,
@@ -61,8 +59,7 @@ PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review", "pull
 DIFF_EVENTS = ("push", "merge_group", *PR_EVENTS)
 
 
-@dataclass(frozen=True)
-class ChangeReport:
+class ChangeReport(NamedTuple):
     """The answer of :func:`detect`; :meth:`to_json` gives the ``gitops changes`` JSON."""
 
     base: str | None
@@ -71,13 +68,13 @@ class ChangeReport:
     environments: list[str]
     clusters: list[str]
     reasons: dict[str, list[str]]
-    note: str | None = None
-    filters: dict[str, FilterOutcome] = field(default_factory=dict)
-    cluster_reasons: dict[str, list[str]] = field(default_factory=dict)
-    file_statuses: list[FileChange] = field(default_factory=list)
-    event: str | None = None
-    known_environments: list[str] = field(default_factory=list)
-    unmapped: list[str] = field(default_factory=list)
+    note: str | None
+    filters: dict[str, FilterOutcome]
+    cluster_reasons: dict[str, list[str]]
+    file_statuses: list[FileChange]
+    event: str | None
+    known_environments: list[str]
+    unmapped: list[str]
     diffed: bool = True
     worktree: bool = False  # --base HEAD: the working tree against HEAD
 
@@ -103,29 +100,49 @@ class ChangeReport:
         return data
 
 
-@dataclass
 class _Range:
-    head: str
-    base: str | None = None  # None while diff is True: every file of head counts as added
-    diff: bool = True
-    reason: str | None = None  # the sentence for every environment, when diff is False
-    notes: list[str] = field(default_factory=list)
-    nothing: bool = False  # a deleted ref: nothing to deploy
-    also: str | None = None  # a second base (the merge-base) whose diff to head is added: trees compared
-    worktree: bool = False  # the working tree against HEAD (--base HEAD)
+    """Which commits to compare (a plain class: the event readers refine it as they go)."""
+
+    def __init__(
+        self,
+        *,
+        head: str,
+        base: str | None = None,  # None while diff is True: every file of head counts as added
+        diff: bool = True,
+        reason: str | None = None,  # the sentence for every environment, when diff is False
+        notes: list[str] | None = None,
+        nothing: bool = False,  # a deleted ref: nothing to deploy
+        also: str | None = None,  # a second base (the merge-base) whose diff to head is added
+        worktree: bool = False,  # the working tree against HEAD (--base HEAD)
+    ) -> None:
+        self.head = head
+        self.base = base
+        self.diff = diff
+        self.reason = reason
+        self.notes = notes if notes is not None else []
+        self.nothing = nothing
+        self.also = also
+        self.worktree = worktree
 
 
 def _tree_overlays(git: Git, rev: str, layout: Layout) -> list[Overlay]:
-    prefix = layout.k8s + "/"
-    candidates = []
-    for directory in git.tree_dirs(rev, layout.k8s):
-        parts = directory[len(prefix) :].split("/") if directory.startswith(prefix) else []
-        if len(parts) == 2 and parts[0] != BASE_DIR:
-            candidates.append(directory)
-    entries = git.tree_entries(
-        rev, [f"{d}/{n}" for d in candidates for n in (*KUSTOMIZATION_FILES, CLUSTER_DIR)]
-    )
-    return find_overlays(entries, layout)
+    """Overlays in the tree of ``rev``: <k8s>/<provider>/<env> holding a kustomization file or cluster/.
+
+    Reads only those directories (one tree object each, from the one cat-file process), never
+    the whole tree below <k8s>.
+    """
+    paths: list[str] = []
+    for provider in git.tree(rev, layout.k8s) or ():
+        if not provider.is_dir or provider.name == BASE_DIR:
+            continue
+        for env in git.tree(rev, f"{layout.k8s}/{provider.name}") or ():
+            if not env.is_dir:
+                continue
+            directory = f"{layout.k8s}/{provider.name}/{env.name}"
+            for entry in git.tree(rev, directory) or ():
+                if entry.name in KUSTOMIZATION_FILES or entry.name == CLUSTER_DIR:
+                    paths.append(f"{directory}/{entry.name}")
+    return find_overlays(paths, layout)
 
 
 def load_filters(spec: str, repo: Path) -> list[Filter]:
@@ -154,18 +171,18 @@ EVENT_HINT = (
 )
 
 
-EVENT_PAYLOAD = documents.DocumentKind(
-    title="Invalid event payload",
-    message="the event payload is {problem}",
-    hint=EVENT_HINT,
-    limits=documents.PAYLOAD,
-    flag="--event",
-)
-
-
 def read_event(path: Path) -> dict[str, Any]:
+    from gitops.core import documents  # only when there is a payload to read (an import of PyYAML)
+
+    kind = documents.DocumentKind(
+        title="Invalid event payload",
+        message="the event payload is {problem}",
+        hint=EVENT_HINT,
+        limits=documents.PAYLOAD,
+        flag="--event",
+    )
     try:
-        data = documents.parse_json(path.read_text(encoding="utf-8"), str(path), EVENT_PAYLOAD)
+        data = documents.parse_json(path.read_text(encoding="utf-8"), str(path), kind)
     except FileNotFoundError as exc:
         raise ConfigurationError(
             f"event payload {path} not found",
@@ -499,11 +516,35 @@ def detect(
     predicate_quantifier: str = "some",
 ) -> ChangeReport:
     """What changed and which environments/clusters it affects. Raises ConfigurationError."""
-    layout = Layout(infra)
     parsed = load_filters(filters, repo) if filters else []
-    git = Git(repo)
-    resolver = _Resolver(git)
     payload = read_event(event_path) if event_path is not None else None
+    with Git(repo) as git:
+        return _detect(
+            git,
+            base=base,
+            head=head,
+            event_name=event_name,
+            event_path=event_path,
+            payload=payload,
+            parsed=parsed,
+            layout=Layout(infra),
+            predicate_quantifier=predicate_quantifier,
+        )
+
+
+def _detect(
+    git: Git,
+    *,
+    base: str | None,
+    head: str | None,
+    event_name: str | None,
+    event_path: Path | None,
+    payload: dict[str, Any] | None,
+    parsed: list[Filter],
+    layout: Layout,
+    predicate_quantifier: str,
+) -> ChangeReport:
+    resolver = _Resolver(git)
     try:
         event = event_name or (_infer_event(payload) if payload is not None else None)
         if base == "HEAD":
@@ -531,8 +572,11 @@ def detect(
             reasons={},
             note=note,
             filters=evaluate(parsed, []),
+            cluster_reasons={},
+            file_statuses=[],
             event=event,
             known_environments=sort_environments(o.environment for o in known),
+            unmapped=[],
             diffed=False,
         )
 
@@ -549,8 +593,10 @@ def detect(
             cluster_reasons=every.cluster_reasons,
             note=note,
             filters=every_filter(parsed),
+            file_statuses=[],
             event=event,
             known_environments=sort_environments(o.environment for o in overlays),
+            unmapped=[],
             diffed=False,
         )
 

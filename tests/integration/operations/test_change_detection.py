@@ -409,30 +409,33 @@ def test_filters_through_detect(repo: GitRepo) -> None:
 
 
 @pytest.mark.parametrize(
-    ("build", "shows"),
+    ("build", "reads"),
     [
-        pytest.param(change_base, 0, id="no-policy-change-no-show"),
+        pytest.param(change_base, 0, id="no-policy-change-no-read"),
         pytest.param(
-            control_edit("  dev:\n    branch: dev", "  dev:\n    branch: develop"), 2, id="policy-shown-twice"
+            control_edit("  dev:\n    branch: dev", "  dev:\n    branch: develop"), 2, id="policy-read-twice"
         ),
     ],
 )
-def test_one_diff_and_show_only_for_the_policy(
+def test_four_git_processes_one_diff_and_the_policy_read_only_when_it_changed(
     repo: GitRepo,
     build: Callable[[GitRepo], Kwargs],
-    shows: int,
+    reads: int,
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
 ) -> None:
+    """Starting git costs more than most questions asked of it: top level, the parent, the diff,
+    and ONE `git cat-file --batch` for every object (commits, trees, the policy at both ends)."""
     build(repo)
     monkeypatch.setenv("GITOPS_DEBUG", "1")  # the runner then logs every git command line
     runner.reset()
     detect(repo.path)
-    commands = [line for line in capsys.readouterr().err.splitlines() if line.startswith("debug: $ git")]
+    err = capsys.readouterr().err.splitlines()
+    commands = [line for line in err if line.startswith("debug: $ git")]
     subcommands = [line.split(" -c ")[-1].split()[1] for line in commands]
-    assert subcommands.count("diff") == 1
-    assert subcommands.count("show") == shows
-    assert len(commands) <= 9
+    assert subcommands == ["rev-parse", "cat-file", "rev-list", "diff"]
+    objects = [line for line in err if line.startswith("debug:   cat-file <- ")]
+    assert sum(line.endswith(f":{CONTROL}") for line in objects) == reads
 
 
 def test_custom_infra_dir(git_repo: GitRepo) -> None:  # noqa: F811
