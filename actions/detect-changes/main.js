@@ -40,9 +40,10 @@ const args = [
   `--predicate-quantifier=${input('predicate-quantifier') || 'some'}`
 ]
 const bootstrap = path.join(__dirname, '..', '..', 'scripts', 'bootstrap.sh')
-// bash -c SCRIPT $0 $1...: the bootstrap path is $0, the gitops arguments are "$@"
+// bash -c SCRIPT $0 $1...: the bootstrap path is $0, the gitops arguments are "$@". No `exec`:
+// bash ends after gitops, as a composite action's step would (its EXIT trap, if any, runs).
 // core: the bootstrap profile of `gitops changes` (gitops.profiles.VERB_PROFILES)
-const run = spawnSync('bash', ['-c', 'source "$0" core && exec gitops "$@"', bootstrap, ...args], {
+const run = spawnSync('bash', ['-c', 'source "$0" core && gitops "$@"', bootstrap, ...args], {
   stdio: 'inherit'
 })
 if (run.error) {
