@@ -39,4 +39,60 @@ def test_benchmark_runs_at_a_tiny_size(tmp_path: Path, require_binary: object) -
     text = output.read_text(encoding="utf-8")
     assert "Repository: 200 files; one commit changing 20 of them" in text
     assert "4 environments affected" in text  # base changes reach every overlay
-    assert "**Ratio `gitops changes` / `git diff`:" in text
+    assert "| `gitops changes`, four filters |" in text
+    assert "first call of a fresh checkout" in text
+    assert "dorny" not in text.split("| command |")[1]  # no --dorny: no paths-filter row
+
+
+# A stand-in for dorny/paths-filter's dist/index.js (its code never enters this repository): it
+# checks the inputs the benchmark must pass, as @actions/core reads them, and writes outputs the
+# way @actions/core does, one of them wrong, so the comparison must report it.
+STAND_IN = r"""
+const fs = require('fs')
+for (const name of ['INPUT_FILTERS', 'INPUT_BASE', 'INPUT_REF', 'INPUT_LIST-FILES', 'GITHUB_EVENT_PATH']) {
+  if (!process.env[name]) { console.error(`missing ${name}`); process.exit(1) }
+}
+const out = []
+for (const name of ['shared', 'dev-overlay', 'python', 'yaml']) {
+  out.push(`${name}<<EOF\n${name === 'python' ? 'true' : 'false'}\nEOF\n`)
+}
+fs.appendFileSync(process.env.GITHUB_OUTPUT, out.join(''))
+"""
+
+
+def test_benchmark_runs_paths_filter_side_by_side_and_compares_outputs(
+    tmp_path: Path, require_binary: object
+) -> None:
+    require_binary("node")  # type: ignore[operator]
+    dist = tmp_path / "paths-filter" / "dist"
+    dist.mkdir(parents=True)
+    (dist / "index.js").write_text(STAND_IN, encoding="utf-8")
+    output = tmp_path / "changes.md"
+    script = ROOT / "benchmarks" / "bench_changes.py"
+    argv = [sys.executable, str(script), "--files", "200", "--changed", "20", "--runs", "1"]
+    argv += ["--output", str(output), "--dorny", str(dist.parent), "--dorny-label", "stand-in"]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = output.read_text(encoding="utf-8")
+    assert "| dorny/paths-filter stand-in `dist/index.js`, four filters |" in text
+    assert "**`gitops changes` with four filters / dorny/paths-filter:" in text
+    assert "Outputs that differ from paths-filter's:" in text
+    assert "- python: dorny 'true' gitops 'false'" in text
+    assert "- yaml: dorny 'false' gitops 'true'" in text
+
+
+def test_benchmark_refuses_paths_filter_inside_this_repository() -> None:
+    script = ROOT / "benchmarks" / "bench_changes.py"
+    argv = [
+        sys.executable,
+        str(script),
+        "--files",
+        "50",
+        "--changed",
+        "5",
+        "--dorny",
+        str(ROOT / "benchmarks"),
+    ]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode != 0
+    assert "keep dorny/paths-filter's code outside this repository" in proc.stderr
