@@ -40,12 +40,12 @@ const args = [
   `--predicate-quantifier=${input('predicate-quantifier') || 'some'}`
 ]
 const bootstrap = path.join(__dirname, '..', '..', 'scripts', 'bootstrap.sh')
-// bash -c SCRIPT $0 $1...: the bootstrap path is $0, the gitops arguments are "$@". No `exec`:
-// bash ends after gitops, as a composite action's step would (its EXIT trap, if any, runs).
-// core: the bootstrap profile of `gitops changes` (gitops.profiles.VERB_PROFILES)
-const run = spawnSync('bash', ['-c', 'source "$0" core && gitops "$@"', bootstrap, ...args], {
-  stdio: 'inherit'
-})
+// bash -c SCRIPT NAME BOOTSTRAP ARGS...: the bootstrap path is $1 (not $0: bootstrap.sh tells
+// being sourced from being run by comparing itself with $0), the gitops arguments the rest. core:
+// the bootstrap profile of `gitops changes` (gitops.profiles.VERB_PROFILES). No `exec`: bash
+// ends after gitops, as a composite action's step would (its EXIT trap, if any, runs).
+const script = 'bootstrap="$1"; shift; source "$bootstrap" core && gitops "$@"'
+const run = spawnSync('bash', ['-c', script, 'detect-changes', bootstrap, ...args], {stdio: 'inherit'})
 if (run.error) {
   process.stdout.write(`::error title=detect-changes::cannot start bash: ${run.error.message}\n`)
   process.exit(1)

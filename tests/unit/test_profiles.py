@@ -151,11 +151,11 @@ def test_cli_turns_a_missing_profile_module_inside_a_verb_into_the_same_error(
 # -- actions and workflows source (and cache) the smallest profiles --------------------------------------
 def action_profile(action_dir: Path) -> tuple[str, str]:
     """(profile sourced, verb run) by the one run step of a composite action, or by the launcher
-    of a JavaScript one (actions/detect-changes: `source "$0" PROFILE` with the verb first in args)."""
+    of a JavaScript one (actions/detect-changes: `source "$bootstrap" PROFILE`, the verb first in args)."""
     doc = yaml.safe_load((action_dir / "action.yml").read_text(encoding="utf-8"))
     if str(doc["runs"].get("using", "")).startswith("node"):
         launcher = (action_dir / doc["runs"]["main"]).read_text(encoding="utf-8")
-        sourced_js = re.search(r"source \"\$0\" (\w+)", launcher)
+        sourced_js = re.search(r"source \"\$bootstrap\" (\w+)", launcher)
         verb_js = re.search(r"const args = \[\s*'([a-z-]+)'", launcher)
         assert sourced_js and verb_js, f'{action_dir}: no `source "$0" PROFILE` + args starting with the verb'
         return sourced_js.group(1), verb_js.group(1)
