@@ -102,11 +102,14 @@ _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    options.add(p, "--repo", input="path", default=".", metavar="DIR", help="the git checkout (default: .)")
+    options.add(p, "--repo", input="path", metavar="DIR", help="the git checkout (default: .)")
     options.add(
         p, "--base", input="base", metavar="REV", help="compare from this commit (wins over the event)"
     )
     options.add(p, "--head", input="head", metavar="REV", help="compare up to this commit (default: HEAD)")
+    # dorny/paths-filter's names for --head and --repo, so its `with:` blocks work unchanged
+    options.add(p, "--ref", input="ref", metavar="REV", help=argparse.SUPPRESS)
+    options.add(p, "--working-directory", input="working-directory", metavar="DIR", help=argparse.SUPPRESS)
     p.add_argument(
         "--event",
         default=None,
@@ -153,27 +156,61 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _one_of(args: argparse.Namespace, ours: str, theirs: str, input_ours: str, input_theirs: str) -> str:
+    """Our option or paths-filter's name for it (--head/--ref, --repo/--working-directory), not both."""
+    mine, other = (
+        getattr(args, ours.lstrip("-").replace("-", "_")),
+        getattr(args, theirs.lstrip("-").replace("-", "_")),
+    )
+    if mine and other and mine != other:
+        raise ConfigurationError(
+            f"{options.label(ours, input_ours)} is '{mine}' and {options.label(theirs, input_theirs)} is "
+            f"'{other}': they name the same thing",
+            key=ours,
+            hint=f"set one of them ({theirs} is dorny/paths-filter's name for {ours})",
+            title="Invalid input",
+        )
+    return str(mine or other or "")
+
+
+def _choice(args: argparse.Namespace, flag: str, input_name: str, allowed: Sequence[str]) -> str:
+    """An option with choices whose value may come from an action input (argparse checks only flags)."""
+    value = str(getattr(args, flag.lstrip("-").replace("-", "_"))).strip().lower()
+    if value not in allowed:
+        raise ConfigurationError(
+            f"{options.label(flag, input_name)} is '{value}'",
+            key=flag,
+            hint=f"use one of: {', '.join(allowed)}",
+            title="Invalid input",
+        )
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     r = runner.current()
     event = args.event if args.event is not None else r.env("GITHUB_EVENT_PATH")
     event_name = args.event_name if args.event_name is not None else r.env("GITHUB_EVENT_NAME")
+    list_files = _choice(args, "--list-files", "list-files", LIST_FORMATS)
+    quantifier = _choice(args, "--predicate-quantifier", "predicate-quantifier", PREDICATE_QUANTIFIERS)
+    repo = _one_of(args, "--repo", "--working-directory", "path", "working-directory") or "."
+    head = _one_of(args, "--head", "--ref", "head", "ref")
     report = detect(
-        Path(args.repo),
+        Path(repo),
         base=args.base or None,
-        head=args.head or None,
+        head=head or None,
         event_name=event_name or None,
         event_path=Path(event) if event else None,
         filters=args.filters or None,
         infra=args.infra or "infra",
-        predicate_quantifier=args.predicate_quantifier,
+        predicate_quantifier=quantifier,
     )
-    _check_output_names(report, list_files=args.list_files != "none")
+    _check_output_names(report, list_files=list_files != "none")
     data = report.to_json()
     if report.note:
         r.notice(report.note, title="Change detection")
     _warn_unmapped_infra(report, args.infra or "infra")
     if r.in_actions:
-        publish_outputs(report, list_files=args.list_files)
+        publish_outputs(report, list_files=list_files)
     r.summary(summary_markdown(report))
     if args.format == "json":
         # Thousands of files: json's indented encoder is pure Python (~10x slower than its C one)

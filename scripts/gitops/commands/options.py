@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,13 +83,17 @@ def add(
     return container.add_argument(*flags, default=default, required=required, **kwargs)
 
 
-@dataclass(frozen=True)
 class _Typed:
-    """An option whose text is parsed when it is read, so the error can name flag and input."""
+    """An option whose text is parsed when it is read, so the error can name flag and input.
 
-    flag: str
-    help: str
-    input: str | None = None
+    Plain classes, not dataclasses: every verb imports this module, and `dataclasses` (with the
+    inspect/ast/dis it imports) is a visible share of a short verb's start (gitops changes).
+    """
+
+    def __init__(self, flag: str, help: str, input: str | None = None) -> None:
+        self.flag = flag
+        self.help = help
+        self.input = input
 
     def text(self, args: argparse.Namespace) -> tuple[str | None, str]:
         """The option's text and the name an error should give it."""
@@ -117,11 +119,12 @@ class Switch(_Typed):
         return parse_bool(*self.text(args))
 
 
-@dataclass(frozen=True)
 class Duration(_Typed):
     """A number of seconds (units such as 5m are refused, not guessed); empty = ``default``."""
 
-    default: float = 0.0
+    def __init__(self, flag: str, help: str, input: str | None = None, default: float = 0.0) -> None:
+        super().__init__(flag, help, input)
+        self.default = default
 
     def add(self, container: Container) -> None:
         add(
@@ -381,6 +384,8 @@ def automatic_from(triggered_by: str) -> bool | None:
 
 def gate_request(args: argparse.Namespace) -> GateRequest:
     """The gate flags of :func:`add_gate_args`, with their defaults from the runner, checked once."""
+    from datetime import UTC, datetime
+
     from gitops.core.policy import Override
     from gitops.core.policy_schema import DEFAULT_PATH, parse_instant
     from gitops.operations.gating import GateRequest

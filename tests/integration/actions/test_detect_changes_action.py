@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gitops.commands.options import input_env
 from tests.support.actions import GhaEnv, parse_output_file
 from tests.support.git_repo import GitRepo, git_repo  # noqa: F401
 
@@ -72,18 +72,37 @@ def node(require_binary: Any) -> str:
     return path
 
 
-def test_the_action_is_a_javascript_action_whose_launcher_reads_every_input() -> None:
+def test_the_launcher_passes_every_input_as_its_variable_and_runs_the_verb(tmp_path: Path, node: str) -> None:
     """Only JavaScript (and Docker) actions may set outputs they do not declare, which
-    dorny/paths-filter's per-filter outputs need (actions/runner#2515)."""
+    dorny/paths-filter's per-filter outputs need (actions/runner#2515). The launcher follows the
+    convention of every action (gitops/commands/options.py): input NAME arrives as
+    GITOPS_INPUT_<NAME>, and the step runs `gitops changes --format json` and nothing else."""
     data = spec()
     assert data["runs"]["using"] == "node24"
-    launcher = (ACTION.parent / data["runs"]["main"]).read_text(encoding="utf-8")
-    read = set(re.findall(r"input\('([a-z-]+)'\)|either\('([a-z-]+)', '([a-z-]+)'\)", launcher))
-    names = {name for group in read for name in group if name}
-    unused = {"token", "initial-fetch-depth"}  # accepted for paths-filter, documented as not used
-    assert names == set(data["inputs"]) - unused
-    assert "not used" in data["inputs"]["token"]["description"]
-    assert "shell: true" not in launcher and "exec(" not in launcher  # argv only, never a shell string
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    record = tmp_path / "record.json"
+    (fake / "bash").write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        f"json.dump({{'argv': sys.argv[1:], 'env': dict(os.environ)}}, open({str(record)!r}, 'w'))\n",
+        encoding="utf-8",
+    )
+    (fake / "bash").chmod(0o755)
+    inputs = {name: f"value of {name}" for name in data["inputs"]}
+    env = {
+        "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
+        "GITOPS_INPUT_STALE": "from an earlier step",  # not an input of this step: dropped
+        **{f"INPUT_{name.replace(' ', '_').upper()}": value for name, value in inputs.items()},
+    }
+    proc = subprocess.run(
+        [node, str(ACTION.parent / "main.js")], env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(record.read_text(encoding="utf-8"))
+    assert seen["argv"][-4:] == [str(ROOT / "scripts" / "bootstrap.sh"), "changes", "--format", "json"]
+    assert 'source "$bootstrap" core && gitops "$@"' in seen["argv"][1]
+    passed = {k: v for k, v in seen["env"].items() if k.startswith("GITOPS_INPUT_")}
+    assert passed == {input_env(name): value for name, value in inputs.items()}
     for name, meta in data["inputs"].items():
         assert meta.get("description") and "default" in meta, name
 
@@ -116,7 +135,7 @@ def test_action_on_a_push(git_repo: GitRepo, gha_env: GhaEnv, tmp_path: Path, no
 
 
 def test_dorny_input_names_work(git_repo: GitRepo, gha_env: GhaEnv, tmp_path: Path, node: str) -> None:  # noqa: F811
-    """dorny/paths-filter's `with:` keys: working-directory, ref, token, initial-fetch-depth."""
+    """dorny/paths-filter's `with:` keys for what we call path and head: working-directory, ref."""
     git_repo.write_infra()
     first = git_repo.commit("infra")
     git_repo.commit("dev", files={DEV_PATCH: "replicas: 2\n"})
@@ -126,8 +145,6 @@ def test_dorny_input_names_work(git_repo: GitRepo, gha_env: GhaEnv, tmp_path: Pa
             "working-directory": str(git_repo.path),
             "base": first,
             "ref": "HEAD~1",
-            "token": "unused-token",
-            "initial-fetch-depth": "100",
             "filters": "dev-patch: 'infra/k8s/hetzner/dev/**'\nreadme: README.md",
         },
         gha_env.variables(),
@@ -138,7 +155,6 @@ def test_dorny_input_names_work(git_repo: GitRepo, gha_env: GhaEnv, tmp_path: Pa
     assert proc.returncode == 0, proc.stderr
     outputs = gha_env.outputs()
     assert (outputs["dev-patch"], outputs["readme"]) == ("true", "false")  # ref HEAD~1: not the README commit
-    assert "unused-token" not in proc.stdout + proc.stderr + gha_env.output.read_text()
 
 
 def test_two_names_for_one_input_are_refused(
@@ -151,7 +167,9 @@ def test_two_names_for_one_input_are_refused(
     git_repo.commit("infra")
     proc = run_action({"head": "HEAD", "ref": "main"}, gha_env.variables(), git_repo.path, tmp_path, node)
     assert proc.returncode == 1
-    assert "set 'head' or 'ref' (dorny/paths-filter's name), not both" in proc.stdout
+    assert "--head (input `head`) is 'HEAD' and --ref (input `ref`) is 'main': they name the same thing" in (
+        proc.stderr
+    )
 
 
 def test_action_on_workflow_dispatch_in_a_subdirectory_checkout(
@@ -190,7 +208,7 @@ def test_action_error_is_an_annotation_and_exit_1(
     assert "Traceback" not in proc.stderr
 
 
-def test_a_bad_list_format_is_a_usage_error(
+def test_a_bad_list_format_names_the_input(
     git_repo: GitRepo,  # noqa: F811
     gha_env: GhaEnv,
     tmp_path: Path,
@@ -200,4 +218,5 @@ def test_a_bad_list_format_is_a_usage_error(
     git_repo.commit("infra")
     proc = run_action({"list-files": "yaml"}, gha_env.variables(), git_repo.path, tmp_path, node)
     assert proc.returncode == 1
-    assert "invalid choice: 'yaml'" in proc.stderr
+    assert "::error title=Invalid input::--list-files (input `list-files`) is 'yaml'" in proc.stderr
+    assert "use one of: none, csv, shell, escape, json" in proc.stderr

@@ -9,6 +9,7 @@ without an option behind it, or passed under another variable name, fails here.
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,15 @@ def spec(path: Path) -> dict[str, Any]:
     return data
 
 
+def launcher(path: Path) -> str | None:
+    """The script of a JavaScript action (actions/detect-changes: only JS actions may set outputs
+    they do not declare); None for a composite one."""
+    runs = spec(path)["runs"]
+    if not str(runs.get("using", "")).startswith("node"):
+        return None
+    return (path.parent / runs["main"]).read_text(encoding="utf-8")
+
+
 def step(path: Path) -> dict[str, Any]:
     steps = spec(path)["runs"]["steps"]
     assert len(steps) == 1, f"{path}: one step that runs one verb"
@@ -37,6 +47,11 @@ def step(path: Path) -> dict[str, Any]:
 
 def verb_of(path: Path) -> str:
     """The verb the step runs; the only other line may source the bootstrap script."""
+    script = launcher(path)
+    if script is not None:  # `const args = ['VERB', '--format', 'json']` and nothing else
+        found = re.search(r"const args = \['([a-z-]+)', '--format', 'json'\]\n", script)
+        assert found and found[1] in cli.VERBS, f"{path}: the launcher runs `gitops VERB --format json`"
+        return found[1]
     lines = [line.strip() for line in step(path)["run"].splitlines() if line.strip()]
     commands = [line for line in lines if not line.startswith("source ")]
     assert len(commands) == 1, f"{path}: run: holds the bootstrap and one gitops command: {lines}"
@@ -63,6 +78,13 @@ def test_there_are_twelve_actions() -> None:
 def test_each_input_is_passed_as_its_variable_and_nothing_else(action: str) -> None:
     path = ACTIONS[action]
     inputs = spec(path).get("inputs") or {}
+    script = launcher(path)
+    if script is not None:
+        # the runner sets INPUT_<NAME>; the launcher renames every one, '-' -> '_' (run by node in
+        # tests/integration/actions/test_detect_changes_action.py)
+        assert "`GITOPS_INPUT_${name.slice(6).replace(/-/g, '_')}`" in script
+        assert all(input_env(name) == "GITOPS_INPUT_" + name.upper().replace("-", "_") for name in inputs)
+        return
     expected = {input_env(name): f"${{{{ inputs.{name} }}}}" for name in inputs}
     assert step(path).get("env", {}) == expected
 
