@@ -213,8 +213,10 @@ def run(args: argparse.Namespace) -> int:
         publish_outputs(report, list_files=list_files)
     r.summary(summary_markdown(report))
     if args.format == "json":
-        # Thousands of files: json's indented encoder is pure Python (~10x slower than its C one)
-        sys.stdout.write(r.redact(json_lines(data)) + "\n")
+        # Thousands of files: json's indented encoder is pure Python (~10x slower than its C one),
+        # and redacting the text (redact_json keeps it valid JSON, as emit() does) costs a fifth
+        # of walking every string of the data first (0.7 ms against 3 ms for 9,000 paths).
+        sys.stdout.write(r.redact_json(json_lines(data)) + "\n")
         sys.stdout.flush()
     else:
         emit(args.format, data, lambda: human(report))
