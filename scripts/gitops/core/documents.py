@@ -33,14 +33,17 @@ call it in messages, its limits, and whether YAML timestamps become dates.
 
 One module of ~600 lines, on purpose: every input must get the same guarantees, and YAML and
 JSON share the limits, the error type and its wording; a second module would be a second way in.
+
+Its records are NamedTuples and plain classes, not dataclasses: ``gitops changes`` runs as a new
+process on every push, and ``dataclasses`` (with the inspect/ast/dis it imports) plus generating
+each class's methods cost that start about 5 ms (benchmarks/results/changes.md).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import yaml
 from yaml.events import (
@@ -64,8 +67,7 @@ KiB = 1024
 MiB = 1024 * KiB
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """Hard limits for one kind of input."""
 
     max_bytes: int
@@ -88,8 +90,7 @@ PAYLOAD = Limits(max_bytes=32 * MiB, max_nodes=5_000_000, max_alias_nodes=0)
 INPUTS = Limits(max_bytes=64 * KiB, max_depth=16, max_nodes=10_000, max_alias_nodes=0)
 
 
-@dataclass(frozen=True)
-class DocumentKind:
+class DocumentKind(NamedTuple):
     """How to speak about one kind of input, and how to read it.
 
     ``message`` is a template with ``{problem}``: ``"the kubeconfig is {problem}"`` gives
@@ -110,8 +111,7 @@ class DocumentError(ConfigurationError):
     a cycle, or an ambiguous (duplicate) key. Exit 1, with file, line and key."""
 
 
-@dataclass(frozen=True)
-class Duplicate:
+class Duplicate(NamedTuple):
     """A key written twice in one mapping (``path`` includes the key)."""
 
     path: str
@@ -154,17 +154,29 @@ def duplicate_keys(node: MappingNode) -> list[tuple[ScalarNode, ScalarNode]]:
     return found
 
 
-@dataclass
 class Document:
     """One YAML document: its node tree (with marks), where it starts, and its duplicate keys."""
 
-    root: Node | None
-    source: str | None
-    kind: DocumentKind
-    start_line: int = 1
-    duplicates: tuple[Duplicate, ...] = ()
-    _data: Any = field(default=None, repr=False)
-    _built: bool = field(default=False, repr=False)
+    __slots__ = ("_built", "_data", "duplicates", "kind", "root", "source", "start_line")
+
+    def __init__(
+        self,
+        root: Node | None,
+        source: str | None,
+        kind: DocumentKind,
+        start_line: int = 1,
+        duplicates: tuple[Duplicate, ...] = (),
+    ) -> None:
+        self.root = root
+        self.source = source
+        self.kind = kind
+        self.start_line = start_line
+        self.duplicates = duplicates
+        self._data: Any = None
+        self._built = False
+
+    def __repr__(self) -> str:
+        return f"Document(source={self.source!r}, start_line={self.start_line}, root={self.root!r})"
 
     @property
     def data(self) -> Any:
@@ -299,14 +311,16 @@ def _parser(text: str) -> _Events:
     return yaml.SafeLoader(text)  # pure Python: the same events, slower
 
 
-@dataclass
 class _Open:
     """A mapping or list being composed."""
 
-    node: CollectionNode
-    label: str | int | None  # its key (or index) in its parent, for key paths
-    size: int = 1  # nodes below it once aliases are expanded, itself included
-    key: Node | None = None  # a mapping's key waiting for its value
+    __slots__ = ("key", "label", "node", "size")
+
+    def __init__(self, node: CollectionNode, label: str | int | None) -> None:
+        self.node = node
+        self.label = label  # its key (or index) in its parent, for key paths
+        self.size = 1  # nodes below it once aliases are expanded, itself included
+        self.key: Node | None = None  # a mapping's key waiting for its value
 
 
 class _Composer:

@@ -39,9 +39,8 @@ import contextlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 MASK = "***"
@@ -94,9 +93,12 @@ def forms(value: str) -> list[str]:
     return sorted((f for f in found if unmaskable(f) is None), key=lambda f: (-len(f), f))
 
 
-@dataclass(frozen=True)
-class Registration:
-    """What :meth:`Redactor.add` did with one value."""
+class Registration(NamedTuple):
+    """What :meth:`Redactor.add` did with one value.
+
+    (A NamedTuple, not a dataclass: every process imports this module through the runner, and
+    `dataclasses` with what it imports costs a CLI start ~4 ms; benchmarks/results/changes.md.)
+    """
 
     added: tuple[str, ...]  # pieces new to the redactor: send each to the runner once
     refused: Unmaskable | None = None  # the value itself cannot be masked (warn the user)
