@@ -1,10 +1,12 @@
-"""The Kubernetes API, through the ``kubernetes`` client's ``ApiClient`` (imported lazily).
+"""The Kubernetes API, through the urllib3 pool of the ``kubernetes`` client (imported lazily).
 
 We use the client for what it does well (kubeconfig loading, auth incl. exec plugins, TLS,
-the urllib3 pool) and send raw REST requests through ``ApiClient.param_serialize`` +
-``call_api``, because we need things its typed API hides: the structured 422 ``Status``,
-``Retry-After``, ``application/apply-patch+yaml`` with ``force``, ``DeleteOptions`` with
-``propagationPolicy`` and a uid precondition, and watch streams we can reconnect ourselves.
+proxies, the urllib3 pool) and send raw REST requests on its pool, because we need things its
+typed API hides: the structured 422 ``Status``, ``Retry-After``, ``application/apply-patch+yaml``
+with ``force``, ``DeleteOptions`` with ``propagationPolicy`` and a uid precondition, and watch
+streams we can reconnect ourselves. Only the client's settings, pool and exceptions modules are
+imported (:mod:`gitops.adapters.kube_modules`), and its kubeconfig loader only for the users
+that need it (:func:`_configure`): importing the whole package would be most of a small run's start-up.
 
 Requests: every one carries a timeout; failures are retried per :mod:`gitops.core.retry`
 (bounded attempts, backoff with jitter, ``Retry-After``); the client's own urllib3 retries
@@ -38,6 +40,7 @@ import atexit
 import base64
 import binascii
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -51,7 +54,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gitops import __version__
-from gitops.adapters import runner
+from gitops.adapters import kube_modules, runner
 from gitops.core import documents
 from gitops.core.redaction import kubeconfig_credentials, kubeconfig_text_pieces, token_files
 from gitops.core.retry import (
@@ -66,6 +69,10 @@ from gitops.errors import ConfigurationError
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
+USER_AGENT = f"gitops/{__version__}"
+# Connections kept open per API server: the apply workers of the widest stage, the watches of a
+# rollout wait, and spare; above it urllib3 would close (and reopen, with a TLS handshake) the extra.
+POOL_CONNECTIONS = 32
 # The API server's answers: any size it sends (bounded by PAYLOAD), never nested past its depth.
 _ANSWER = documents.DocumentKind(title="Invalid API answer", limits=documents.PAYLOAD)
 
@@ -303,6 +310,134 @@ def _b64(value: str, what: str, source: str) -> bytes:
         ) from None
 
 
+# Keys of the selected cluster and user that _configure sets itself, with the type each must have;
+# keys the client's loader never reads for such users (extensions, disable-compression) may be there too.
+_CLUSTER_KEYS: dict[str, type] = {
+    "server": str,
+    "certificate-authority": str,
+    "insecure-skip-tls-verify": bool,
+    "tls-server-name": str,
+    "proxy-url": str,
+}
+_USER_KEYS: dict[str, type] = {
+    "token": str,
+    "tokenFile": str,
+    "client-certificate": str,
+    "client-key": str,
+    "username": str,
+    "password": str,
+}
+_IGNORED_KEYS = frozenset({"extensions", "disable-compression"})
+
+
+def _configure(
+    configuration: Any,
+    data: Mapping[str, Any],
+    context: str,
+    cluster: Mapping[str, Any],
+    user: Mapping[str, Any],
+) -> None:
+    """Fill ``configuration`` for ``context`` exactly as the client's kubeconfig loader does.
+
+    A kubeconfig of a server, its CA, TLS options, a proxy and a token, token file, client
+    certificate or user name and password (what clusters hand out: k3s, kind, kubeadm,
+    ``kubectl create token``) is set here field by field, as ``KubeConfigLoader`` of kubernetes
+    37.0.2 sets it (``_load_user_token``, ``_load_user_pass_token``, ``_load_cluster_info``,
+    ``_set_config``), without importing that loader: it imports the OAuth libraries and the typed
+    ``ApiClient`` with its pydantic models. Everything else - exec plugins and auth providers
+    (run, and refreshed when they expire, by the loader), and any entry of an unusual shape (a
+    duplicate name, a null, an empty ``*-data``), whose errors are the loader's to give - goes
+    through the loader itself. tests/unit/adapters/test_kube_configuration.py compares both on
+    every shape the short path takes.
+    """
+    if not _plain(data, context, cluster, user):
+        kube_config = kube_modules.module("config.kube_config")
+        try:
+            kube_config.load_kube_config_from_dict(
+                data, context=context, client_configuration=configuration, persist_config=False
+            )
+        except kube_config.ConfigException as exc:
+            raise ValueError(str(exc)) from None
+        return
+    token = _bearer(user)
+    if token:
+        configuration.api_key["BearerToken"] = token
+    if "server" in cluster:  # else the client's default host stays: http://localhost
+        configuration.host = cluster["server"].rstrip("/")
+        if configuration.host.startswith("https"):
+            configuration.ssl_ca_cert = _existing(cluster.get("certificate-authority"))
+            configuration.cert_file = _existing(user.get("client-certificate"))
+            configuration.key_file = _existing(user.get("client-key"))
+    if "insecure-skip-tls-verify" in cluster:
+        configuration.verify_ssl = not cluster["insecure-skip-tls-verify"]
+    if "tls-server-name" in cluster:
+        configuration.tls_server_name = cluster["tls-server-name"]
+    if "proxy-url" in cluster:
+        configuration.proxy = cluster["proxy-url"]
+
+
+def _plain(
+    data: Mapping[str, Any], context: str, cluster: Mapping[str, Any], user: Mapping[str, Any]
+) -> bool:
+    """Is this a kubeconfig :func:`_configure` sets itself (see there)?"""
+    for section, inner, name in (
+        ("contexts", "context", context),
+        ("clusters", "cluster", _named(data, context).get("cluster")),
+        ("users", "user", _named(data, context).get("user")),
+    ):
+        entries = data.get(section) or []
+        if not isinstance(entries, list) or not all(isinstance(e, dict) and "name" in e for e in entries):
+            return False
+        if section == "users" and name is not None and not (isinstance(name, str) and name):
+            return False  # the loader ignores an empty user name; _select would not
+        found = [e for e in entries if e["name"] == name]
+        if len(found) > 1 or (found and not isinstance(found[0].get(inner), dict)):
+            return False
+    return _typed(cluster, _CLUSTER_KEYS) and _typed(user, _USER_KEYS)
+
+
+def _named(data: Mapping[str, Any], context: str) -> Mapping[str, Any]:
+    for entry in data.get("contexts") or []:
+        body = entry.get("context") if isinstance(entry, dict) and entry.get("name") == context else None
+        if isinstance(body, dict):
+            return body
+    return {}
+
+
+def _typed(body: Mapping[str, Any], keys: Mapping[str, type]) -> bool:
+    return all(
+        (key in keys and type(value) is keys[key]) or key in _IGNORED_KEYS for key, value in body.items()
+    )
+
+
+def _bearer(user: Mapping[str, Any]) -> str | None:
+    """The Authorization value: ``token`` (over ``tokenFile``, read as it is), else user and password."""
+    if "token" in user:
+        token = user["token"]
+    elif "tokenFile" in user:
+        with open(os.path.normpath(user["tokenFile"])) as handle:  # noqa: PTH123 - as the loader reads it
+            token = handle.read()
+    else:
+        token = None
+    if token:
+        return f"Bearer {token}"
+    if "username" in user and "password" in user:
+        import urllib3
+
+        basic = urllib3.util.make_headers(basic_auth=f"{user['username']}:{user['password']}")
+        return str(basic["authorization"])
+    return None
+
+
+def _existing(path: str | None) -> str | None:
+    if path is None:
+        return None
+    path = os.path.normpath(path)
+    if not os.path.isfile(path):  # noqa: PTH113 - as the loader checks
+        raise ValueError(f"File does not exist: {path}")
+    return path
+
+
 @dataclass
 class Connection:
     """A loaded kubeconfig: the client configuration plus what we need to report."""
@@ -316,10 +451,6 @@ class Connection:
 
 def load_connection(source: KubeconfigSource) -> Connection:
     """Load ``source`` into a ``kubernetes.client.Configuration`` without writing credentials to disk."""
-    from kubernetes import client
-    from kubernetes.config.config_exception import ConfigException
-    from kubernetes.config.kube_config import load_kube_config_from_dict
-
     if source.env_var:
         _text, data = _read_env_kubeconfig(source.env_var)
     else:
@@ -335,12 +466,10 @@ def load_connection(source: KubeconfigSource) -> Connection:
     for key in ("client-certificate", "client-key"):
         if user.get(f"{key}-data"):
             user[key] = files.path_for(key, _b64(user.pop(f"{key}-data"), f"{key}-data", where))
-    configuration = client.Configuration()
+    configuration = kube_modules.module("client.configuration").Configuration()
     try:
-        load_kube_config_from_dict(  # type: ignore[no-untyped-call]
-            data, context=context, client_configuration=configuration, persist_config=False
-        )
-    except (ConfigException, OSError, ValueError, KeyError, TypeError) as exc:
+        _configure(configuration, data, context, cluster, user)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         files.close()
         raise ConfigurationError(
             f"cannot use context {context!r} from {where}: {runner.current().redact(str(exc))}",
@@ -422,15 +551,12 @@ class Kube:
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        from kubernetes import client
-
         self.connection = connection
         self.request_timeout = request_timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._rand = rand
-        self._api = client.ApiClient(connection.configuration)
-        self._api.user_agent = f"gitops/{__version__}"
+        self._pool = _pool(connection.configuration)
         self._discovery: dict[str, dict[str, ApiResource] | None] = {}
         self._discovery_lock = threading.Lock()
         self.requests_sent = 0
@@ -452,7 +578,7 @@ class Kube:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._api.rest_client.pool_manager.clear()
+            self._pool.clear()
         self.connection.secret_files.close()
 
     def __enter__(self) -> Kube:
@@ -473,30 +599,42 @@ class Kube:
         content_type: str | None = None,
         read_timeout: float | None = None,
     ) -> Any:
-        """Send one request (no retries); return the urllib3 response, body unread."""
-        headers = {"Accept": "application/json"}
+        """Send one request (no retries); return the urllib3 response, body unread.
+
+        As the client's ``ApiClient.call_api`` sends it: the URL under ``configuration.host``
+        with each query value percent-encoded, the ``Authorization`` the configuration gives
+        (which refreshes an exec plugin's expired token first), the body as JSON (JSON is YAML,
+        so also for apply patches), and a TLS failure raised as ``ApiException(status=0)``.
+        """
+        import urllib3
+
+        configuration = self.connection.configuration
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if content_type:
             headers["Content-Type"] = content_type
         elif body is not None:
             headers["Content-Type"] = "application/json"
-        method_, url, headers_, body_, _post = self._api.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=list(query) or None,
-            header_params=headers,
-            body=body,
-            auth_settings=["BearerToken"],
-        )
+        auth = configuration.auth_settings().get("BearerToken")
+        if auth:
+            headers[auth["key"]] = auth["value"]
+        url = configuration.host + path
+        if query:
+            url += "?" + "&".join(f"{key}={quote(str(value))}" for key, value in query)
+        payload = None if body is None else json.dumps(body, default=_json_value)
         with self._stats_lock:
             self.requests_sent += 1
-        response = self._api.call_api(
-            method_,
-            url,
-            header_params=headers_,
-            body=body_,
-            _request_timeout=(CONNECT_TIMEOUT, read_timeout or self.request_timeout),
-        )
-        return response.response
+        try:
+            return self._pool.request(
+                method,
+                url,
+                body=payload,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=read_timeout or self.request_timeout),
+                preload_content=False,
+            )
+        except urllib3.exceptions.SSLError as exc:
+            tls_failure: Any = _api_exception()
+            raise tls_failure(status=0, reason=f"{type(exc).__name__}\n{exc}") from None
 
     def request(
         self,
@@ -577,6 +715,10 @@ class Kube:
         with self._discovery_lock:
             self._discovery[api_version] = resources
         return resources
+
+    def served_kinds(self, api_version: str) -> Mapping[str, ApiResource] | None:
+        """Every kind the cluster serves in ``apiVersion`` (one request, cached); None: not served."""
+        return self._group_version(api_version)
 
     def resource(self, api_version: str, kind: str) -> ApiResource | None:
         """The served resource for ``apiVersion``/``kind``; None when the cluster does not serve it."""
@@ -858,7 +1000,29 @@ def _message(raw: bytes) -> str:
 
 
 def _api_exception() -> type[Exception]:
-    from kubernetes.client.exceptions import ApiException
-
-    exc: type[Exception] = ApiException
+    exc: type[Exception] = kube_modules.module("client.exceptions").ApiException
     return exc
+
+
+def _pool(configuration: Any) -> Any:
+    """The client's urllib3 pool for ``configuration`` (TLS, client certificate, proxy, keep-alive),
+    with room for every connection a run keeps open at once (apply workers, watches)."""
+    rest = kube_modules.module("client.rest")
+    configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, POOL_CONNECTIONS)
+    return rest.RESTClientObject(configuration).pool_manager
+
+
+def _json_value(value: Any) -> Any:
+    """What the client's ``sanitize_for_serialization`` makes of values JSON has no type for."""
+    import datetime
+    import decimal
+    import enum
+    import uuid
+
+    if isinstance(value, datetime.date):  # also datetime.datetime
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
