@@ -15,8 +15,10 @@ from gitops.adapters.clock import Clock, poll
 from gitops.adapters.kube import ApiResource, Kube, KubeError
 from gitops.core.apply_plan import ObjectRef
 from gitops.errors import ConfigurationError, Problem
+from gitops.operations.apply_engine.parallel import each
 
 CRD_DISCOVERY_TIMEOUT = 30.0  # seconds a freshly established CRD's kind may take to be served
+DISCOVERY_PARALLELISM = 8  # group versions asked at once
 
 
 class Discovery:
@@ -60,9 +62,11 @@ class Discovery:
     def _unserved(self, manifests: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
         """(apiVersion, kind) of the manifests neither the cluster nor their CRDs serve."""
         unserved = []
-        for key in sorted({(str(o.get("apiVersion", "")), str(o.get("kind", ""))) for o in manifests}):
-            if not key[0] or not key[1]:
-                continue  # build_plan reports it with the document number
+        keys = sorted({(str(o.get("apiVersion", "")), str(o.get("kind", ""))) for o in manifests})
+        keys = [key for key in keys if key[0] and key[1]]  # else build_plan reports the document
+        # One discovery request per group version answers all its kinds: those first, at once.
+        each(sorted({av for av, _ in keys}), self.kube.served_kinds, DISCOVERY_PARALLELISM)
+        for key in keys:
             res = self.kube.resource(*key)
             if res is not None:
                 self._resources[key] = res

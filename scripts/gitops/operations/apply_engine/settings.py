@@ -34,3 +34,4 @@ class ApplySettings:
     poll_interval: float = 0.5
     verify_timeout: float = 15.0  # how long verification waits for lagging status (PVC phase)
     parallelism: int = 4  # objects of one stage applied at once (they do not depend on each other)
+    wide_parallelism: int = 16  # the same in the stages of plain data (Secrets, ConfigMaps, Services)

@@ -1,10 +1,12 @@
 """Staged server-side apply (fluxcd ssa ``manager_apply.go``).
 
 Stages run in the order of :class:`gitops.core.apply_plan.Stage`; the objects of one stage do
-not depend on each other and are applied a few at a time (``parallelism``), their results and
-log lines kept in input order. An object still being deleted (an earlier run's re-create whose
-garbage collection had not finished) is waited for first and never written to while it
-terminates. Each object is applied with ``force`` under our field manager;
+not depend on each other and are applied a few at a time (``parallelism``), or many at a time
+(``wide_parallelism``) in the stages of plain data - Secrets, ConfigMaps, Services: most of a
+large run, one or two round trips each - their results and log lines kept in input order. An
+object still being deleted (an earlier run's re-create whose garbage collection had not
+finished) is waited for first and never written to while it terminates. Each object is applied
+with ``force`` under our field manager;
 "unchanged" is the API server's verdict (:func:`gitops.core.drift.applied_change`). A 422 goes
 to :mod:`.invalid`, which decides (in :mod:`gitops.core.immutable`) whether :mod:`.recreate`
 may act. CRDs and Namespaces are waited for before the next stage; an object's failure stops
@@ -14,7 +16,6 @@ the run after its stage: later stages depend on earlier ones.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from gitops.adapters.kube import KubeError
@@ -22,9 +23,11 @@ from gitops.core import drift, ownership
 from gitops.core.apply_plan import ApplyPlan, ObjectRef, PlannedObject, Stage
 from gitops.operations.apply_engine import invalid, recreate, volumes, wait
 from gitops.operations.apply_engine.changeset import Action, ObjectResult
+from gitops.operations.apply_engine.parallel import each
 from gitops.operations.apply_engine.session import Session
 
 LIST_THRESHOLD = 5  # objects of one kind in one namespace above which one LIST beats GETs
+WIDE_STAGES = frozenset({Stage.SECRETS, Stage.CONFIGMAPS, Stage.SERVICES})
 
 Live = dict[ObjectRef, dict[str, Any] | None]
 
@@ -37,7 +40,7 @@ def apply_stages(session: Session, plan: ApplyPlan) -> list[ObjectResult]:
             results += [ObjectResult(i, Action.SKIPPED, message=stop_reason) for i in items]
             continue
         with session.console.group(f"Stage {stage.label}: {len(items)} object(s)"):
-            stage_results = _apply_stage(session, items, live_objects(session, items))
+            stage_results = _apply_stage(session, stage, items, live_objects(session, items))
             results += stage_results
             if all(r.ok for r in stage_results) and stage in (Stage.CRDS, Stage.NAMESPACES):
                 wait.wait_established(session, stage_results)
@@ -71,14 +74,13 @@ def live_objects(session: Session, items: Sequence[PlannedObject]) -> Live:
     return live
 
 
-def _apply_stage(session: Session, items: Sequence[PlannedObject], live: Live) -> list[ObjectResult]:
-    """Apply one stage's objects, a few at a time; results (and their log lines) in input order."""
-    workers = max(1, min(session.settings.parallelism, len(items)))
-    if workers == 1:
-        results = [_apply_one(session, item, live) for item in items]
-    else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
-            results = list(pool.map(lambda item: _apply_one(session, item, live), items))
+def _apply_stage(
+    session: Session, stage: Stage, items: Sequence[PlannedObject], live: Live
+) -> list[ObjectResult]:
+    """Apply one stage's objects, a bounded number at a time; results (and their log lines) in input order."""
+    settings = session.settings
+    width = settings.wide_parallelism if stage in WIDE_STAGES else settings.parallelism
+    results = each(items, lambda item: _apply_one(session, item, live), width)
     for result in results:
         _log_result(session, result)
     return results
