@@ -40,6 +40,7 @@ class Outcome:
     message: str
     seconds: float
     pods: tuple[str, ...] = ()
+    last_seen: Mapping[str, Any] | None = None  # the object as its watch last delivered it
 
 
 @dataclass
@@ -267,5 +268,5 @@ class RolloutWaiter:
                 RolloutState.NOT_WAITED: f"stopped waiting (another object failed): {last}",
             }.get(verdict, last)
             seconds = elapsed if not target.readiness.done else target.done_at or elapsed
-            result[ref] = Outcome(verdict, message, seconds, its_pods)
+            result[ref] = Outcome(verdict, message, seconds, its_pods, target.obj)
         return result

@@ -7,6 +7,7 @@ Counts come from the fake's log of what reached it; the order of each stage is t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from gitops.adapters.kube import Kube, KubeconfigSource
 from gitops.operations.apply_engine import ApplySettings, Engine, stages
 from gitops.operations.apply_engine.changeset import Action
+from tests.fakekube import FakeKube
 from tests.support import manifests as m
 from tests.support.apply import Cluster, start_fake
 
@@ -68,3 +70,36 @@ def test_plain_data_goes_wide_the_rest_narrow_and_each_stage_reports_in_input_or
         *(f"cm-{i:02d}" for i in range(12)),
     ]
     assert {o.action for o in report.objects} == {Action.CREATED}
+
+
+def test_a_second_run_reads_each_object_once_and_what_the_rollout_watch_saw_not_again(
+    cluster: Cluster,
+) -> None:
+    fake: FakeKube = cluster.need_fake()
+    objects = [
+        *(m.configmap(f"cm-{i}") for i in range(6)),
+        m.obj("v1", "Secret", "token", data={"k": "dg=="}),
+        m.statefulset("db", replicas=1, storage_class="hcloud-volumes"),
+        m.statefulset("cache", replicas=1, storage_class="hcloud-volumes"),
+    ]
+    assert run(cluster, objects).ok
+    start = len(fake.request_log)
+
+    report = run(cluster, objects)
+
+    assert report.ok and {o.action for o in report.objects} == {Action.UNCHANGED}
+    sent = Counter(
+        (e["verb"], e["path"].rsplit("/", 1)[-1] if e["verb"] == "get" else e["path"])
+        for e in fake.request_log[start:]
+    )
+    # Verify takes the StatefulSets from the rollout watch: each is read once, before its apply.
+    assert sent["get", "db"] == 1 and sent["get", "cache"] == 1
+    # The claims of both StatefulSets: one LIST of the namespace when they are verified (and one
+    # each when their apply looks for claims to grow), not one per StatefulSet per look.
+    claims = "/api/v1/namespaces/default/persistentvolumeclaims"
+    assert sent["list", claims] == 2 + 1
+    # The ConfigMaps: one LIST before the apply, one when verified; never a GET each.
+    assert sent["list", "/api/v1/namespaces/default/configmaps"] == 2
+    assert not any(verb == "get" and name.startswith("cm-") for verb, name in sent)
+    assert sent["get", "token"] == 2  # a Secret is never LISTed: read before its apply, and verified
+    assert report.requests == sum(sent.values())

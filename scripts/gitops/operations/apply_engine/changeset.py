@@ -8,6 +8,7 @@ keys and values stable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -88,6 +89,7 @@ class ObjectResult:
     rollout_message: str | None = None
     rollout_seconds: float | None = None
     pods: list[str] = field(default_factory=list)
+    observed: Mapping[str, Any] | None = None  # as the rollout watch last saw it: verify reads it no more
     volumes: dict[str, Any] | None = None
     seconds: float = 0.0
     uid: str | None = None

@@ -4,6 +4,10 @@ StatefulSet's volumes Bound?
 An object gone, or replaced (another uid) by another writer since the apply, fails the run.
 A claim's phase may lag behind its ready pod, so claims are looked at again for up to
 ``verify_timeout`` before one that is not Bound fails it (:func:`gitops.core.volumes.claim_states`).
+
+Nothing is read twice: an object the rollout watch has just seen is taken from it, the others
+come from one LIST per big kind or a GET each (a few at a time), and the claims of a namespace
+from one LIST per look for all its StatefulSets.
 """
 
 from __future__ import annotations
@@ -17,42 +21,74 @@ from gitops.core.ownership import uid
 from gitops.core.volumes import ClaimState, claim_states
 from gitops.operations.apply_engine.changeset import APPLIED, Check, ObjectResult
 from gitops.operations.apply_engine.kinds import PVC
+from gitops.operations.apply_engine.parallel import each
 from gitops.operations.apply_engine.session import Session
 from gitops.operations.apply_engine.stages import live_objects
 
 
 def verify(session: Session, results: Sequence[ObjectResult]) -> list[Check]:
-    checks: list[Check] = []
     applied = [r for r in results if r.action in APPLIED]
-    listed = live_objects(session, [r.item for r in applied])  # one LIST per big kind, not a GET each
+    live = _read(session, applied)
+    exists: dict[ObjectRef, Check] = {r.ref: _exists(r, live[r.ref]) for r in applied}
+    claims = _verify_claims(
+        session,
+        [
+            (r.ref, live[r.ref])
+            for r in applied
+            if exists[r.ref].passed and r.ref.group_kind == ("apps", "StatefulSet")
+        ],
+    )
+    checks: list[Check] = []
     for r in applied:
-        res = session.resource(r.ref)
-        try:
-            live = listed[r.ref] if r.ref in listed else session.kube.get(res, r.ref.namespace, r.ref.name)
-        except KubeError as err:
-            checks.append(Check(r.ref, "exists", False, err.describe()))
-            continue
-        if live is None:
-            checks.append(Check(r.ref, "exists", False, "it is gone: something deleted it after the apply"))
-            continue
-        if r.uid and uid(live) != r.uid:
-            checks.append(Check(r.ref, "exists", False, "it was replaced by another writer after the apply"))
-            continue
-        checks.append(Check(r.ref, "exists", True, f"uid {uid(live)}"))
-        if r.ref.group_kind == ("apps", "StatefulSet"):
-            checks += _verify_claims(session, r.ref, live)
+        checks += [exists[r.ref], *claims.get(r.ref, [])]
     for c in checks:
         if not c.passed:
             session.console.error(f"{c.ref}: {c.name}: {c.detail}", title="verify")
     return checks
 
 
-def _verify_claims(session: Session, ref: ObjectRef, live: Mapping[str, Any]) -> list[Check]:
-    if not claim_states(live, []):
-        return []  # no claim templates, or no replicas
+def _read(session: Session, applied: Sequence[ObjectResult]) -> dict[ObjectRef, Any]:
+    """Each object as it is now (None: gone; a KubeError: unreadable)."""
+    live: dict[ObjectRef, Any] = {r.ref: r.observed for r in applied if r.observed is not None}
+    unseen = [r for r in applied if r.ref not in live]
+    live.update(live_objects(session, [r.item for r in unseen]))  # one LIST per big kind, not a GET each
 
-    def look() -> list[ClaimState]:
-        return claim_states(live, session.kube.list(PVC, ref.namespace).items)
+    def get(ref: ObjectRef) -> Any:
+        try:
+            return session.kube.get(session.resource(ref), ref.namespace, ref.name)
+        except KubeError as err:
+            return err
 
-    states = session.poll(look, lambda found: all(s.bound for s in found), session.settings.verify_timeout)
-    return [Check(ref, f"volume {s.pvc}", s.bound, s.detail) for s in states]
+    unread = [r.ref for r in unseen if r.ref not in live]
+    live.update(zip(unread, each(unread, get, session.settings.parallelism), strict=True))
+    return live
+
+
+def _exists(r: ObjectResult, live: Any) -> Check:
+    if isinstance(live, KubeError):
+        return Check(r.ref, "exists", False, live.describe())
+    if live is None:
+        return Check(r.ref, "exists", False, "it is gone: something deleted it after the apply")
+    if r.uid and uid(live) != r.uid:
+        return Check(r.ref, "exists", False, "it was replaced by another writer after the apply")
+    return Check(r.ref, "exists", True, f"uid {uid(live)}")
+
+
+def _verify_claims(
+    session: Session, statefulsets: Sequence[tuple[ObjectRef, Mapping[str, Any]]]
+) -> dict[ObjectRef, list[Check]]:
+    claiming = [(ref, live) for ref, live in statefulsets if claim_states(live, [])]  # templates and replicas
+    if not claiming:
+        return {}
+    namespaces = sorted({ref.namespace for ref, _ in claiming}, key=str)
+
+    def look() -> list[tuple[ObjectRef, list[ClaimState]]]:
+        pvcs = {ns: session.kube.list(PVC, ns).items for ns in namespaces}
+        return [(ref, claim_states(live, pvcs[ref.namespace])) for ref, live in claiming]
+
+    found = session.poll(
+        look,
+        lambda seen: all(s.bound for _, states in seen for s in states),
+        session.settings.verify_timeout,
+    )
+    return {ref: [Check(ref, f"volume {s.pvc}", s.bound, s.detail) for s in states] for ref, states in found}

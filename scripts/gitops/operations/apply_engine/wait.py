@@ -46,6 +46,7 @@ def wait_rollouts(session: Session, results: Sequence[ObjectResult]) -> None:
 def _record(session: Session, r: ObjectResult, outcome: Outcome) -> None:
     r.rollout, r.rollout_message, r.rollout_seconds = outcome.state, outcome.message, outcome.seconds
     r.pods = list(outcome.pods)
+    r.observed = outcome.last_seen
     if outcome.state is RolloutState.READY:
         return
     detail = f"; pods: {'; '.join(outcome.pods)}" if outcome.pods else ""
