@@ -65,7 +65,9 @@ class Knobs:
     fault_max_streak: int | None = None
     retry_after: int = 1  # Retry-After seconds of 429 answers
     fault_timeout_delay: float = 0.0  # seconds to wait before a 504 answer
-    delay: float = 0.0  # seconds added to each matching request
+    # Latency: seconds added to each matching request (a network round trip), in the handler thread
+    # of its own connection, so the other connections are answered meanwhile; stop() ends the wait.
+    delay: float = 0.0
     delay_verbs: list[str] = dataclasses.field(default_factory=list)
     delay_path: str = ""
     # The garbage collector's pace with the `orphan` finalizer of an orphaning delete: it lingers this
@@ -747,7 +749,8 @@ class FakeKube:
             return
         if knobs.delay_path and not re.search(knobs.delay_path, path):
             return
-        time.sleep(knobs.delay)
+        if self._stop.wait(knobs.delay):
+            raise Dropped  # stopping: no answer
 
     def pick_fault(self, verb: str, path: str) -> tuple[str | None, str]:
         knobs = self.knobs
