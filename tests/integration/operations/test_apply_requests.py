@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from gitops.adapters.kube import Kube, KubeconfigSource
+from gitops.core.apply_plan import PlannedObject
 from gitops.operations.apply_engine import ApplySettings, Engine, stages
 from gitops.operations.apply_engine.changeset import Action
 from tests.fakekube import FakeKube
@@ -58,7 +59,8 @@ def test_plain_data_goes_wide_the_rest_narrow_and_each_stage_reports_in_input_or
     real = stages.each
 
     def recorded(items: Any, work: Any, width: int) -> Any:
-        widths[items[0].ref.kind] = width
+        if items and isinstance(items[0], PlannedObject):  # not the LISTs before a stage
+            widths[items[0].ref.kind] = width
         return real(items, work, width)
 
     monkeypatch.setattr(stages, "each", recorded)

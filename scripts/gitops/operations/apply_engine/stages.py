@@ -28,6 +28,7 @@ from gitops.operations.apply_engine.session import Session
 
 LIST_THRESHOLD = 5  # objects of one kind in one namespace above which one LIST beats GETs
 WIDE_STAGES = frozenset({Stage.SECRETS, Stage.CONFIGMAPS, Stage.SERVICES})
+LISTS_AT_ONCE = 4  # LISTs of one stage (or of verification) sent at once
 
 Live = dict[ObjectRef, dict[str, Any] | None]
 
@@ -56,22 +57,34 @@ def live_objects(session: Session, items: Sequence[PlannedObject]) -> Live:
 
     Objects not in the answer are read one GET each by the caller.
     """
+    live: Live = {}
+    for answer in each(listable(session, items), lambda group: read_group(session, group), LISTS_AT_ONCE):
+        live.update(answer)
+    return live
+
+
+def listable(session: Session, items: Sequence[PlannedObject]) -> list[list[PlannedObject]]:
+    """The groups of ``items`` (one kind in one namespace) that one LIST reads better than a GET each."""
     groups: dict[tuple[str, str, str | None], list[PlannedObject]] = {}
     for item in items:
         groups.setdefault((item.ref.api_version, item.ref.kind, item.ref.namespace), []).append(item)
-    live: Live = {}
     crd_kinds = session.discovery.crd_group_kinds
-    for (_av, kind, namespace), members in groups.items():
-        if len(members) < LIST_THRESHOLD or kind == "Secret" or members[0].ref.group_kind in crd_kinds:
-            continue
-        try:
-            listed = session.kube.list(session.resource(members[0].ref), namespace)
-        except KubeError:
-            continue  # fall back to one GET per object
-        by_name = {i["metadata"]["name"]: i for i in listed.items}
-        for member in members:
-            live[member.ref] = by_name.get(member.ref.name)
-    return live
+    return [
+        members
+        for (_av, kind, _ns), members in groups.items()
+        if len(members) >= LIST_THRESHOLD and kind != "Secret" and members[0].ref.group_kind not in crd_kinds
+    ]
+
+
+def read_group(session: Session, members: Sequence[PlannedObject]) -> Live:
+    """One LIST for ``members`` (one kind in one namespace); nothing when it fails (read them one by one)."""
+    ref = members[0].ref
+    try:
+        listed = session.kube.list(session.resource(ref), ref.namespace)
+    except KubeError:
+        return {}
+    by_name = {i["metadata"]["name"]: i for i in listed.items}
+    return {member.ref: by_name.get(member.ref.name) for member in members}
 
 
 def _apply_stage(

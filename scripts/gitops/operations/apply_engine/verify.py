@@ -12,7 +12,8 @@ from one LIST per look for all its StatefulSets.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from gitops.adapters.kube import KubeError
@@ -23,7 +24,7 @@ from gitops.operations.apply_engine.changeset import APPLIED, Check, ObjectResul
 from gitops.operations.apply_engine.kinds import PVC
 from gitops.operations.apply_engine.parallel import each
 from gitops.operations.apply_engine.session import Session
-from gitops.operations.apply_engine.stages import live_objects
+from gitops.operations.apply_engine.stages import listable, read_group
 
 
 def verify(session: Session, results: Sequence[ObjectResult]) -> list[Check]:
@@ -48,19 +49,25 @@ def verify(session: Session, results: Sequence[ObjectResult]) -> list[Check]:
 
 
 def _read(session: Session, applied: Sequence[ObjectResult]) -> dict[ObjectRef, Any]:
-    """Each object as it is now (None: gone; a KubeError: unreadable)."""
+    """Each object as it is now (None: gone; a KubeError: unreadable), all reads at once."""
     live: dict[ObjectRef, Any] = {r.ref: r.observed for r in applied if r.observed is not None}
-    unseen = [r for r in applied if r.ref not in live]
-    live.update(live_objects(session, [r.item for r in unseen]))  # one LIST per big kind, not a GET each
+    unseen = [r.item for r in applied if r.ref not in live]
+    groups = listable(session, unseen)  # one LIST per big kind, not a GET each
+    grouped = {i.ref for group in groups for i in group}
 
-    def get(ref: ObjectRef) -> Any:
+    def get(ref: ObjectRef) -> dict[ObjectRef, Any]:
         try:
-            return session.kube.get(session.resource(ref), ref.namespace, ref.name)
+            return {ref: session.kube.get(session.resource(ref), ref.namespace, ref.name)}
         except KubeError as err:
-            return err
+            return {ref: err}
 
-    unread = [r.ref for r in unseen if r.ref not in live]
-    live.update(zip(unread, each(unread, get, session.settings.parallelism), strict=True))
+    reads: list[Callable[[], Mapping[ObjectRef, Any]]] = [partial(read_group, session, g) for g in groups]
+    reads += [partial(get, i.ref) for i in unseen if i.ref not in grouped]
+    for answer in each(reads, lambda read: read(), session.settings.wide_parallelism):
+        live.update(answer)
+    missed = [i.ref for i in unseen if i.ref not in live]  # in a LIST that failed
+    for answer in each(missed, get, session.settings.parallelism):
+        live.update(answer)
     return live
 
 
