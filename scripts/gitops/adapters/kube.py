@@ -386,7 +386,9 @@ def _plain(
         ("users", "user", _named(data, context).get("user")),
     ):
         entries = data.get(section) or []
-        if not isinstance(entries, list) or not all(isinstance(e, dict) and "name" in e for e in entries):
+        if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("name"), str) and e["name"] for e in entries
+        ):
             return False
         if section == "users" and name is not None and not (isinstance(name, str) and name):
             return False  # the loader ignores an empty user name; _select would not

@@ -140,9 +140,15 @@ def _write(files: Path, doc: dict[str, Any]) -> Path:
     return path
 
 
-def _load(path: Path, *, through_loader: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[str]]:
-    """(configuration, kubernetes modules asked for) of one load, by our path or forced through the loader."""
-    asked: list[str] = []
+def _load(
+    source: Path | KubeconfigSource,
+    *,
+    through_loader: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    asked: list[str] | None = None,
+) -> tuple[Any, list[str]]:
+    """(connection, kubernetes modules asked for) of one load, by our path or forced through the loader."""
+    asked = [] if asked is None else asked
     real = kube_modules.module
 
     def spy(name: str) -> Any:
@@ -154,7 +160,9 @@ def _load(path: Path, *, through_loader: bool, monkeypatch: pytest.MonkeyPatch) 
         if through_loader:
             patch.setattr(kube, "_plain", lambda *_: False)
         runner.reset()
-        connection = load_connection(KubeconfigSource(path=path))
+        connection = load_connection(
+            source if isinstance(source, KubeconfigSource) else KubeconfigSource(path=source)
+        )
     return connection, asked
 
 
@@ -235,19 +243,28 @@ LOADER = [
         config({"server": HTTPS, "insecure-skip-tls-verify": "true"}, {"token": "t"}), id="string-bool"
     ),
     pytest.param(config({"server": HTTPS}, {"token": "t", "as": "someone"}), id="impersonation"),
+    pytest.param(
+        {**config({"server": HTTPS}, None), "users": [{"name": None, "user": {"token": "t"}}]},
+        id="a-user-without-a-name",
+    ),
 ]
 
 
 @pytest.mark.parametrize("doc", LOADER)
 def test_anything_else_goes_through_the_clients_loader(
-    doc: dict[str, Any], files: Path, monkeypatch: pytest.MonkeyPatch
+    doc: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = _write(files, doc)
+    """As a variable, so it reaches the loader as written (a file's entries are merged first)."""
+    monkeypatch.setenv("KC", yaml.safe_dump(doc))
+    asked: list[str] = []
     try:
-        connection, asked = _load(path, through_loader=False, monkeypatch=monkeypatch)
+        connection, _ = _load(
+            KubeconfigSource(env_var="KC"), through_loader=False, monkeypatch=monkeypatch, asked=asked
+        )
     except ConfigurationError:
-        return  # the loader refused it (a duplicate name, a null): its verdict, as before
-    connection.secret_files.close()
+        pass  # the loader refused it (a null, a nameless entry): its verdict, as before
+    else:
+        connection.secret_files.close()
     assert "config.kube_config" in asked
 
 
