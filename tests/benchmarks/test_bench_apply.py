@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,16 +26,25 @@ def test_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
             "1",
             "--latency-samples",
             "1",
+            "--round-trips",
+            "0",
+            "20",
             "--output",
             str(output),
         ],
         capture_output=True,
         text=True,
         check=False,
-        timeout=180,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     text = output.read_text(encoding="utf-8")
-    assert "the prod overlay (17) + 3 ConfigMaps" in text
-    assert "| gitops apply (create) |" in text and "| kubectl apply --server-side (create) | " in text
+    assert "the prod overlay (17) + 3 ConfigMaps = 20" in text
+    for round_trip in ("0 ms", "20 ms"):  # kubectl and gitops side by side, from the same run
+        for phase in ("create", "no change", "no change, gitops's first run in a fresh venv"):
+            assert re.search(
+                rf"^\| {round_trip} \| {phase} \| [\d.]+ s \| [\d.]+ s \| [\d.]+ s \| [\d.]+x \|", text, re.M
+            )
+        assert re.search(rf"^\| {round_trip} \| no change \| \d+ \| \d+ \| [\d.]+ \|$", text, re.M)
+    assert "| start-up: everything gitops apply imports |" in text
     assert "| gitops (RolloutWaiter, in-process) | 1 |" in text
