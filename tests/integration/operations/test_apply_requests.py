@@ -96,10 +96,11 @@ def test_a_second_run_reads_each_object_once_and_what_the_rollout_watch_saw_not_
     )
     # Verify takes the StatefulSets from the rollout watch: each is read once, before its apply.
     assert sent["get", "db"] == 1 and sent["get", "cache"] == 1
-    # The claims of both StatefulSets: one LIST of the namespace when they are verified (and one
-    # each when their apply looks for claims to grow), not one per StatefulSet per look.
+    # The claims of both StatefulSets: one LIST of the namespace when they are verified, not one
+    # per StatefulSet per look (and one each when their apply looks for claims to grow, one when
+    # their volumes are set to Retain after the rollout).
     claims = "/api/v1/namespaces/default/persistentvolumeclaims"
-    assert sent["list", claims] == 2 + 1
+    assert sent["list", claims] == 2 + 1 + 1
     # The ConfigMaps: one LIST before the apply, one when verified; never a GET each.
     assert sent["list", "/api/v1/namespaces/default/configmaps"] == 2
     assert not any(verb == "get" and name.startswith("cm-") for verb, name in sent)
