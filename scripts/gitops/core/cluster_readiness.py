@@ -29,19 +29,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitops.core.checks import Check
 from gitops.core.readiness import State, assess
 
 UNINITIALIZED_TAINT = "node.cloudprovider.kubernetes.io/uninitialized"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    passed: bool
-    detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "detail": self.detail}
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gitops.core import windows as win
+from gitops.core.checks import Check
 from gitops.core.policy import UNGOVERNED, EnvironmentPolicy, Override, Policy
 from gitops.errors import ConfigurationError
 
@@ -37,16 +38,6 @@ EVENTS = (*AUTOMATIC_EVENTS, *MANUAL_EVENTS, *VALIDATION_ONLY_EVENTS)
 
 WINDOW_CHECK = "deployment_window"
 OVERRIDE_CHECK = "emergency_override"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    passed: bool
-    detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "detail": self.detail}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from typing import Any
 
 from gitops.adapters import runner
 from gitops.adapters.kube import ApiResource, Kube, KubeError
-from gitops.core.cluster_readiness import Check, Observation, Wanted, evaluate
+from gitops.core.checks import Check
+from gitops.core.cluster_readiness import Observation, Wanted, evaluate
 
 STILL_WAITING_SECONDS = 30.0
 
