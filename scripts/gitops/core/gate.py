@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from gitops.core import windows as win
 from gitops.core.checks import Check
-from gitops.core.policy import UNGOVERNED, EnvironmentPolicy, Override, Policy
+from gitops.core.policy import UNGOVERNED, EnvironmentPolicy, Override, Policy, ServicePolicy
 from gitops.errors import ConfigurationError
 
 AUTOMATIC_EVENTS = ("push", "schedule", "repository_dispatch")
@@ -163,6 +163,38 @@ def evaluate(
     if at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
     env = environment_of(policy, environment)
+    _check_arguments(event, service, cluster)
+    svc = env.services.get(service) if service is not None else None
+    auto = is_automatic(event, automatic)
+    checks = [_event_check(env, environment, event, auto)]
+    state: win.WindowState | None = None
+    record: OverrideRecord | None = None
+    if event not in VALIDATION_ONLY_EVENTS:
+        checks += _rule_checks(policy, env, environment, ref, auto=auto, cluster=cluster)
+        checks += _service_checks(env, environment, service, svc, auto=auto)
+        window_checks, state, record = _windows(env, at, override)
+        checks.extend(window_checks)
+    return Decision(
+        environment=environment,
+        service=service,
+        event=event,
+        automatic=auto,
+        ref=ref,
+        at=at,
+        allowed=all(c.passed for c in checks),
+        requires_approval=env.require_manual_approval,
+        rollback_on_failure=_rollback_on_failure(env, svc),
+        rollout_timeout_seconds=env.rollout_timeout_seconds,
+        checks=tuple(checks),
+        next_allowed_at=_next_allowed(checks, state),
+        override=record,
+        timezone=env.deployment_windows.timezone,
+        cluster=cluster,
+    )
+
+
+def _check_arguments(event: str, service: str | None, cluster: bool) -> None:
+    """An unknown event, or a service asked of a cluster gate: the caller's mistake."""
     if event not in EVENTS:
         close = difflib.get_close_matches(event, list(EVENTS), n=1)
         guess = f"did you mean {close[0]!r}? " if close else ""
@@ -179,110 +211,100 @@ def evaluate(
             hint="drop --service (the cluster is gated for the whole environment)",
             title="Invalid arguments",
         )
-    svc = env.services.get(service) if service is not None else None
-    auto = is_automatic(event, automatic)
+
+
+def _event_check(env: EnvironmentPolicy, environment: str, event: str, auto: bool) -> Check:
+    """Which rules the event brings: a pull request never deploys; automatic and manual events differ."""
+    if event in VALIDATION_ONLY_EVENTS:
+        return Check(
+            "event",
+            False,
+            f"{event} never deploys: pull requests are only validated (render and validate); "
+            f"merge to {env.branch!r} to deploy {environment}",
+        )
+    if auto:
+        how = "automation" if event in MANUAL_EVENTS else "an automatic event"
+        return Check("event", True, f"{event} is {how}: the automatic-deploy rules apply")
+    return Check("event", True, f"manual {event}: auto_deploy flags and the branch rule do not apply")
+
+
+def _rule_checks(
+    policy: Policy, env: EnvironmentPolicy, environment: str, ref: str | None, *, auto: bool, cluster: bool
+) -> list[Check]:
+    """The kill switch, the environment's (or its cluster's) flags and, for automatic events, the branch."""
     prefix = f"environments.{environment}"
     checks: list[Check] = []
-
-    # --- the event ---------------------------------------------------------------------
-    if event in VALIDATION_ONLY_EVENTS:
+    if auto:
         checks.append(
-            Check(
-                "event",
-                False,
-                f"{event} never deploys: pull requests are only validated (render and validate); "
-                f"merge to {env.branch!r} to deploy {environment}",
+            _flag("global.auto_deploy", policy.auto_deploy, "the kill switch stops every automatic deploy")
+        )
+    checks.append(_flag("environment.enabled", env.enabled, _NO_DEPLOYS, key=f"{prefix}.enabled"))
+    if cluster:
+        checks.append(
+            _flag(
+                "cluster.enabled",
+                env.cluster.enabled,
+                "this cluster is not managed",
+                key=f"{prefix}.cluster.enabled",
             )
         )
-    elif auto:
-        how = "automation" if event in MANUAL_EVENTS else "an automatic event"
-        checks.append(Check("event", True, f"{event} is {how}: the automatic-deploy rules apply"))
+    if not auto:
+        return checks
+    if cluster:
+        checks.append(
+            _flag(
+                "cluster.auto_deploy",
+                env.cluster.auto_deploy,
+                "create or update it by manual workflow_dispatch",
+                key=f"{prefix}.cluster.auto_deploy",
+            )
+        )
     else:
         checks.append(
-            Check("event", True, f"manual {event}: auto_deploy flags and the branch rule do not apply")
+            _flag(
+                "environment.auto_deploy",
+                env.auto_deploy,
+                f"deploy {environment} by manual workflow_dispatch",
+                key=f"{prefix}.auto_deploy",
+            )
         )
+    checks.append(_branch_check(env, ref))
+    return checks
 
-    state: win.WindowState | None = None
-    record: OverrideRecord | None = None
-    if event not in VALIDATION_ONLY_EVENTS:
-        if auto:
-            checks.append(
-                _flag(
-                    "global.auto_deploy", policy.auto_deploy, "the kill switch stops every automatic deploy"
-                )
-            )
-        checks.append(_flag("environment.enabled", env.enabled, _NO_DEPLOYS, key=f"{prefix}.enabled"))
-        if cluster:
-            checks.append(
-                _flag(
-                    "cluster.enabled",
-                    env.cluster.enabled,
-                    "this cluster is not managed",
-                    key=f"{prefix}.cluster.enabled",
-                )
-            )
-        if auto:
-            if cluster:
-                checks.append(
-                    _flag(
-                        "cluster.auto_deploy",
-                        env.cluster.auto_deploy,
-                        "create or update it by manual workflow_dispatch",
-                        key=f"{prefix}.cluster.auto_deploy",
-                    )
-                )
-            else:
-                checks.append(
-                    _flag(
-                        "environment.auto_deploy",
-                        env.auto_deploy,
-                        f"deploy {environment} by manual workflow_dispatch",
-                        key=f"{prefix}.auto_deploy",
-                    )
-                )
-            checks.append(_branch_check(env, ref))
-        if service is not None and svc is None:
-            checks.append(_unlisted_service(env, service))
-        if svc is not None:
-            sprefix = f"{prefix}.services.{service}"
-            checks.append(_flag("service.enabled", svc.enabled, _NO_DEPLOYS, key=f"{sprefix}.enabled"))
-            if auto:
-                checks.append(
-                    _flag(
-                        "service.auto_deploy",
-                        svc.auto_deploy,
-                        f"deploy {service} by manual workflow_dispatch",
-                        key=f"{sprefix}.auto_deploy",
-                    )
-                )
-        window_checks, state, record = _windows(env, at, override)
-        checks.extend(window_checks)
 
-    allowed = all(c.passed for c in checks)
-    # Only when the clock is the one thing in the way is there a "next allowed" instant.
+def _service_checks(
+    env: EnvironmentPolicy, environment: str, service: str | None, svc: ServicePolicy | None, *, auto: bool
+) -> list[Check]:
+    """The service's own flags; a service the policy does not list follows its environment."""
+    if service is None:
+        return []
+    if svc is None:
+        return [_unlisted_service(env, service)]
+    sprefix = f"environments.{environment}.services.{service}"
+    checks = [_flag("service.enabled", svc.enabled, _NO_DEPLOYS, key=f"{sprefix}.enabled")]
+    if auto:
+        checks.append(
+            _flag(
+                "service.auto_deploy",
+                svc.auto_deploy,
+                f"deploy {service} by manual workflow_dispatch",
+                key=f"{sprefix}.auto_deploy",
+            )
+        )
+    return checks
+
+
+def _next_allowed(checks: list[Check], state: win.WindowState | None) -> datetime | None:
+    """Only when the clock is the one thing in the way is there a "next allowed" instant."""
     failing = {c.name for c in checks if not c.passed}
-    next_allowed = state.next_open if state is not None and failing == {WINDOW_CHECK} else None
+    return state.next_open if state is not None and failing == {WINDOW_CHECK} else None
+
+
+def _rollback_on_failure(env: EnvironmentPolicy, svc: ServicePolicy | None) -> bool:
+    """The service's setting; for the whole environment, whether any enabled service rolls back."""
     if svc is not None:
-        rollback = svc.rollback_on_failure
-    else:
-        rollback = any(s.rollback_on_failure for s in env.services.values() if s.enabled)
-    return Decision(
-        environment=environment,
-        service=service,
-        event=event,
-        automatic=auto,
-        ref=ref,
-        at=at,
-        allowed=allowed,
-        requires_approval=env.require_manual_approval,
-        rollback_on_failure=rollback,
-        rollout_timeout_seconds=env.rollout_timeout_seconds,
-        checks=tuple(checks),
-        next_allowed_at=next_allowed,
-        override=record,
-        timezone=env.deployment_windows.timezone,
-        cluster=cluster,
-    )
+        return svc.rollback_on_failure
+    return any(s.rollback_on_failure for s in env.services.values() if s.enabled)
 
 
 _NO_DEPLOYS = "no deploys at all, not even with an emergency override"
