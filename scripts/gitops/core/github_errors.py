@@ -130,58 +130,9 @@ def explain(
     said = f" (GitHub said: {message})" if message else ""
     docs = body.get("documentation_url") if isinstance(body, Mapping) else None
     if status == 401:
-        hint = {
-            INSTALLATION: "an installation token lives one hour and the workflow's GITHUB_TOKEN only as long "
-            "as its job; mint a fresh one",
-            FINE_GRAINED_PAT: "fine-grained tokens expire; check its expiry date under Settings > Developer "
-            "settings, or create a new one",
-            CLASSIC_PAT: "create a new token under Settings > Developer settings if it expired or was "
-            "revoked",
-        }.get(token.kind, "pass a valid token in GH_TOKEN (or GITHUB_TOKEN)")
-        return ConfigurationError(
-            f"GitHub rejected {token.describe()} while trying to {operation}: it is wrong, expired or "
-            f"revoked (HTTP 401){said}",
-            title="GitHub token rejected",
-            hint=hint,
-        )
+        return _unauthorized(operation, token, said)
     if status == 403:
-        accepted = _header(headers, "x-accepted-github-permissions")
-        scopes = _header(headers, "x-oauth-scopes")
-        lines = [f"GitHub refused to {operation} with {token.describe()} (HTTP 403){said}."]
-        if accepted:
-            lines.append(f"GitHub says this call needs the permissions: {accepted}.")
-        if token.maybe_workflow_token and needs.workflow_token is None:
-            who = (
-                "This looks like the workflow's GITHUB_TOKEN (a ghs_ token in $GITHUB_TOKEN)"
-                if token.source == "GITHUB_TOKEN"
-                else "If this is the workflow's GITHUB_TOKEN (a ghs_ token is that or a GitHub App token)"
-            )
-            lines.append(
-                f"{who}: GITHUB_TOKEN can never do this, whatever `permissions:` grant. Use a fine-grained "
-                "personal access token or a GitHub App installation token."
-            )
-        if token.kind == CLASSIC_PAT:
-            have = f" (it has: {scopes or 'no scopes'})" if scopes is not None else ""
-            hint = f"give the token {needs.classic}{have}"
-        elif token.kind == FINE_GRAINED_PAT:
-            hint = (
-                f"give the token {needs.fine_grained} on this repository (and, for an organization, make "
-                "sure the organization approved the token)"
-            )
-        elif token.kind == INSTALLATION:
-            hint = f"grant the GitHub App {needs.app}, and accept the new permissions on the installation"
-            if token.maybe_workflow_token:
-                hint += (
-                    f"; for the workflow's GITHUB_TOKEN grant {needs.workflow_token}"
-                    if needs.workflow_token
-                    else "; GITHUB_TOKEN cannot be used for this"
-                )
-        else:
-            hint = (
-                f"fine-grained token: {needs.fine_grained}; classic token: {needs.classic}; "
-                f"GitHub App: {needs.app}"
-            )
-        return ConfigurationError(" ".join(lines), title="GitHub permission missing", hint=hint)
+        return _forbidden(headers, operation, token, needs, said)
     if status == 404:
         return ConfigurationError(
             f"GitHub answered 404 Not Found to {operation}{said}: it does not exist, or "
@@ -197,3 +148,66 @@ def explain(
             hint=f"see {docs}" if docs else None,
         )
     return ConfigurationError(f"GitHub answered HTTP {status} to {operation}{said}", title="GitHub error")
+
+
+def _unauthorized(operation: str, token: TokenInfo, said: str) -> ConfigurationError:
+    """401: the token itself is wrong, expired or revoked; how to get a new one depends on its kind."""
+    hint = {
+        INSTALLATION: "an installation token lives one hour and the workflow's GITHUB_TOKEN only as long "
+        "as its job; mint a fresh one",
+        FINE_GRAINED_PAT: "fine-grained tokens expire; check its expiry date under Settings > Developer "
+        "settings, or create a new one",
+        CLASSIC_PAT: "create a new token under Settings > Developer settings if it expired or was revoked",
+    }.get(token.kind, "pass a valid token in GH_TOKEN (or GITHUB_TOKEN)")
+    return ConfigurationError(
+        f"GitHub rejected {token.describe()} while trying to {operation}: it is wrong, expired or "
+        f"revoked (HTTP 401){said}",
+        title="GitHub token rejected",
+        hint=hint,
+    )
+
+
+def _forbidden(
+    headers: Mapping[str, str], operation: str, token: TokenInfo, needs: Needs, said: str
+) -> ConfigurationError:
+    """403: the token lacks a permission; what GitHub says it needs, and the grant for this kind of token."""
+    accepted = _header(headers, "x-accepted-github-permissions")
+    lines = [f"GitHub refused to {operation} with {token.describe()} (HTTP 403){said}."]
+    if accepted:
+        lines.append(f"GitHub says this call needs the permissions: {accepted}.")
+    if token.maybe_workflow_token and needs.workflow_token is None:
+        who = (
+            "This looks like the workflow's GITHUB_TOKEN (a ghs_ token in $GITHUB_TOKEN)"
+            if token.source == "GITHUB_TOKEN"
+            else "If this is the workflow's GITHUB_TOKEN (a ghs_ token is that or a GitHub App token)"
+        )
+        lines.append(
+            f"{who}: GITHUB_TOKEN can never do this, whatever `permissions:` grant. Use a fine-grained "
+            "personal access token or a GitHub App installation token."
+        )
+    hint = _grant(token, needs, _header(headers, "x-oauth-scopes"))
+    return ConfigurationError(" ".join(lines), title="GitHub permission missing", hint=hint)
+
+
+def _grant(token: TokenInfo, needs: Needs, scopes: str | None) -> str:
+    """What to give this kind of token (``scopes``: a classic token's, as GitHub reported them)."""
+    if token.kind == CLASSIC_PAT:
+        have = f" (it has: {scopes or 'no scopes'})" if scopes is not None else ""
+        return f"give the token {needs.classic}{have}"
+    if token.kind == FINE_GRAINED_PAT:
+        return (
+            f"give the token {needs.fine_grained} on this repository (and, for an organization, make "
+            "sure the organization approved the token)"
+        )
+    if token.kind == INSTALLATION:
+        hint = f"grant the GitHub App {needs.app}, and accept the new permissions on the installation"
+        if token.maybe_workflow_token:
+            hint += (
+                f"; for the workflow's GITHUB_TOKEN grant {needs.workflow_token}"
+                if needs.workflow_token
+                else "; GITHUB_TOKEN cannot be used for this"
+            )
+        return hint
+    return (
+        f"fine-grained token: {needs.fine_grained}; classic token: {needs.classic}; GitHub App: {needs.app}"
+    )
