@@ -113,35 +113,12 @@ def verification_job(sts: Mapping[str, Any], target: Target, *, attempt: int) ->
     security = {
         k: v for k, v in (pod_spec.get("securityContext") or {}).items() if k != "fsGroupChangePolicy"
     }
-    container = {
-        "name": "verify",
-        "image": postgres.get("image"),
-        "imagePullPolicy": postgres.get("imagePullPolicy", "IfNotPresent"),
-        "command": ["psql", "--no-psqlrc", "--set=ON_ERROR_STOP=1", f"--file={MOUNT}/{SCRIPT_KEY}"],
-        "env": [
-            {"name": "PGHOST", "value": f"{target.statefulset}-0.{service}"},
-            {"name": "PGPORT", "value": str(port)},
-            {"name": "PGUSER", "value": str(user)},
-            {"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": dict(password_ref)}},
-            {"name": "PGDATABASE", "value": "postgres"},
-            {"name": "PGCONNECT_TIMEOUT", "value": "10"},
-            {"name": "PGAPPNAME", "value": "gitops-verify"},
-            # Read-only whatever the script says: a check never changes the database.
-            {"name": "PGOPTIONS", "value": "-c default_transaction_read_only=on"},
-        ],
-        "volumeMounts": [{"name": "verify", "mountPath": MOUNT, "readOnly": True}],
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-        "resources": {
-            "requests": {"cpu": "10m", "memory": "32Mi"},
-            "limits": {"cpu": "200m", "memory": "128Mi"},
-        },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-    }
+    connection: list[dict[str, Any]] = [
+        {"name": "PGHOST", "value": f"{target.statefulset}-0.{service}"},
+        {"name": "PGPORT", "value": str(port)},
+        {"name": "PGUSER", "value": str(user)},
+        {"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": dict(password_ref)}},
+    ]
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -162,12 +139,42 @@ def verification_job(sts: Mapping[str, Any], target: Target, *, attempt: int) ->
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "securityContext": security,
-                    "containers": [container],
+                    "containers": [_psql_container(postgres, connection)],
                     "volumes": [
                         {"name": "verify", "configMap": {"name": target.configmap, "defaultMode": 0o444}}
                     ],
                 },
             },
+        },
+    }
+
+
+def _psql_container(postgres: Mapping[str, Any], connection: list[dict[str, Any]]) -> dict[str, Any]:
+    """psql with the database's own image, read-only, least privilege; ``connection`` the PG* variables."""
+    return {
+        "name": "verify",
+        "image": postgres.get("image"),
+        "imagePullPolicy": postgres.get("imagePullPolicy", "IfNotPresent"),
+        "command": ["psql", "--no-psqlrc", "--set=ON_ERROR_STOP=1", f"--file={MOUNT}/{SCRIPT_KEY}"],
+        "env": [
+            *connection,
+            {"name": "PGDATABASE", "value": "postgres"},
+            {"name": "PGCONNECT_TIMEOUT", "value": "10"},
+            {"name": "PGAPPNAME", "value": "gitops-verify"},
+            # Read-only whatever the script says: a check never changes the database.
+            {"name": "PGOPTIONS", "value": "-c default_transaction_read_only=on"},
+        ],
+        "volumeMounts": [{"name": "verify", "mountPath": MOUNT, "readOnly": True}],
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "resources": {
+            "requests": {"cpu": "10m", "memory": "32Mi"},
+            "limits": {"cpu": "200m", "memory": "128Mi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
         },
     }
 
