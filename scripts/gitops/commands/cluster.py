@@ -286,6 +286,7 @@ def _running(args: argparse.Namespace) -> KubeconfigSource | None:
 
 def run(args: argparse.Namespace) -> int:
     from gitops.operations import hetzner_cluster as operation
+    from gitops.operations import hetzner_tool
 
     console = runner.current()
     environment = args.environment or ""
@@ -319,7 +320,7 @@ def run(args: argparse.Namespace) -> int:
     kubeconfig = _kubeconfig_target(args, configured_kubeconfig or "kubeconfig", environment)
     running = _running(args)
     # Verified before any secret is written to disk.
-    tool = operation.resolve_tool(
+    tool = hetzner_tool.resolve_tool(
         args.binary,
         version=args.version,
         sha256=args.sha256,
@@ -337,7 +338,7 @@ def run(args: argparse.Namespace) -> int:
         upgrade=upgrade,
         running=running,
         skip_version_check=skip_version_check,
-        path_prefix=operation.tool_path_prefix(os.environ),
+        path_prefix=hetzner_tool.tool_path_prefix(os.environ),
     )
     outcome = operation.provision(request)
     nodes = hk.node_count(document)

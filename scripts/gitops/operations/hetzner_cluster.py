@@ -17,6 +17,8 @@ everything it started, and the failure names the phase it was in, read from its 
 (:func:`gitops.core.hetzner_k3s.phase_of`). Every step is safe to run again: create continues from
 the cluster's current state, and an upgrade whose nodes are already upgraded goes straight to create.
 
+Which hetzner-k3s runs, and its checks, is :mod:`gitops.operations.hetzner_tool`.
+
 Private files (SSH keys, the config copy, the running cluster's kubeconfig, hetzner-k3s's HOME with
 its seeded k3s release list, and its TMPDIR) live in one 0700 directory removed at the end.
 """
@@ -39,6 +41,7 @@ from gitops.core.cluster_readiness import node_state, node_version
 from gitops.core.k3s_versions import Verdict, VersionPlan, parse, plan_create, plan_upgrade
 from gitops.core.retry import RetryPolicy
 from gitops.errors import ConfigurationError
+from gitops.operations.hetzner_tool import Tool, check_upgrade_tool
 
 NODES = ApiResource("", "v1", "Node", "nodes", False)
 UPGRADE_POLL_SECONDS = 10.0
@@ -51,12 +54,6 @@ class Secrets:
     token: str
     private_key: str | None
     public_key: str | None
-
-
-@dataclass(frozen=True)
-class Tool:
-    path: Path
-    report: dict[str, Any]  # path, version, sha256, verified, source
 
 
 @dataclass(frozen=True)
@@ -300,28 +297,8 @@ def _key_paths(request: Request, private: Path) -> tuple[str, str]:
     return str(Path(configured_private).expanduser()), str(Path(configured_public).expanduser())
 
 
-def check_upgrade_tool(tool: Tool, env: Mapping[str, str]) -> str:
-    """The upgrade tool's version, refused below 2.4.9."""
-    reported = str(tool.report.get("version") or "") or hetzner.tool_version(tool.path, env)
-    found = hk.tool_version(reported)
-    minimum = ".".join(map(str, hk.MIN_UPGRADE_TOOL))
-    if found is None or found < hk.MIN_UPGRADE_TOOL:
-        raise ConfigurationError(
-            f"hetzner-k3s {reported or '(version unknown)'} at {tool.path} cannot upgrade this cluster: "
-            "before 2.4.8 its upgrade plans select control-plane nodes by the node-role.kubernetes.io/master "
-            "label that current k3s no longer sets, so the workers' plan would upgrade the masters too; "
-            f"{minimum} or later is needed",
-            key="--hetzner-k3s",
-            title="hetzner-k3s too old to upgrade",
-            hint=f"pass --version {minimum} --sha256 <its published checksum for this platform>, or "
-            f"--hetzner-k3s PATH to a hetzner-k3s {minimum}+ you installed",
-        )
-    return reported
-
-
 def provision(request: Request) -> Outcome:
     """Run the create (or upgrade + create) the request asks for; refusals raise ConfigurationError."""
-    console = runner.current()
     started = time.monotonic()
     deadline = started + request.timeout
     doc = request.document
@@ -340,77 +317,17 @@ def provision(request: Request) -> Outcome:
     name = str(doc.get("cluster_name") or "")
     outcome = Outcome(False, name, "upgrade" if request.upgrade else "create", check, plan, before, {})
     with hetzner.private_directory(f"gitops-hetzner-{request.environment}-") as private:
-        key_paths = _key_paths(request, private)
-        home = private / "home"
-        home.mkdir(mode=0o700)
-        tmpdir = private / "tmp"
-        tmpdir.mkdir(mode=0o700)
-        env = hetzner.child_environment(
-            os.environ, request.secrets.token, home=home, tmpdir=tmpdir, path_prefix=request.path_prefix
-        )
-        upgrading = plan is not None and plan.verdict is Verdict.UPGRADE
+        work = _workspace(request, private)
         current = str(plan.current) if plan is not None and plan.current is not None else wanted
-        hetzner.write_release_cache(home, hk.release_cache(wanted, current, *before.values()))
-        if upgrading:
-            assert request.running is not None and plan is not None  # noqa: S101 - plan_upgrade needs nodes
-            check_upgrade_tool(request.tool, env)
-            running = _kubeconfig_file(request.running, private)
-            copy = hk.prepare_config(
-                doc,
-                source=source,
-                private_key_path=key_paths[0],
-                public_key_path=key_paths[1],
-                kubeconfig_path=str(running),
-                k3s_version=current,
+        hetzner.write_release_cache(work.home, hk.release_cache(wanted, current, *before.values()))
+        if plan is not None and plan.verdict is Verdict.UPGRADE:
+            outcome.failure = _upgrade(
+                request, plan, work, outcome, versions=(current, wanted), deadline=deadline
             )
-            upgrade_config = hetzner.write_private(
-                private / "upgrade-config.yaml", yaml.safe_dump(copy.document, sort_keys=False)
-            )
-            console.log(f"k3s upgrade of {name}: {plan.reason}")
-            step = _run_tool(
-                hk.upgrade_argv(str(request.tool.path), str(upgrade_config), wanted),
-                env,
-                command="upgrade",
-                title=f"hetzner-k3s upgrade: cluster {name} ({request.environment}) {current} -> {wanted}",
-                deadline=deadline,
-                stdin=f"{name}\n",  # its confirmation prompt: "Please enter the cluster name ..."
-            )
-            outcome.steps.append(step)
-            if step.exit_code != 0:
-                outcome.failure = "hetzner-k3s upgrade " + _how(step)
+            if outcome.failure:
                 outcome.seconds = time.monotonic() - started
                 return outcome
-            with console.group(f"waiting for every node of {name} to run {wanted}"):
-                wait, outcome.after = _wait_for_upgrade(request.running, wanted, deadline)
-            outcome.steps.append(wait)
-            if wait.timed_out:
-                outcome.failure = (
-                    f"the nodes did not all reach {wanted} within {request.timeout:g}s ({wait.last_line}); "
-                    "the system-upgrade-controller goes on in the cluster"
-                )
-                outcome.seconds = time.monotonic() - started
-                return outcome
-        prepared = hk.prepare_config(
-            doc,
-            source=source,
-            private_key_path=key_paths[0],
-            public_key_path=key_paths[1],
-            kubeconfig_path=str(request.kubeconfig),
-        )
-        for warning in prepared.warnings:
-            console.warning(warning, file=source, title="Cluster config")
-        config_copy = hetzner.write_private(
-            private / "cluster-config.yaml", yaml.safe_dump(prepared.document, sort_keys=False)
-        )
-        if not request.kubeconfig.parent.exists():
-            request.kubeconfig.parent.mkdir(parents=True, mode=0o700)
-        step = _run_tool(
-            hk.create_argv(str(request.tool.path), str(config_copy)),
-            env,
-            command="create",
-            title=f"hetzner-k3s create: cluster {name} ({request.environment})",
-            deadline=deadline,
-        )
+        step = _create(request, work, name=name, deadline=deadline)
         outcome.steps.append(step)
     outcome.seconds = time.monotonic() - started
     if step.exit_code != 0:
@@ -423,82 +340,110 @@ def provision(request: Request) -> Outcome:
     return outcome
 
 
+@dataclass(frozen=True)
+class _Workspace:
+    """One run's private directory: the SSH key files hetzner-k3s reads, and its HOME and TMPDIR."""
+
+    private: Path
+    key_paths: tuple[str, str]  # private, public
+    home: Path
+    env: Mapping[str, str]  # the child's environment: the token, HOME and TMPDIR in ``private``
+
+
+def _workspace(request: Request, private: Path) -> _Workspace:
+    key_paths = _key_paths(request, private)
+    home = private / "home"
+    home.mkdir(mode=0o700)
+    tmpdir = private / "tmp"
+    tmpdir.mkdir(mode=0o700)
+    env = hetzner.child_environment(
+        os.environ, request.secrets.token, home=home, tmpdir=tmpdir, path_prefix=request.path_prefix
+    )
+    return _Workspace(private, key_paths, home, env)
+
+
+def _upgrade(
+    request: Request,
+    plan: VersionPlan,
+    work: _Workspace,
+    outcome: Outcome,
+    *,
+    versions: tuple[str, str],
+    deadline: float,
+) -> str:
+    """``hetzner-k3s upgrade`` on a copy pinned to the running version, then the wait for every node.
+
+    ``versions`` is (the version the nodes run now, the config's). Each step goes into ``outcome``;
+    the answer is what failed, or "" when every node runs the config's version, Ready.
+    """
+    console = runner.current()
+    assert request.running is not None  # noqa: S101 - plan_upgrade needs the running cluster's nodes
+    doc, source, name = request.document, str(request.config_path), outcome.cluster_name
+    current, wanted = versions
+    check_upgrade_tool(request.tool, work.env)
+    running = _kubeconfig_file(request.running, work.private)
+    copy = hk.prepare_config(
+        doc,
+        source=source,
+        private_key_path=work.key_paths[0],
+        public_key_path=work.key_paths[1],
+        kubeconfig_path=str(running),
+        k3s_version=current,
+    )
+    upgrade_config = hetzner.write_private(
+        work.private / "upgrade-config.yaml", yaml.safe_dump(copy.document, sort_keys=False)
+    )
+    console.log(f"k3s upgrade of {name}: {plan.reason}")
+    step = _run_tool(
+        hk.upgrade_argv(str(request.tool.path), str(upgrade_config), wanted),
+        work.env,
+        command="upgrade",
+        title=f"hetzner-k3s upgrade: cluster {name} ({request.environment}) {current} -> {wanted}",
+        deadline=deadline,
+        stdin=f"{name}\n",  # its confirmation prompt: "Please enter the cluster name ..."
+    )
+    outcome.steps.append(step)
+    if step.exit_code != 0:
+        return "hetzner-k3s upgrade " + _how(step)
+    with console.group(f"waiting for every node of {name} to run {wanted}"):
+        wait, outcome.after = _wait_for_upgrade(request.running, wanted, deadline)
+    outcome.steps.append(wait)
+    if wait.timed_out:
+        return (
+            f"the nodes did not all reach {wanted} within {request.timeout:g}s ({wait.last_line}); "
+            "the system-upgrade-controller goes on in the cluster"
+        )
+    return ""
+
+
+def _create(request: Request, work: _Workspace, *, name: str, deadline: float) -> Step:
+    """``hetzner-k3s create`` on a private copy of the config that writes the kubeconfig where asked."""
+    console = runner.current()
+    source = str(request.config_path)
+    prepared = hk.prepare_config(
+        request.document,
+        source=source,
+        private_key_path=work.key_paths[0],
+        public_key_path=work.key_paths[1],
+        kubeconfig_path=str(request.kubeconfig),
+    )
+    for warning in prepared.warnings:
+        console.warning(warning, file=source, title="Cluster config")
+    config_copy = hetzner.write_private(
+        work.private / "cluster-config.yaml", yaml.safe_dump(prepared.document, sort_keys=False)
+    )
+    if not request.kubeconfig.parent.exists():
+        request.kubeconfig.parent.mkdir(parents=True, mode=0o700)
+    return _run_tool(
+        hk.create_argv(str(request.tool.path), str(config_copy)),
+        work.env,
+        command="create",
+        title=f"hetzner-k3s create: cluster {name} ({request.environment})",
+        deadline=deadline,
+    )
+
+
 def _how(step: Step) -> str:
     if step.timed_out:
         return f"did not finish within the deadline and was stopped; it was {step.phase}"
     return f"failed (exit {step.exit_code}) while {step.phase}"
-
-
-# -- which hetzner-k3s -------------------------------------------------------------------------------------
-
-
-def resolve_tool(
-    binary: str | None,
-    *,
-    version: str | None,
-    sha256: str | None,
-    download_url: str | None,
-    section: str = "",
-) -> Tool:
-    """The hetzner-k3s to run, verified: a given one (checked when ``sha256`` is given) or a pinned release.
-
-    ``section`` "upgrade" uses the pin for upgrades (2.4.9+) instead of the one for create.
-    """
-    import platform
-    import shutil
-
-    sha = hk.normalize_sha256(sha256) if sha256 else None
-    if binary:
-        found = shutil.which(binary) if os.sep not in binary else binary
-        path = Path(found) if found else None
-        if path is None or not path.is_file():
-            raise ConfigurationError(
-                f"--hetzner-k3s {binary!r} is not an executable file or a command on PATH",
-                key="--hetzner-k3s",
-                title="hetzner-k3s not found",
-                hint="give the path of the hetzner-k3s binary, or leave --hetzner-k3s (and "
-                "$GITOPS_HETZNER_K3S) empty to download the pinned, checksum-verified release",
-            )
-        if sha:
-            hetzner.verify(path, sha, str(path))
-        report = {"path": str(path), "version": None, "sha256": sha, "verified": bool(sha), "source": "path"}
-        return Tool(path, report)
-    release = hetzner.pinned_release(section)
-    if version and version.lstrip("v") != release.version:
-        if not sha:
-            raise ConfigurationError(
-                f"no checksum is recorded for hetzner-k3s {version} (the pinned release is "
-                f"{release.version}); a binary is never run unverified",
-                key="--sha256",
-                title="Checksum missing",
-                hint="pass --sha256 with that release's published checksum for this platform",
-            )
-        release = hk.Release(version.lstrip("v"), release.url, {})
-    key = hk.platform_key(platform.system(), platform.machine())
-    expected = hk.expected_sha256(release, key, sha)
-    path, how = hetzner.install(release.download_url(key, download_url), expected)
-    report = {
-        "path": str(path),
-        "version": release.version,
-        "sha256": expected,
-        "verified": True,
-        "source": how,
-    }
-    return Tool(path, report)
-
-
-def tool_path_prefix(env: Mapping[str, str]) -> tuple[str, ...]:
-    """Directories to put first on the child's PATH (the venv's kubectl), after checking for helm."""
-    import shutil
-
-    from gitops.adapters.kubectl import kubectl_binary
-
-    kubectl_dir = str(Path(kubectl_binary()).parent)
-    search = os.pathsep.join([kubectl_dir, env.get("PATH", os.defpath)])
-    if shutil.which("helm", path=search) is None:
-        raise ConfigurationError(
-            "hetzner-k3s create needs helm on PATH, and there is none",
-            title="helm not found",
-            hint="GitHub's Ubuntu runners have helm; elsewhere install it (https://helm.sh/docs/intro/install/)",
-        )
-    return (kubectl_dir,)
