@@ -101,6 +101,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     UPGRADE.add(p)
     TIMEOUT.add(p)
+    _add_running_cluster(p)
+    _add_tool(p)
+    add(
+        p,
+        "--kubeconfig-path",
+        input="kubeconfig-path",
+        metavar="PATH",
+        help="write the kubeconfig here instead of the config's kubeconfig_path",
+    )
+    _add_secrets(p)
+
+
+def _add_running_cluster(p: argparse.ArgumentParser) -> None:
     running = p.add_argument_group("the running cluster (to compare its k3s version with the config's)")
     add(
         running,
@@ -119,6 +132,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     add(running, "--cluster-context", input="cluster-context", metavar="NAME", help="its context")
     SKIP_VERSION_CHECK.add(running)
+
+
+def _add_tool(p: argparse.ArgumentParser) -> None:
     tool = p.add_argument_group("hetzner-k3s")
     tool.add_argument(
         "--hetzner-k3s",
@@ -152,13 +168,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="TEMPLATE",
         help="download URL template with {version} and {platform} (a mirror); default: GitHub releases",
     )
-    add(
-        p,
-        "--kubeconfig-path",
-        input="kubeconfig-path",
-        metavar="PATH",
-        help="write the kubeconfig here instead of the config's kubeconfig_path",
-    )
+
+
+def _add_secrets(p: argparse.ArgumentParser) -> None:
     secrets = p.add_argument_group("secrets (names of environment variables)")
     add(
         secrets,
@@ -286,9 +298,16 @@ def _running(args: argparse.Namespace) -> KubeconfigSource | None:
 
 def run(args: argparse.Namespace) -> int:
     from gitops.operations import hetzner_cluster as operation
+
+    request = _request(args)
+    outcome = operation.provision(request)
+    return _report(args, request, outcome)
+
+
+def _request(args: argparse.Namespace) -> Request:
+    """The flags, secrets and config as one request; the tool verified before any secret is written."""
     from gitops.operations import hetzner_tool
 
-    console = runner.current()
     environment = args.environment or ""
     if not environment.strip():
         raise ConfigurationError(
@@ -308,15 +327,7 @@ def run(args: argparse.Namespace) -> int:
     configured_private, configured_public, configured_kubeconfig = hk.configured_paths(document)
     hk.k3s_version_of(document, str(config_path))
     if secrets.private_key is None:
-        missing = [p for p in (configured_private, configured_public) if not Path(p).expanduser().is_file()]
-        if missing:
-            raise ConfigurationError(
-                f"no SSH key: ${args.ssh_private_key_env} is empty and the config's key files do not exist "
-                f"here ({', '.join(missing)})",
-                key=args.ssh_private_key_env,
-                title="SSH key missing",
-                hint="pass the key pair from secrets: HETZNER_SSH_PRIVATE_KEY and HETZNER_SSH_PUBLIC_KEY",
-            )
+        _check_key_files(args, (configured_private, configured_public))
     kubeconfig = _kubeconfig_target(args, configured_kubeconfig or "kubeconfig", environment)
     running = _running(args)
     # Verified before any secret is written to disk.
@@ -327,7 +338,7 @@ def run(args: argparse.Namespace) -> int:
         download_url=args.download_url,
         section="upgrade" if upgrade else "",
     )
-    request = Request(
+    return Request(
         environment=environment,
         config_path=config_path,
         document=document,
@@ -340,23 +351,41 @@ def run(args: argparse.Namespace) -> int:
         skip_version_check=skip_version_check,
         path_prefix=hetzner_tool.tool_path_prefix(os.environ),
     )
-    outcome = operation.provision(request)
-    nodes = hk.node_count(document)
+
+
+def _check_key_files(args: argparse.Namespace, configured: tuple[str, str]) -> None:
+    """Without the key pair in secrets, the config's own key files must exist here (a laptop)."""
+    missing = [p for p in configured if not Path(p).expanduser().is_file()]
+    if missing:
+        raise ConfigurationError(
+            f"no SSH key: ${args.ssh_private_key_env} is empty and the config's key files do not exist "
+            f"here ({', '.join(missing)})",
+            key=args.ssh_private_key_env,
+            title="SSH key missing",
+            hint="pass the key pair from secrets: HETZNER_SSH_PRIVATE_KEY and HETZNER_SSH_PUBLIC_KEY",
+        )
+
+
+def _report(args: argparse.Namespace, request: Request, outcome: Outcome) -> int:
+    """The error (and that re-running is safe), or the kubeconfig masked and handed on; then the summary."""
+    console = runner.current()
+    nodes = hk.node_count(request.document)
     data = _data(request, outcome, nodes)
     if not outcome.ok:
         console.error(
             f"{outcome.failure}. Re-running is safe: "
             + (
                 "the upgrade goes on from the nodes' current versions, then create runs"
-                if upgrade
+                if request.upgrade
                 else "create continues from the cluster's current state"
             ),
-            file=str(config_path),
-            title="Cluster upgrade failed" if upgrade else "Cluster create failed",
+            file=str(request.config_path),
+            title="Cluster upgrade failed" if request.upgrade else "Cluster create failed",
         )
         console.summary(_summary(data, ok=False))
         report.emit(args.format, data, lambda: _table(data))
         return EXIT_DEPLOY_FAILED
+    kubeconfig = request.kubeconfig
     kubeconfig.chmod(0o600)
     for piece in kubeconfig_text_pieces(kubeconfig.read_text(encoding="utf-8", errors="replace")):
         console.mask(piece)
