@@ -8,8 +8,8 @@ base64. Each one is filled from a variable:
 * by convention the variable named like the key (``POSTGRES_SA_PASSWORD``); a key that is
   not a valid variable name is upper-cased with every other character turned into ``_``
   (``tls.crt`` -> ``TLS_CRT``, ``redis-password`` -> ``REDIS_PASSWORD``);
-* or through a *secret map* (YAML: Secret name -> JSONPath expression -> variable), which
-  overrides the convention for the values its expressions select::
+* or through a *secret map* (:mod:`gitops.core.secret_map`; YAML: Secret name -> JSONPath
+  expression -> variable), which overrides the convention for the values its expressions select::
 
       postgres-credentials:
         "$.stringData.POSTGRES_SA_PASSWORD": PG_SA
@@ -46,31 +46,22 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import yaml
-
-from gitops.core import documents
+from gitops.core.secret_map import VARIABLE, SecretMap, Site, select
 from gitops.errors import ConfigurationError, Problem
 
 DEFAULT_PLACEHOLDER = "StrongBase64Password"
 FIELDS: tuple[str, str] = ("data", "stringData")
 State = Literal["set", "empty", "unset"]
 
-_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAP_HINT = (
-    "A secret map is YAML: Secret name -> JSONPath expression -> variable name, e.g. "
-    '`postgres-credentials: {"$.stringData.POSTGRES_SA_PASSWORD": PG_SA}`.'
-)
-
 
 def variable_for_key(key: str) -> str:
     """The variable that fills ``key`` by convention (see the module docstring)."""
-    if _VARIABLE.match(key):
+    if VARIABLE.match(key):
         return key
     name = re.sub(r"[^A-Za-z0-9]", "_", key).upper()
     return f"_{name}" if name[:1].isdigit() or not name else name
@@ -102,121 +93,6 @@ def _is_data_placeholder(value: Any, placeholder: str) -> bool:
     return isinstance(value, str) and (
         value == placeholder or _decode_data(value) == placeholder.encode("utf-8")
     )
-
-
-# -- the secret map ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MapEntry:
-    """One line of a secret map: in Secret ``secret``, what ``expression`` selects comes from ``variable``."""
-
-    secret: str
-    expression: str
-    variable: str
-    line: int | None = None
-
-    def key_path(self) -> str:
-        return f"{self.secret}.{self.expression}"
-
-
-@dataclass(frozen=True)
-class SecretMap:
-    """A parsed secret map; ``source`` names its file in messages."""
-
-    source: str
-    entries: tuple[MapEntry, ...] = ()
-
-    def for_secret(self, name: str, namespace: str | None) -> list[MapEntry]:
-        qualified = f"{namespace or 'default'}/{name}"
-        return [e for e in self.entries if e.secret in (name, qualified)]
-
-
-@functools.lru_cache(maxsize=256)
-def _compile(expression: str) -> Any:
-    from jsonpath_ng.ext.parser import parse
-
-    return parse(expression)
-
-
-SECRET_MAP = documents.DocumentKind(
-    title="Invalid secret map", message="the secret map is {problem}", hint=MAP_HINT
-)
-
-
-def parse_secret_map(text: str, source: str) -> SecretMap:
-    """Parse and check a secret map; every mistake is reported at once, with file and line."""
-    root = documents.compose(text, source, SECRET_MAP).root
-    if root is None:
-        return SecretMap(source)
-    if not isinstance(root, yaml.MappingNode):
-        raise ConfigurationError(
-            "the secret map must be a mapping of Secret names",
-            file=source,
-            line=root.start_mark.line + 1,
-            hint=MAP_HINT,
-            title="Invalid secret map",
-        )
-    problems: list[Problem] = []
-    entries: list[MapEntry] = []
-    for secret_node, body in root.value:
-        secret = secret_node.value if isinstance(secret_node, yaml.ScalarNode) else None
-        line = secret_node.start_mark.line + 1
-        if not secret:
-            problems.append(Problem("a Secret name must be a non-empty string", source, line))
-            continue
-        if not isinstance(body, yaml.MappingNode) or not body.value:
-            problems.append(
-                Problem(
-                    'must map JSONPath expressions to variable names, e.g. {"$.stringData.KEY": VARIABLE}',
-                    source,
-                    line,
-                    secret,
-                )
-            )
-            continue
-        for expr_node, var_node in body.value:
-            expr = expr_node.value if isinstance(expr_node, yaml.ScalarNode) else ""
-            variable = var_node.value if isinstance(var_node, yaml.ScalarNode) else ""
-            eline = expr_node.start_mark.line + 1
-            where = f"{secret}.{expr}" if expr else secret
-            if not expr.startswith("$"):
-                problems.append(
-                    Problem(
-                        f"{expr!r} is not a JSONPath expression; write $.stringData.KEY or $.data.KEY",
-                        source,
-                        eline,
-                        where,
-                    )
-                )
-                continue
-            try:
-                _compile(expr)
-            except Exception as exc:  # jsonpath-ng raises several types for bad syntax
-                problems.append(Problem(f"invalid JSONPath expression {expr!r}: {exc}", source, eline, where))
-                continue
-            if not isinstance(variable, str) or not _VARIABLE.match(variable):
-                problems.append(
-                    Problem(
-                        f"{variable!r} is not a valid environment variable name "
-                        "(letters, digits and _, not starting with a digit)",
-                        source,
-                        var_node.start_mark.line + 1,
-                        where,
-                    )
-                )
-                continue
-            entries.append(MapEntry(secret, expr, variable, eline))
-    if problems:
-        raise ConfigurationError(
-            f"the secret map {source} has {len(problems)} problem(s)",
-            file=source,
-            line=problems[0].line,
-            hint=MAP_HINT,
-            title="Invalid secret map",
-            problems=problems,
-        )
-    return SecretMap(source, tuple(entries))
 
 
 # -- scanning ------------------------------------------------------------------------------
@@ -312,70 +188,14 @@ def _field(doc: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-@dataclass(frozen=True)
-class _Site:
-    """Stands in for a data/stringData value while a JSONPath expression is evaluated."""
-
-    field: str
-    key: str
-
-
 def _probe(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What a secret map's expressions see of a Secret: its data/stringData values as :class:`Site` s."""
     probe = {k: v for k, v in doc.items() if k not in FIELDS}
     for name in FIELDS:
         if name in doc:
             values = _field(doc, name)
-            probe[name] = {key: _Site(name, str(key)) for key in values}
+            probe[name] = {key: Site(name, str(key)) for key in values}
     return probe
-
-
-def _map_variables(
-    doc: Mapping[str, Any],
-    entries: Sequence[MapEntry],
-    source: str,
-    is_placeholder: Mapping[tuple[str, str], bool],
-) -> tuple[dict[tuple[str, str], list[MapEntry]], list[Problem]]:
-    """Which map entries select which (field, key) of this Secret; and what they got wrong."""
-    name, _ = _meta(doc)
-    probe = _probe(doc)
-    chosen: dict[tuple[str, str], list[MapEntry]] = {}
-    problems: list[Problem] = []
-    for entry in entries:
-        matches = [m.value for m in _compile(entry.expression).find(probe)]
-        if not matches:
-            problems.append(
-                Problem(
-                    f"selects nothing in Secret {name}",
-                    source,
-                    entry.line,
-                    entry.key_path(),
-                )
-            )
-        for value in matches:
-            if not isinstance(value, _Site):
-                problems.append(
-                    Problem(
-                        f"selects something in Secret {name} that is not a data/stringData value; "
-                        "select keys, e.g. $.stringData.KEY",
-                        source,
-                        entry.line,
-                        entry.key_path(),
-                    )
-                )
-                continue
-            if not is_placeholder.get((value.field, value.key), False):
-                problems.append(
-                    Problem(
-                        f"selects {value.field}.{value.key} of Secret {name}, which is not the placeholder; "
-                        "only placeholders are substituted",
-                        source,
-                        entry.line,
-                        entry.key_path(),
-                    )
-                )
-                continue
-            chosen.setdefault((value.field, value.key), []).append(entry)
-    return chosen, problems
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -483,7 +303,7 @@ def scan(
             is_placeholder["data", str(key)] = _is_data_placeholder(value, placeholder)
         entries = secret_map.for_secret(name, namespace) if secret_map else []
         seen_map_secrets.update(e.secret for e in entries)
-        chosen, problems = _map_variables(doc, entries, source, is_placeholder)
+        chosen, problems = select(_meta(doc)[0], _probe(doc), entries, source, is_placeholder)
         map_problems.extend(problems)
         keys = list(dict.fromkeys([*map(str, data), *map(str, string_data)]))  # kustomize's order
         for key in keys:

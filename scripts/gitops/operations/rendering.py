@@ -25,13 +25,12 @@ import yaml
 
 from gitops.adapters import runner
 from gitops.core import documents
+from gitops.core.secret_map import SecretMap, parse_secret_map
 from gitops.core.secrets import (
     DEFAULT_PLACEHOLDER,
     NeededSecret,
     Scan,
-    SecretMap,
     needed,
-    parse_secret_map,
     scan,
     substitute,
     values_for,

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
+from gitops.core.secret_map import SecretMap, parse_secret_map
 from gitops.core.secrets import (
     DEFAULT_PLACEHOLDER,
-    SecretMap,
     needed,
-    parse_secret_map,
     scan,
     substitute,
     variable_for_key,
