@@ -5,7 +5,8 @@ The API server answers an update that touches an immutable field with ``422`` an
 ``reason: Invalid``, ``details.kind``/``details.name``/``details.group`` naming the object and
 ``details.causes[]`` with a machine-readable ``reason`` (``FieldValueForbidden``,
 ``FieldValueInvalid``...) and the ``field`` path. We decide from those structured fields; the
-human ``message`` is parsed only when a server (or proxy) dropped the causes.
+human ``message`` is parsed only when a server (or proxy) dropped the causes (reading the Status:
+:mod:`gitops.core.invalid_status`).
 
 Safety rules (DESIGN.md "Nothing is deleted that the user did not ask to delete"):
 
@@ -31,7 +32,6 @@ dry run (and any preview of what apply would do) call it and do what the verdict
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -41,7 +41,8 @@ from gitops.core import immutable_fields
 from gitops.core.admission import denial_of
 from gitops.core.apply_plan import ObjectRef
 from gitops.core.drift import Change
-from gitops.core.immutable_fields import FIELD_ERROR_REASONS, FORBIDDEN, INVALID, normalize
+from gitops.core.immutable_fields import FIELD_ERROR_REASONS, normalize
+from gitops.core.invalid_status import Cause, causes_from_message, named_object, structured_causes
 from gitops.core.volumes import abandoned_claims
 
 
@@ -64,17 +65,6 @@ class Evidence(Enum):
         "a comparison of the live object with the manifest (the server's causes were missing or unrecognised)"
     )
     ADMISSION = "the admission denial in the server's message"
-
-
-@dataclass(frozen=True)
-class Cause:
-    reason: str
-    field: str
-    message: str = ""
-
-    def __str__(self) -> str:
-        text = f"{self.field}: {self.message}" if self.message else self.field
-        return f"{text} ({self.reason})" if self.reason else text
 
 
 @dataclass(frozen=True)
@@ -119,54 +109,6 @@ _IMMUTABLE_PHRASES = (
     "field is immutable when `immutable` is set",
 )
 
-_TYPE_TO_REASON = {
-    "Invalid value": INVALID,
-    "Forbidden": FORBIDDEN,
-    "Required value": "FieldValueRequired",
-    "Unsupported value": "FieldValueNotSupported",
-    "Duplicate value": "FieldValueDuplicate",
-    "Not found": "FieldValueNotFound",
-    "Too long": "FieldValueTooLong",
-    "Too many": "FieldValueTooMany",
-    "Internal error": "InternalError",
-}
-_CAUSE_TYPES = "|".join(map(re.escape, _TYPE_TO_REASON))
-_CAUSE_IN_MESSAGE = re.compile(r"(?:^|\[|, )(?P<field>[A-Za-z][\w.\[\]/-]*): (?P<type>" + _CAUSE_TYPES + r")")
-_HEAD = re.compile(r'^(?:The )?(?P<kind>[A-Za-z]+)(?:\.(?P<group>[\w.-]+))? "(?P<name>[^"]+)" is invalid: ?')
-
-
-def causes_of(status: Mapping[str, Any]) -> tuple[Cause, ...]:
-    """The causes of a Status: structured ``details.causes``, else parsed from ``message``."""
-    return _structured_causes(status) or _causes_from_message(str(status.get("message") or ""))
-
-
-def _causes_from_message(message: str) -> tuple[Cause, ...]:
-    head = _HEAD.match(message)
-    body = message[head.end() :] if head else message
-    matches = list(_CAUSE_IN_MESSAGE.finditer(body))
-    causes = []
-    for i, m in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(body)
-        detail = body[m.start("type") : end].rstrip("]").strip()
-        causes.append(Cause(_TYPE_TO_REASON[m["type"]], m["field"], detail))
-    return tuple(causes)
-
-
-def _named(status: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(group, kind, name) from details, else from the message head."""
-    details = status.get("details") or {}
-    kind, name, group = details.get("kind"), details.get("name"), details.get("group")
-    if not kind or not name:
-        head = _HEAD.match(str(status.get("message") or ""))
-        if head:
-            kind, name = kind or head["kind"], name or head["name"]
-            group = group if group is not None else head["group"] or ""
-    return (
-        None if group is None else str(group),
-        None if kind is None else str(kind),
-        None if name is None else str(name),
-    )
-
 
 def is_immutable_cause(group: str, kind: str, cause: Cause) -> bool:
     """Does ``cause`` say that an immutable field of the kind changed?
@@ -208,8 +150,8 @@ def classify(
     """
     message = str(status.get("message") or "")
     denial = denial_of(status)
-    structured = _structured_causes(status)
-    causes = structured or _causes_from_message(message)
+    structured = structured_causes(status)
+    causes = structured or causes_from_message(message)
     evidence = Evidence.CAUSES if structured else Evidence.MESSAGE
     if denial is not None:
         return ImmutableVerdict(
@@ -222,7 +164,7 @@ def classify(
         )
     if int(status.get("code") or 0) != 422 or (status.get("reason") and status.get("reason") != "Invalid"):
         return ImmutableVerdict(Remedy.NOT_IMMUTABLE, message or "not a validation error", causes)
-    group, kind, name = _named(status)
+    group, kind, name = named_object(status)
     kinds = {ref.kind.lower(), (resource or "").lower()} - {""}
     if (name is not None and name != ref.name) or (kind is not None and kind.lower() not in kinds):
         return ImmutableVerdict(
@@ -300,15 +242,6 @@ def _by_comparison(
 def _overlaps(field: str, path: str) -> bool:
     a, b = normalize(field), path
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
-
-
-def _structured_causes(status: Mapping[str, Any]) -> tuple[Cause, ...]:
-    raw = (status.get("details") or {}).get("causes") or []
-    return tuple(
-        Cause(str(c.get("reason") or ""), str(c.get("field") or ""), str(c.get("message") or ""))
-        for c in raw
-        if isinstance(c, Mapping)
-    )
 
 
 def _fields(causes: Sequence[Cause]) -> str:

@@ -57,8 +57,8 @@ from gitops.core.diff_report import (
     secret_view,
     unified,
 )
-from gitops.core.immutable import Cause
 from gitops.core.immutable_fields import changed_immutable_fields
+from gitops.core.invalid_status import Cause
 from gitops.core.redaction import secret_object_values
 from gitops.core.secrets import DEFAULT_PLACEHOLDER
 from gitops.operations.apply_engine import ApplySettings

@@ -6,7 +6,8 @@ import pytest
 
 from gitops.core.apply_plan import ObjectRef
 from gitops.core.drift import Change
-from gitops.core.immutable import Cause, Remedy, causes_of, classify
+from gitops.core.immutable import Remedy, classify
+from gitops.core.invalid_status import Cause, causes_of
 from tests.support import manifests as m
 
 STS = ObjectRef("apps", "v1", "StatefulSet", "default", "postgres")
