@@ -13,7 +13,7 @@ The path of one diff:
    compared client-side (:mod:`gitops.core.managed_fields`; see :func:`_client`), and the
    report's ``mode`` says so;
 4. the objects that carry the overlay's labels, were applied by our field manager and are not
-   rendered any more: left behind, since gitops does not prune.
+   rendered any more: left behind, since gitops does not prune (:mod:`gitops.operations.left_behind`).
 
 Given the gate's inputs (``DiffRequest.gate``), the deploy gate is asked first, exactly as
 ``gitops deploy`` asks it (:func:`gitops.operations.gating.deploy_gate`), and the plan of step 2
@@ -42,9 +42,9 @@ from typing import Any
 
 from gitops.adapters import runner
 from gitops.adapters.clock import SYSTEM_CLOCK, Clock
-from gitops.adapters.kube import ApiResource, KubeconfigSource, KubeError
+from gitops.adapters.kube import KubeconfigSource, KubeError
 from gitops.core import foreseen, managed_fields
-from gitops.core.apply_plan import ApplyPlan, ObjectRef, PlannedObject, build_plan, service_of
+from gitops.core.apply_plan import ObjectRef, PlannedObject, build_plan
 from gitops.core.deploy_gate import DeployGate
 from gitops.core.diff_report import (
     DiffAction,
@@ -52,7 +52,6 @@ from gitops.core.diff_report import (
     Mode,
     ObjectDiff,
     Recreate,
-    common_labels,
     secret_key_states,
     secret_view,
     unified,
@@ -61,6 +60,7 @@ from gitops.core.immutable_fields import changed_immutable_fields
 from gitops.core.invalid_status import Cause
 from gitops.core.redaction import secret_object_values
 from gitops.core.secrets import DEFAULT_PLACEHOLDER
+from gitops.operations import left_behind
 from gitops.operations.apply_engine import ApplySettings
 from gitops.operations.apply_engine.changeset import Action, ObjectResult
 from gitops.operations.apply_engine.dry_run import Preview, foresee_recreate, preview
@@ -71,32 +71,6 @@ from gitops.operations.connection import connected
 from gitops.operations.gating import GateRequest, deploy_gate
 
 MODES = ("auto", Mode.SERVER.value, Mode.CLIENT.value)
-
-# Kinds looked at for objects left behind, besides the rendered ones (namespaced, all served by
-# every supported Kubernetes version): what overlays of this suite deploy or commonly did.
-LEFT_BEHIND_KINDS: tuple[tuple[str, str], ...] = (
-    ("v1", "ConfigMap"),
-    ("v1", "Secret"),
-    ("v1", "Service"),
-    ("v1", "ServiceAccount"),
-    ("v1", "PersistentVolumeClaim"),
-    ("apps/v1", "StatefulSet"),
-    ("apps/v1", "Deployment"),
-    ("apps/v1", "DaemonSet"),
-    ("batch/v1", "Job"),
-    ("batch/v1", "CronJob"),
-    ("policy/v1", "PodDisruptionBudget"),
-    ("networking.k8s.io/v1", "Ingress"),
-    ("networking.k8s.io/v1", "NetworkPolicy"),
-    ("rbac.authorization.k8s.io/v1", "Role"),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-    ("autoscaling/v2", "HorizontalPodAutoscaler"),
-)
-
-NO_PRUNE = (
-    "gitops does not prune: an object left behind stays in the cluster, running or holding data, "
-    "until someone deletes it (check that nothing uses it first)"
-)
 
 
 @dataclass(frozen=True)
@@ -237,7 +211,9 @@ class _Differ:
             report.objects.append(
                 ObjectDiff(item.ref, DiffAction.SKIPPED, message=message, service=item.service)
             )
-        report.objects += self._left_behind(plan)
+        found, notes = left_behind.find(self.session, plan, self.manager)
+        report.objects += found
+        self.notes += notes
         report.notes = self.notes
         return report
 
@@ -408,56 +384,6 @@ class _Differ:
             found.growth = growth_plan(s, found.result)
         return self._from_preview(found, Mode.CLIENT)
 
-    # -- left behind -------------------------------------------------------------------------------
-
-    def _left_behind(self, plan: ApplyPlan) -> list[ObjectDiff]:
-        """Objects with the overlay's labels, applied by our field manager, that it no longer renders."""
-        s = self.session
-        everything = (*plan.objects, *plan.skipped)  # a skipped object is rendered, not left behind
-        rendered = {p.ref for p in everything}
-        labels = common_labels([p.manifest for p in everything])
-        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
-        namespaces = sorted({p.ref.namespace for p in everything if p.ref.namespace})
-        kinds = dict.fromkeys([(p.ref.api_version, p.ref.kind) for p in everything] + list(LEFT_BEHIND_KINDS))
-        found: list[ObjectDiff] = []
-        unlisted: list[str] = []
-        for api_version, kind in kinds:
-            res = s.kube.resource(api_version, kind)
-            if res is None or (res.verbs and "list" not in res.verbs):
-                continue
-            for namespace in namespaces if res.namespaced else [None]:
-                try:
-                    items = s.kube.list(res, namespace, label_selector=selector).items
-                except KubeError as err:
-                    if err.status in (403, 404):
-                        unlisted.append(f"{kind}s" + (f" in {namespace}" if namespace else ""))
-                        continue
-                    raise
-                found += [self._stray(res, i, labels) for i in items if _left(i, rendered, self.manager)]
-        if unlisted:
-            self.notes.append(
-                "not looked at for objects left behind (the credentials may not list them): "
-                + ", ".join(unlisted)
-            )
-        if found:
-            self.notes.append(NO_PRUNE)
-        return found
-
-    def _stray(self, res: ApiResource, item: Mapping[str, Any], labels: Mapping[str, str]) -> ObjectDiff:
-        ref = ObjectRef.of(item)
-        where = f" -n {ref.namespace}" if ref.namespace else ""
-        shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
-        return ObjectDiff(
-            ref,
-            DiffAction.LEFT_BEHIND,
-            message=(
-                f"carries the overlay's labels ({shown or 'none shared'}) and was applied by "
-                f"{self.manager}, but the overlay no longer renders it; gitops does not prune, so it stays"
-            ),
-            hint=f"delete it once nothing uses it: kubectl delete {res.plural} {ref.name}{where}",
-            service=service_of(item),
-        )
-
 
 def immutable_fields_named(
     ref: ObjectRef, causes: Sequence[Cause], live: Mapping[str, Any], desired: Mapping[str, Any]
@@ -468,16 +394,6 @@ def immutable_fields_named(
     changed = changed_immutable_fields(ref.group, ref.kind, live, desired)
     inside = [f for f in changed if any(f == n or f.startswith(n + ".") for n in named)]
     return tuple(inside or named)
-
-
-def _left(item: Mapping[str, Any], rendered: set[ObjectRef], manager: str) -> bool:
-    """Ours (applied by our field manager, controlled by nobody) and not rendered any more."""
-    meta = item.get("metadata") or {}
-    if any(o.get("controller") for o in meta.get("ownerReferences") or []):
-        return False  # a controller's (a StatefulSet's claim with a retention policy, a Job's pod)
-    if meta.get("deletionTimestamp"):
-        return False
-    return managed_fields.applied_by(item, manager) and ObjectRef.of(item) not in rendered
 
 
 def _unreadable(ref: ObjectRef, err: KubeError) -> ObjectDiff:
