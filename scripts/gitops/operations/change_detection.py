@@ -169,52 +169,34 @@ def _detect(
             exc.file = str(event_path)  # a payload problem: say which file
         raise
     note = " ".join(rng.notes) or None
-    if rng.nothing:
-        return _nothing(git, rng, layout, parsed, event=event, note=note)
-    if not rng.diff:
-        return _everything(git, rng, layout, parsed, event=event, note=note)
+    if rng.nothing or not rng.diff:
+        return _without_diff(git, rng, layout, parsed, event=event, note=note)
     return _compared(git, rng, layout, parsed, event=event, note=note, quantifier=predicate_quantifier)
 
 
-def _nothing(
+def _without_diff(
     git: Git, rng: CommitRange, layout: Layout, parsed: list[Filter], *, event: str | None, note: str | None
 ) -> ChangeReport:
-    """A deleted branch or tag: nothing to deploy."""
-    known = _tree_overlays(git, rng.head, layout) if rng.head != ZERO_SHA else []
+    """No diff to map: a deleted branch or tag affects nothing; a dispatch, a schedule or a vanished
+    ``before`` affects every environment, cluster and filter."""
+    if rng.nothing:
+        overlays = _tree_overlays(git, rng.head, layout) if rng.head != ZERO_SHA else []
+        impact = Impact(environments=[], clusters=[], reasons={}, cluster_reasons={}, unmapped=[])
+        filters = evaluate(parsed, [])
+    else:
+        overlays = _tree_overlays(git, rng.head, layout)
+        impact = everything(overlays, rng.reason or "no diff, every environment")
+        filters = every_filter(parsed)
     return ChangeReport(
         base=None,
         head=rng.head,
         files=[],
-        environments=[],
-        clusters=[],
-        reasons={},
+        environments=impact.environments,
+        clusters=impact.clusters,
+        reasons=impact.reasons,
+        cluster_reasons=impact.cluster_reasons,
         note=note,
-        filters=evaluate(parsed, []),
-        cluster_reasons={},
-        file_statuses=[],
-        event=event,
-        known_environments=sort_environments(o.environment for o in known),
-        unmapped=[],
-        diffed=False,
-    )
-
-
-def _everything(
-    git: Git, rng: CommitRange, layout: Layout, parsed: list[Filter], *, event: str | None, note: str | None
-) -> ChangeReport:
-    """No diff (a dispatch, a schedule, a vanished ``before``): every environment, cluster and filter."""
-    overlays = _tree_overlays(git, rng.head, layout)
-    every = everything(overlays, rng.reason or "no diff, every environment")
-    return ChangeReport(
-        base=None,
-        head=rng.head,
-        files=[],
-        environments=every.environments,
-        clusters=every.clusters,
-        reasons=every.reasons,
-        cluster_reasons=every.cluster_reasons,
-        note=note,
-        filters=every_filter(parsed),
+        filters=filters,
         file_statuses=[],
         event=event,
         known_environments=sort_environments(o.environment for o in overlays),
