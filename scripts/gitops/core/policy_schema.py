@@ -32,7 +32,7 @@ One reader method per section of the file, each next to the messages it gives; t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -169,6 +169,15 @@ class _PolicyReader(WindowsReader):
     def missing_key_note(self, key: str) -> str:
         return " (every environment has the same keys)" if key.startswith("environments.") else ""
 
+    def named(self, entries: Entries, key: str, what: str) -> Iterator[tuple[str, str, Node]]:
+        """(name, its key path, its value) of each entry named by a DNS label; ``what`` names the
+        others in their problem (the names become labels and Job names)."""
+        for name, (key_node, value) in entries.items():
+            if _NAME.fullmatch(name):
+                yield name, f"{key}.{name}", value
+            else:
+                self.problem(key_node, f"{key}.{name}", f"{name!r} is not a valid {what}")
+
     # -- the schema ----------------------------------------------------------------------
     def policy(self, root: Node | None) -> Policy | None:
         if root is None:
@@ -234,13 +243,9 @@ class _PolicyReader(WindowsReader):
         result: dict[str, EnvironmentPolicy] = {}
         service_sets: dict[str, tuple[Node, Entries]] = {}
         read: list[str] = []  # environments whose mapping could be read (for the key parity)
-        for name, (key_node, value) in entries.items():
-            key = f"environments.{name}"
-            if not _NAME.fullmatch(name):
-                self.problem(
-                    key_node, key, f"{name!r} is not a valid environment name (lowercase letters, digits, -)"
-                )
-                continue
+        for name, _, value in self.named(
+            entries, "environments", "environment name (lowercase letters, digits, -)"
+        ):
             env = self.environment(name, value, service_sets)
             if isinstance(value, MappingNode):
                 read.append(name)
@@ -397,13 +402,7 @@ class _PolicyReader(WindowsReader):
             return None
         service_sets[env] = (node, entries)
         result: dict[str, ServicePolicy] = {}
-        for name, (key_node, value) in entries.items():
-            skey = f"{key}.{name}"
-            if not _NAME.fullmatch(name):
-                self.problem(
-                    key_node, skey, f"{name!r} is not a valid service name (the app.kubernetes.io/name label)"
-                )
-                continue
+        for name, skey, value in self.named(entries, key, "service name (the app.kubernetes.io/name label)"):
             svc = self.mapping(value, skey, SERVICE_KEYS)
             if svc is None:
                 continue

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -65,6 +65,14 @@ class WindowsReader(SchemaReader):
         """``value``, recorded as the default of ``key`` (``rule`` the default in words)."""
         self.defaults[key] = rule
         return value
+
+    def each(self, node: Node, key: str, what: str, read: Callable[[Node, str], T | None]) -> list[T] | None:
+        """A list whose every item ``read`` accepts (``key[i]`` in its problems); None when any is not."""
+        items = self.sequence(node, key, what)
+        if items is None:
+            return None
+        got = [read(item, f"{key}[{i}]") for i, item in enumerate(items)]
+        return [g for g in got if g is not None] if None not in got else None
 
     # -- scalars of the section -----------------------------------------------------------
     def time_of_day(self, node: Node, key: str) -> time | None:
@@ -149,20 +157,21 @@ class WindowsReader(SchemaReader):
             tz = self.timezone(entries["timezone"][1], f"{key}.timezone")
         else:
             tz = default("timezone", ZoneInfo(DEFAULT_TIMEZONE))
-        allow: list[AllowWindow] | None = None
+        allow: list[AllowWindow] | None
         if "allow" in entries:
-            items = self.sequence(entries["allow"][1], f"{key}.allow", "windows {days, start, end}")
-            if items is not None:
-                read = [self.allow_window(item, f"{key}.allow[{i}]") for i, item in enumerate(items)]
-                allow = [w for w in read if w is not None] if None not in read else None
+            allow = self.each(
+                entries["allow"][1], f"{key}.allow", "windows {days, start, end}", self.allow_window
+            )
         else:
             allow = default("allow", [])
-        deny: list[DenyPeriod] | None = None
+        deny: list[DenyPeriod] | None
         if "deny" in entries:
-            items = self.sequence(entries["deny"][1], f"{key}.deny", "periods {start, end, reason}")
-            if items is not None:
-                got = [self.deny_period(item, f"{key}.deny[{i}]", tz) for i, item in enumerate(items)]
-                deny = [p for p in got if p is not None] if None not in got else None
+            deny = self.each(
+                entries["deny"][1],
+                f"{key}.deny",
+                "periods {start, end, reason}",
+                lambda item, item_key: self.deny_period(item, item_key, tz),
+            )
         else:
             deny = default("deny", [])
         override_node = entries["emergency_override"][1] if "emergency_override" in entries else None
@@ -255,12 +264,11 @@ class WindowsReader(SchemaReader):
             reason = self.boolean(entries["require_reason"][1], f"{key}.require_reason")
         else:
             reason = default("require_reason", True)
-        actors: list[str] | None = None
+        actors: list[str] | None
         if "actors" in entries:
-            items = self.sequence(entries["actors"][1], f"{key}.actors", "GitHub logins ([] = anyone)")
-            if items is not None:
-                got = [self.actor(item, f"{key}.actors[{i}]") for i, item in enumerate(items)]
-                actors = [a for a in got if a is not None] if None not in got else None
+            actors = self.each(
+                entries["actors"][1], f"{key}.actors", "GitHub logins ([] = anyone)", self.actor
+            )
         else:
             actors = default("actors", [])
         if enabled is None or reason is None or actors is None:
