@@ -192,22 +192,8 @@ def prepare_config(
         result["k3s_version"] = k3s_version
     warnings: list[str] = []
     if private_key_path is not None and public_key_path is not None:
-        networking = result.setdefault("networking", {})
-        if not isinstance(networking, dict):
-            raise ConfigurationError(
-                "`networking` must be a mapping",
-                file=source,
-                key="networking",
-                title="Invalid cluster config",
-            )
-        ssh = networking.setdefault("ssh", {})
-        if not isinstance(ssh, dict):
-            raise ConfigurationError(
-                "`networking.ssh` must be a mapping",
-                file=source,
-                key="networking.ssh",
-                title="Invalid cluster config",
-            )
+        networking = _mapping_at(result, "networking", source=source, path="networking")
+        ssh = _mapping_at(networking, "ssh", source=source, path="networking.ssh")
         ssh["private_key_path"] = private_key_path
         ssh["public_key_path"] = public_key_path
         if ssh.get("use_agent") is True:
@@ -216,6 +202,16 @@ def prepare_config(
                 "CI runner does not have; set it to false (the key from the secret has no passphrase)"
             )
     return PreparedConfig(result, str(name), kubeconfig_path, tuple(warnings))
+
+
+def _mapping_at(parent: dict[str, Any], key: str, *, source: str, path: str) -> dict[str, Any]:
+    """``parent[key]``, created empty when absent; refused when the config holds something else there."""
+    value = parent.setdefault(key, {})
+    if not isinstance(value, dict):
+        raise ConfigurationError(
+            f"`{path}` must be a mapping", file=source, key=path, title="Invalid cluster config"
+        )
+    return value
 
 
 def looks_like_private_key(text: str) -> bool:
