@@ -6,17 +6,23 @@ its current revision, create the read-only check Job, wait for it, and report. A
 fails the deploy (exit 2) loudly, with what is missing and the recovery steps, in the log, as an
 error annotation and (through the apply report's verify entry) in the job summary. No
 ``kubectl exec``, nothing written to the database.
+
+The Job is waited for by WATCHING it (:class:`gitops.operations.rollout.RolloutWaiter`, the Job
+rules of :mod:`gitops.core.readiness`: its Complete or Failed condition, and its pod failing fast
+when its image cannot be pulled), on the apply run's clock, so the check ends the moment the Job
+does; at :data:`WAIT_SECONDS` its state and its pod's are reported. The StatefulSet is taken as
+the rollout watch last saw it, not read again.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitops.adapters import runner
 from gitops.adapters.kube import ApiResource, Kube, KubeError
+from gitops.core.apply_plan import ObjectRef
 from gitops.core.postgres_check import (
     LABEL_FOR,
     LABEL_REVISION,
@@ -29,12 +35,13 @@ from gitops.core.postgres_check import (
     targets,
     verification_job,
 )
+from gitops.core.readiness import RolloutState, assess
+from gitops.operations.rollout import Outcome, RolloutWaiter
 
 JOBS = ApiResource("batch", "v1", "Job", "jobs", True)
 PODS = ApiResource("", "v1", "Pod", "pods", True)
 STATEFULSETS = ApiResource("apps", "v1", "StatefulSet", "statefulsets", True)
-POLL_SECONDS = 2.0
-WAIT_SECONDS = 240.0
+WAIT_SECONDS = 240.0  # longer than the Job's own activeDeadlineSeconds: it normally ends itself first
 
 
 @dataclass
@@ -67,13 +74,23 @@ class PostgresCheck:
 
 
 def verify_postgres(
-    kube: Kube, objects: Sequence[Mapping[str, Any]], default_namespace: str
+    kube: Kube,
+    objects: Sequence[Mapping[str, Any]],
+    default_namespace: str,
+    *,
+    waiter: RolloutWaiter | None = None,
+    seen: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> list[PostgresCheck]:
-    """One check per annotated StatefulSet of ``objects`` (the applied manifests)."""
+    """One check per annotated StatefulSet of ``objects`` (the applied manifests).
+
+    ``waiter`` watches the check Jobs (the apply engine passes its own, on the run's clock);
+    ``seen``: StatefulSets by (namespace, name) as a watch has just delivered them, not read again.
+    """
+    waiter = waiter or RolloutWaiter(kube)
     results = []
     for target in targets(objects, default_namespace):
         try:
-            result = _check(kube, target)
+            result = _check(kube, waiter, target, (seen or {}).get((target.namespace, target.statefulset)))
         except KubeError as err:
             result = PostgresCheck(target, False, f"the check could not run: {err.describe()}")
         _report(result)
@@ -81,9 +98,9 @@ def verify_postgres(
     return results
 
 
-def _check(kube: Kube, target: Target) -> PostgresCheck:
-    console = runner.current()
-    sts = kube.get(STATEFULSETS, target.namespace, target.statefulset)
+def _check(kube: Kube, waiter: RolloutWaiter, target: Target, sts: Mapping[str, Any] | None) -> PostgresCheck:
+    if sts is None:
+        sts = kube.get(STATEFULSETS, target.namespace, target.statefulset)
     if sts is None:
         return PostgresCheck(target, False, "the StatefulSet does not exist")
     rev = revision(sts)
@@ -103,23 +120,36 @@ def _check(kube: Kube, target: Target) -> PostgresCheck:
             return PostgresCheck(target, False, f"cannot be checked: {why}")
         name = str(job["metadata"]["name"])
         kube.create(JOBS, job, field_manager="gitops")
-    console.log(f"  checking that {target.statefulset} finished initialising (Job {target.namespace}/{name})")
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        live = kube.get(JOBS, target.namespace, name) or {}
-        outcome = finished(live)
-        if outcome is True:
-            return PostgresCheck(target, True, f"initialised (checked by Job {name})", name)
-        if outcome is False or time.monotonic() >= deadline:
-            pods = kube.list(PODS, target.namespace, label_selector=f"job-name={name}").items
-            detail = (
-                failure_detail(live, pods)
-                if outcome is False
-                else f"the check did not finish within {WAIT_SECONDS:g}s (kubectl -n {target.namespace} "
-                f"describe job {name})"
-            )
-            return PostgresCheck(target, False, detail, name, recovery_steps(target, sts))
-        time.sleep(POLL_SECONDS)
+    runner.current().log(
+        f"  checking that {target.statefulset} finished initialising (Job {target.namespace}/{name})"
+    )
+    ref = ObjectRef(JOBS.group, JOBS.version, JOBS.kind, target.namespace, name)
+    outcome = waiter.wait([(ref, JOBS)], WAIT_SECONDS, what="PostgreSQL check")[ref]
+    return _verdict(kube, target, sts, name, outcome)
+
+
+def _verdict(
+    kube: Kube, target: Target, sts: Mapping[str, Any], name: str, outcome: Outcome
+) -> PostgresCheck:
+    """What the wait for the check Job ``name`` says: passed, failed (what it printed), or not finished."""
+    if outcome.state is RolloutState.READY:
+        return PostgresCheck(target, True, f"initialised (checked by Job {name})", name)
+    live = outcome.last_seen or {}
+    if finished(live) is False:  # its psql said why: the termination message of its pod
+        pods = kube.list(PODS, target.namespace, label_selector=f"job-name={name}").items
+        detail = failure_detail(live, pods)
+    elif (
+        outcome.state is RolloutState.FAILED
+    ):  # its pod cannot run (an image that does not pull), or no watch
+        detail = outcome.message
+    else:
+        state = assess(live).message if live else "not seen yet"
+        its_pods = f"; pods: {'; '.join(outcome.pods)}" if outcome.pods else ""
+        detail = (
+            f"the check did not finish within {WAIT_SECONDS:g}s (the Job: {state}{its_pods}; "
+            f"kubectl -n {target.namespace} describe job {name})"
+        )
+    return PostgresCheck(target, False, detail, name, recovery_steps(target, sts))
 
 
 def _report(result: PostgresCheck) -> None:

@@ -14,16 +14,10 @@ from typing import Any
 
 import pytest
 
-from gitops.operations import postgres_check
 from tests.support.actions import GhaEnv
 from tests.support.apply import Cluster, by_name, client_deletes, report_of, write_overlay
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("secrets_env")]
-
-
-@pytest.fixture(autouse=True)
-def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(postgres_check, "POLL_SECONDS", 0.05)
 
 
 def apply(cli: Callable[[list[str]], Any], overlay: Path, cluster: Cluster) -> Any:

@@ -6,6 +6,8 @@
   for a volume left unprotected, a warning.
 * The PostgreSQL check (:mod:`gitops.operations.postgres_check`), for the annotated StatefulSets
   whose rollout became Ready; a failed check is a failed ``verify`` entry, so the run fails (exit 2).
+  Each StatefulSet is taken as its rollout watch last saw it; the check's Job is watched by the
+  run's rollout waiter (its clock, its progress lines).
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def after_rollout(session: Session, report: ApplyReport) -> None:
         for r in applied.values()
         if r.ref.group_kind == ("apps", "StatefulSet") and r.rollout is RolloutState.READY
     }
-    for check in verify_postgres(session.kube, [r.item.manifest for r in ready.values()], namespace):
+    checks = verify_postgres(
+        session.kube,
+        [r.item.manifest for r in ready.values()],
+        namespace,
+        waiter=session.waiter,
+        seen={key: r.observed for key, r in ready.items() if r.observed is not None},
+    )
+    for check in checks:
         result = ready[(check.target.namespace, check.target.statefulset)]
         report.verify.append(Check(result.ref, "postgres initialised", check.passed, check.summary))
