@@ -51,8 +51,18 @@ class Row:
         return data
 
 
-def retain_volumes(kube: Kube, objects: Sequence[Mapping[str, Any]], default_namespace: str) -> list[Row]:
-    """Set ``Retain`` on every PersistentVolume bound to a claim of ``objects`` (the applied manifests)."""
+def retain_volumes(
+    kube: Kube,
+    objects: Sequence[Mapping[str, Any]],
+    default_namespace: str,
+    *,
+    listed: Mapping[str | None, Sequence[dict[str, Any]]] | None = None,
+) -> list[Row]:
+    """Set ``Retain`` on every PersistentVolume bound to a claim of ``objects`` (the applied manifests).
+
+    ``listed``: the claims of a namespace as a LIST of this run has just answered (the apply's
+    verification); only the other namespaces are listed.
+    """
     console = runner.current()
     namespaces = sorted(
         {
@@ -61,10 +71,12 @@ def retain_volumes(kube: Kube, objects: Sequence[Mapping[str, Any]], default_nam
             if o.get("kind") in ("StatefulSet", "PersistentVolumeClaim")
         }
     )
-    pvcs: dict[str, list[dict[str, Any]]] = {}
+    known = listed or {}
+    pvcs: dict[str, list[dict[str, Any]]] = {ns: list(known[ns]) for ns in namespaces if ns in known}
     try:
         for namespace in namespaces:
-            pvcs[namespace] = kube.list(PVCS, namespace).items
+            if namespace not in pvcs:
+                pvcs[namespace] = kube.list(PVCS, namespace).items
     except KubeError as err:
         console.warning(
             f"cannot list PersistentVolumeClaims to protect their volumes: {err.describe()}",

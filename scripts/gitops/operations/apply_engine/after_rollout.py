@@ -3,7 +3,8 @@
 * Volume retention (:mod:`gitops.operations.volume_retention`), for everything applied, also after
   a failed rollout: a database that did not start still has its data on its volume. Each claim's
   result goes on the object that owns it: ``volumes.retained`` (JSON and the summary's note) and,
-  for a volume left unprotected, a warning.
+  for a volume left unprotected, a warning. The claims verification has just listed are not
+  listed again.
 * The PostgreSQL check (:mod:`gitops.operations.postgres_check`), for the annotated StatefulSets
   whose rollout became Ready; a failed check is a failed ``verify`` entry, so the run fails (exit 2).
   Each StatefulSet is taken as its rollout watch last saw it; the check's Job is watched by the
@@ -26,7 +27,8 @@ def after_rollout(session: Session, report: ApplyReport) -> None:
         for r in report.objects
         if r.action in APPLIED
     }
-    for row in retain_volumes(session.kube, [r.item.manifest for r in applied.values()], namespace):
+    manifests = [r.item.manifest for r in applied.values()]
+    for row in retain_volumes(session.kube, manifests, namespace, listed=session.claims):
         owner = applied[(row.claim.kind, row.claim.namespace, row.claim.owner)]
         volumes = owner.volumes if owner.volumes is not None else {}
         if row.error:

@@ -9,8 +9,8 @@ take the session as their first argument.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from gitops.adapters import runner
 from gitops.adapters.clock import Clock, poll
@@ -34,6 +34,9 @@ class Session:
     console: Runner
     discovery: Discovery
     waiter: RolloutWaiter
+    # The claims of each namespace as verification's last LIST saw them: the volumes' Retain
+    # step after the rollouts takes them from here instead of listing them again.
+    claims: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def start(cls, kube: Kube, settings: ApplySettings, clock: Clock) -> Session:

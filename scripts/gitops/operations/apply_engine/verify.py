@@ -7,7 +7,8 @@ A claim's phase may lag behind its ready pod, so claims are looked at again for 
 
 Nothing is read twice: an object the rollout watch has just seen is taken from it, the others
 come from one LIST per big kind or a GET each (a few at a time), and the claims of a namespace
-from one LIST per look for all its StatefulSets.
+from one LIST per look for all its StatefulSets (kept on the session: the volumes' Retain step
+reads them there).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def _verify_claims(
 
     def look() -> list[tuple[ObjectRef, list[ClaimState]]]:
         pvcs = {ns: session.kube.list(PVC, ns).items for ns in namespaces}
+        session.claims.update(pvcs)  # the last look is what the steps after the rollout read
         return [(ref, claim_states(live, pvcs[ref.namespace])) for ref, live in claiming]
 
     found = session.poll(
