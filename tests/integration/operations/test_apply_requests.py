@@ -21,6 +21,7 @@ from gitops.operations.apply_engine.changeset import Action
 from tests.fakekube import FakeKube
 from tests.support import manifests as m
 from tests.support.apply import Cluster, start_fake
+from tests.support.infra import render
 
 pytestmark = pytest.mark.integration
 
@@ -96,13 +97,39 @@ def test_a_second_run_reads_each_object_once_and_what_the_rollout_watch_saw_not_
     )
     # Verify takes the StatefulSets from the rollout watch: each is read once, before its apply.
     assert sent["get", "db"] == 1 and sent["get", "cache"] == 1
-    # The claims of both StatefulSets: one LIST of the namespace when they are verified, not one
-    # per StatefulSet per look (and one each when their apply looks for claims to grow, one when
-    # their volumes are set to Retain after the rollout).
+    # The claims of both StatefulSets: one LIST of the namespace when their stage looks for claims
+    # to grow, one when they are verified (not one per StatefulSet, nor per look); the volumes' Retain
+    # step after the rollout takes verification's.
     claims = "/api/v1/namespaces/default/persistentvolumeclaims"
-    assert sent["list", claims] == 2 + 1 + 1
+    assert sent["list", claims] == 1 + 1
     # The ConfigMaps: one LIST before the apply, one when verified; never a GET each.
     assert sent["list", "/api/v1/namespaces/default/configmaps"] == 2
     assert not any(verb == "get" and name.startswith("cm-") for verb, name in sent)
     assert sent["get", "token"] == 2  # a Secret is never LISTed: read before its apply, and verified
     assert report.requests == sum(sent.values())
+
+
+def test_a_first_apply_reads_nothing_again_after_the_rollout(cluster: Cluster) -> None:
+    """dev's overlay on an empty cluster: what the steps after the rollout send (the volumes' Retain,
+    the PostgreSQL check) besides what they write, and that the check Job is watched, not polled."""
+    fake: FakeKube = cluster.need_fake()
+    report = run(cluster, render("dev"))
+
+    assert report.ok, [c for c in report.verify if not c.passed]
+    log = fake.request_log
+    # Each StatefulSet is read once, before its apply (404: it is created); verification and the
+    # PostgreSQL check take it from the rollout watch.
+    for name in ("postgres", "redis", "jaeger"):
+        reads = [r for r in log if r["verb"] == "get" and r["path"].endswith(f"/statefulsets/{name}")]
+        assert [r["status"] for r in reads] == [404], name
+    # The claims: one LIST when the StatefulSets' stage looks for claims to grow, one when they are
+    # verified; the Retain step uses verification's. Then one GET and one PATCH per volume.
+    assert len(fake.requests(verb="list", path="/persistentvolumeclaims$")) == 1 + 1
+    assert len(fake.requests(verb="get", path="^/api/v1/persistentvolumes/")) == 3
+    assert len(fake.requests(verb="patch", path="^/api/v1/persistentvolumes/")) == 3
+    # The check: is there one for this revision (a labelled LIST), create it, watch it (LIST + WATCH,
+    # as kubectl rollout status does); its pods are watched for a pod that cannot start.
+    jobs = [(r["verb"], "labelSelector" in r["query"]) for r in log if r["path"].endswith("/jobs")]
+    assert jobs == [("list", True), ("create", False), ("list", False), ("watch", False)]
+    assert not fake.requests(path="/jobs/")  # never a GET of the Job, however long it runs
+    assert report.requests == len([r for r in log if r["user_agent"].startswith("gitops")])

@@ -93,13 +93,16 @@ def _apply_stage(
     """Apply one stage's objects, a bounded number at a time; results (and their log lines) in input order."""
     settings = session.settings
     width = settings.wide_parallelism if stage in WIDE_STAGES else settings.parallelism
-    results = each(items, lambda item: _apply_one(session, item, live), width)
+    claims = volumes.StageClaims(session)
+    results = each(items, lambda item: _apply_one(session, item, live, claims), width)
     for result in results:
         _log_result(session, result)
     return results
 
 
-def _apply_one(session: Session, item: PlannedObject, prefetched: Mapping[ObjectRef, Any]) -> ObjectResult:
+def _apply_one(
+    session: Session, item: PlannedObject, prefetched: Mapping[ObjectRef, Any], claims: volumes.StageClaims
+) -> ObjectResult:
     result = ObjectResult(item)
     start = session.clock.monotonic()
     ref = item.ref
@@ -122,7 +125,7 @@ def _apply_one(session: Session, item: PlannedObject, prefetched: Mapping[Object
             result.uid = ownership.uid(applied)
             result.action = Action.of(drift.applied_change(live, applied, dry_run=False), dry_run=False)
             if ref.group_kind == ("apps", "StatefulSet"):
-                volumes.grow(session, result)
+                volumes.grow(session, result, claims)
     except KubeError as err:
         session.fail(result, err)
     result.seconds = session.clock.monotonic() - start

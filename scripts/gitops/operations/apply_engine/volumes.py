@@ -8,6 +8,9 @@ records what grew and what was left at its old size (and why).
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from gitops.adapters.kube import KubeError
 from gitops.core.admission import is_resize_refused
 from gitops.core.volumes import GrowthPlan, claim_templates, plan_growth, undersized_claims
@@ -18,16 +21,35 @@ from gitops.operations.apply_engine.session import Session
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 
 
-def plan(session: Session, result: ObjectResult) -> GrowthPlan | None:
+class StageClaims:
+    """The claims of each namespace, listed once for all the StatefulSets of one stage.
+
+    They are applied at once and each looks for claims to grow right after its apply: the first
+    to ask lists, the others wait for that answer instead of sending the same LIST.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._lock = threading.Lock()
+        self._listed: dict[str | None, list[dict[str, Any]]] = {}
+
+    def of(self, namespace: str | None) -> list[dict[str, Any]]:
+        with self._lock:
+            if namespace not in self._listed:
+                self._listed[namespace] = self._session.kube.list(PVC, namespace).items
+            return self._listed[namespace]
+
+
+def plan(session: Session, result: ObjectResult, claims: StageClaims | None = None) -> GrowthPlan | None:
     """Which existing PVCs of the StatefulSet would grow, and which could not (read-only).
 
     None when no claim is smaller than its template. The apply grows them (:func:`grow`);
-    its dry run and ``gitops diff`` show this plan.
+    its dry run and ``gitops diff`` show this plan. ``claims``: the stage's listing, else a LIST.
     """
     ref, desired = result.ref, result.item.manifest
     if not any(claim_templates(desired).values()):
         return None
-    pvcs = session.kube.list(PVC, ref.namespace).items
+    pvcs = claims.of(ref.namespace) if claims else session.kube.list(PVC, ref.namespace).items
     if not undersized_claims(desired, pvcs)[0]:
         return None
     try:
@@ -48,10 +70,10 @@ def plan(session: Session, result: ObjectResult) -> GrowthPlan | None:
     return plan_growth(desired, pvcs, classes, default)
 
 
-def grow(session: Session, result: ObjectResult) -> None:
+def grow(session: Session, result: ObjectResult, claims: StageClaims | None = None) -> None:
     """Patch each existing PVC of the StatefulSet up to its template's size."""
     ref = result.ref
-    growth = plan(session, result)
+    growth = plan(session, result, claims)
     if growth is None:
         return
     expanded: list[str] = []
