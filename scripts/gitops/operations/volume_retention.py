@@ -12,7 +12,7 @@ to grant, because until then that volume still goes with its claim.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,17 +51,24 @@ class Row:
         return data
 
 
+# How the claims are worked through: (claims, work on one) -> the rows, in the claims' order.
+Each = Callable[[Sequence[Claim], Callable[[Claim], Row]], list[Row]]
+
+
 def retain_volumes(
     kube: Kube,
     objects: Sequence[Mapping[str, Any]],
     default_namespace: str,
     *,
     listed: Mapping[str | None, Sequence[dict[str, Any]]] | None = None,
+    each: Each | None = None,
 ) -> list[Row]:
     """Set ``Retain`` on every PersistentVolume bound to a claim of ``objects`` (the applied manifests).
 
     ``listed``: the claims of a namespace as a LIST of this run has just answered (the apply's
-    verification); only the other namespaces are listed.
+    verification); only the other namespaces are listed. ``each``: how the claims are handled
+    (the apply engine's bounded parallelism; one after the other by default); rows and log lines
+    come in the order of the claims.
     """
     console = runner.current()
     namespaces = sorted(
@@ -84,25 +91,30 @@ def retain_volumes(
         )
         return []
     by_key = {(ns, str(p["metadata"]["name"])): p for ns, items in pvcs.items() for p in items}
-    rows = []
-    for claim in our_claims(objects, pvcs, default_namespace):
-        pvc = by_key.get((claim.namespace, claim.name))
-        volume_name = str(((pvc or {}).get("spec") or {}).get("volumeName") or "")
-        retention: Retention | None = None
-        try:
-            volume = kube.get(PVS, None, volume_name) if volume_name else None
-            retention = plan_retention(pvc, volume, claim.namespace, claim.name)
-            if retention.patch and retention.volume:
-                kube.patch(
-                    PVS, None, retention.volume, RETAIN_PATCH, patch_type="merge", field_manager="gitops"
-                )
-            row = Row(claim, retention)
-        except KubeError as err:
-            unread = Retention(claim.namespace, claim.name, volume_name or None, None, Action.SET_RETAIN)
-            row = Row(claim, retention or unread, err.describe())
-        rows.append(row)
+
+    def protect(claim: Claim) -> Row:
+        return _protect(kube, claim, by_key.get((claim.namespace, claim.name)))
+
+    claims = our_claims(objects, pvcs, default_namespace)
+    rows = each(claims, protect) if each else [protect(claim) for claim in claims]
+    for row in rows:
         _log(row)
     return rows
+
+
+def _protect(kube: Kube, claim: Claim, pvc: Mapping[str, Any] | None) -> Row:
+    """Read the volume of one claim and set it to Retain when it is its own and not Retain yet."""
+    volume_name = str(((pvc or {}).get("spec") or {}).get("volumeName") or "")
+    retention: Retention | None = None
+    try:
+        volume = kube.get(PVS, None, volume_name) if volume_name else None
+        retention = plan_retention(pvc, volume, claim.namespace, claim.name)
+        if retention.patch and retention.volume:
+            kube.patch(PVS, None, retention.volume, RETAIN_PATCH, patch_type="merge", field_manager="gitops")
+        return Row(claim, retention)
+    except KubeError as err:
+        unread = Retention(claim.namespace, claim.name, volume_name or None, None, Action.SET_RETAIN)
+        return Row(claim, retention or unread, err.describe())
 
 
 def not_protected(row: Row) -> str:
