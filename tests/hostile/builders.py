@@ -57,22 +57,58 @@ def deep_json(depth: int = 100_000) -> str:
     return "[" * depth + "]" * depth
 
 
-def kubeconfig(server: str | None = None, **user: Any) -> Callable[[Context], str]:
-    """The fake API server's kubeconfig, with another server URL and/or other user fields."""
+def _filled(value: Any, ctx: Context) -> Any:
+    if isinstance(value, str):
+        for key, known in ctx.values().items():
+            value = value.replace("{" + key + "}", known)
+        return value
+    if isinstance(value, dict):
+        return {k: _filled(v, ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, ctx) for v in value]
+    return value
+
+
+def kubeconfig(
+    server: str | None = None, *, cluster: dict[str, Any] | None = None, **user: Any
+) -> Callable[[Context], str]:
+    """The fake API server's kubeconfig, with another server URL, more cluster fields and/or other
+    user fields (a field set to None is removed); ``{placeholders}`` in values are filled."""
 
     def build(ctx: Context) -> str:
         config = copy.deepcopy(ctx.fake.kubeconfig(context="fakekube", namespace="default"))
-        if server is not None:
-            url = server
-            for key, value in ctx.values().items():
-                url = url.replace("{" + key + "}", value)
-            for entry in config["clusters"]:
-                entry["cluster"]["server"] = url
+        for entry in config["clusters"]:
+            if server is not None:
+                entry["cluster"]["server"] = _filled(server, ctx)
+            entry["cluster"].update(_filled(cluster or {}, ctx))
+            for key in [k for k, v in entry["cluster"].items() if v is None]:
+                del entry["cluster"][key]
         for entry in config["users"]:
-            entry["user"].update(user)
+            entry["user"].update(_filled(user, ctx))
+            for key in [k for k, v in entry["user"].items() if v is None]:
+                del entry["user"][key]
         return yaml.safe_dump(config, sort_keys=False)
 
     return build
+
+
+def exec_plugin(script: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """A kubeconfig ``exec`` plugin that runs ``sh -c script`` (client.authentication.k8s.io/v1)."""
+    plugin: dict[str, Any] = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "command": "sh",
+        "args": ["-c", script],
+        "interactiveMode": "Never",
+    }
+    if env:
+        plugin["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    return plugin
+
+
+def exec_credential(token_variable: str) -> str:
+    """A plugin script that prints an ExecCredential holding the token in ``$token_variable``."""
+    body = '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}'
+    return f"printf '{body}' \"${token_variable}\""
 
 
 def with_userinfo(user: str = URL_USER, password: str = URL_PASSWORD) -> str:

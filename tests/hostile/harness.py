@@ -24,11 +24,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import itertools
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -44,10 +47,11 @@ ADDRESS_SPACE_LIMIT = 3 * 1024**3  # a safety net; the judged limit is Case.max_
 
 @dataclass(frozen=True)
 class Context:
-    """What a case's callables and ``{placeholders}`` can use: its directory and the fake API server."""
+    """What a case's callables and ``{placeholders}`` can use: its directory and the fake API servers."""
 
     dir: Path
     fake: Any = None  # tests.fakekube.FakeKube when the case needs a cluster
+    github: Any = None  # tests.fakegithub.FakeGitHub when the case talks to GitHub
 
     def values(self) -> dict[str, str]:
         found = {"dir": str(self.dir), "root": str(ROOT)}
@@ -58,6 +62,8 @@ class Context:
                 token=self.fake.token,
                 kubeconfig=str(self.dir / "kubeconfig"),
             )
+        if self.github is not None:
+            found.update(github=self.github.url, github_host=self.github.url.split("://", 1)[1])
         return found
 
 
@@ -68,7 +74,8 @@ Content = str | bytes | Callable[[Context], str | bytes]
 class Case:
     """One hostile run. Strings in argv, env, stdin and text files may use ``{dir}``, ``{root}``,
     ``{server}``, ``{server_host}``, ``{token}`` and ``{kubeconfig}`` (a kubeconfig for the fake,
-    written for every case that has one); other braces are left alone."""
+    written for every case that has one), ``{github}`` and ``{github_host}`` (the fake GitHub's
+    URL); other braces are left alone."""
 
     id: str
     argv: Sequence[str]
@@ -80,10 +87,12 @@ class Case:
     files: Mapping[str, Content] = field(default_factory=dict)
     secrets: Sequence[str] = ()  # values that must not leak (env values named like a secret are added)
     fake: Mapping[str, Any] | None = None  # knobs of the fake API server; None = no server
+    github: Mapping[str, Any] | None = None  # FakeGitHub keywords; None = no fake GitHub
     cwd: str = "{dir}"
     git: bool = False  # the case directory is a git repository with two commits (HEAD~1, HEAD)
     json_stdout: bool = False  # stdout must be one valid JSON document
     check: Callable[[Result], list[str]] | None = None  # further findings, e.g. on outputs
+    setup: Callable[[Context], None] | None = None  # last step before the run (e.g. chmod a file)
     max_seconds: float = 40.0
     max_rss_mb: int = 450
 
@@ -99,6 +108,8 @@ class Result:
     rss_mb: float
     files: dict[str, str]  # every file the run created or changed (relative path -> text)
     secrets: list[str]
+    fake: Any = None  # the fake API server after the run (its request log), if the case had one
+    github: Any = None  # the fake GitHub after the run, if the case had one
 
     def github_file(self, name: str) -> str:
         return self.files.get(f"github/{name}", "")
@@ -126,11 +137,12 @@ def _content(value: Content, ctx: Context) -> bytes:
 
 
 def _snapshot(directory: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in directory.rglob("*")
-        if p.is_file() and not p.is_symlink()
-    }
+    found = {}
+    for p in directory.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            with contextlib.suppress(OSError):  # a file the case made unreadable on purpose
+                found[str(p.relative_to(directory))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return found
 
 
 def _two_commits(directory: Path, env: Mapping[str, str]) -> None:
@@ -139,6 +151,46 @@ def _two_commits(directory: Path, env: Mapping[str, str]) -> None:
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "one", "--allow-empty"]):
         subprocess.run(["git", *args], cwd=directory, env=git, check=True)
     subprocess.run(["git", "commit", "-qm", "two", "--allow-empty"], cwd=directory, env=git, check=True)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One prepared run: what to execute, where, and the files that take its streams."""
+
+    argv: list[str]  # gitops's arguments
+    env: dict[str, str]
+    cwd: str
+    stdin: Path
+    stdout: Path
+    stderr: Path
+    max_seconds: float
+
+
+@dataclass(frozen=True)
+class Finished:
+    code: int | None  # None: killed at the deadline
+    seconds: float
+    rss_kb: int
+
+
+def base_env(directory: Path) -> dict[str, str]:
+    """The environment of an Actions step, with every runner file and temp directory in ``directory``."""
+    env = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(directory / "home"),
+        "LANG": "C.UTF-8",
+        "TMPDIR": str(directory / "tmp"),
+        "RUNNER_TEMP": str(directory / "runner-temp"),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(directory),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    for name in GITHUB_FILES:
+        env[name] = str(directory / "github" / name)
+    scripts = os.environ.get("HOSTILE_GITOPS_SCRIPTS")
+    if scripts:
+        env["PYTHONPATH"] = scripts
+    return env
 
 
 # The limits are set by a tiny Python that then execs gitops: a preexec_fn is not safe in a test
@@ -151,58 +203,23 @@ _LIMITED = (
 )
 
 
-def run_case(case: Case, directory: Path, fake: Any = None) -> Result:
-    ctx = Context(directory, fake)
-    work = directory
-    gha = directory / "github"
-    for sub in ("github", "tmp", "runner-temp", "home"):
-        (directory / sub).mkdir(parents=True, exist_ok=True)
-    if fake is not None:
-        fake.write_kubeconfig(directory / "kubeconfig")
-    for name, value in case.files.items():
-        target = work / _fill(name, ctx)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(_content(value, ctx))
-    env = {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-        "HOME": str(directory / "home"),
-        "LANG": "C.UTF-8",
-        "TMPDIR": str(directory / "tmp"),
-        "RUNNER_TEMP": str(directory / "runner-temp"),
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_WORKSPACE": str(work),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    for name in GITHUB_FILES:
-        env[name] = str(gha / name)
-        (gha / name).touch()
-    scripts = os.environ.get("HOSTILE_GITOPS_SCRIPTS")
-    if scripts:
-        env["PYTHONPATH"] = scripts
-    env.update({k: v(ctx) if callable(v) else _fill(v, ctx) for k, v in case.env.items()})
-    if case.git:
-        _two_commits(directory, env)
-    stdin_path = directory / "stdin"
-    stdin_path.write_bytes(_content(case.stdin, ctx) if case.stdin is not None else b"")
-    before = _snapshot(directory)
-    argv = [sys.executable, "-c", _LIMITED, "-m", "gitops", *(_fill(a, ctx) for a in case.argv)]
-    out_path, err_path = directory / "stdout", directory / "stderr"
+def spawn(launch: Launch) -> Finished:
+    """Run ``python -m gitops`` as a new process (what :class:`Zygote` saves the start-up of)."""
+    argv = [sys.executable, "-c", _LIMITED, "-m", "gitops", *launch.argv]
     start = time.monotonic()
-    with stdin_path.open("rb") as stdin, out_path.open("wb") as out, err_path.open("wb") as err:
+    with (
+        launch.stdin.open("rb") as stdin,
+        launch.stdout.open("wb") as out,
+        launch.stderr.open("wb") as err,
+    ):
         proc = subprocess.Popen(
-            argv,
-            stdin=stdin,
-            stdout=out,
-            stderr=err,
-            cwd=_fill(case.cwd, ctx),
-            env=env,
-            start_new_session=True,
+            argv, stdin=stdin, stdout=out, stderr=err, cwd=launch.cwd, env=launch.env, start_new_session=True
         )
         done = threading.Event()
         killed: list[bool] = []
 
         def deadline() -> None:
-            if not done.wait(case.max_seconds):
+            if not done.wait(launch.max_seconds):
                 killed.append(True)
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -212,24 +229,139 @@ def run_case(case: Case, directory: Path, fake: Any = None) -> Result:
         _, status, usage = os.wait4(proc.pid, 0)
         done.set()
         proc.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.monotonic() - start
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever the case started and left behind
+    return Finished(None if killed else proc.returncode, time.monotonic() - start, usage.ru_maxrss)
+
+
+class Zygote:
+    """``tests/hostile/zygote.py``: a process with gitops and its clients imported that forks one
+    case per job (see its docstring). Thread-safe: several cases may run at once."""
+
+    def __init__(self) -> None:
+        env = base_env(Path(tempfile.gettempdir()))
+        env["PYTHONPATH"] = os.environ.get("HOSTILE_GITOPS_SCRIPTS") or str(ROOT / "scripts")
+        self._proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("zygote.py"))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=str(ROOT),
+        )
+        assert self._proc.stdout is not None
+        ready = self._proc.stdout.readline()
+        if ready.strip() != b"ready":
+            raise RuntimeError(f"the hostile-case zygote did not start: {ready!r}")
+        self._lock = threading.Lock()
+        self._waiting: dict[str, threading.Event] = {}
+        self._ids = itertools.count()
+        self._reader = threading.Thread(target=self._read, name="zygote-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            words = line.decode().split()
+            if len(words) == 2 and words[0] == "done":
+                with self._lock:
+                    event = self._waiting.pop(words[1], None)
+                if event is not None:
+                    event.set()
+        with self._lock:  # the zygote died: wake everyone (their result files are missing)
+            for event in self._waiting.values():
+                event.set()
+
+    def run(self, launch: Launch) -> Finished:
+        job_id = str(next(self._ids))
+        result = launch.stdout.with_name("zygote-result.json")
+        event = threading.Event()
+        job = {
+            "id": job_id,
+            "argv": list(launch.argv),
+            "env": launch.env,
+            "cwd": launch.cwd,
+            "stdin": str(launch.stdin),
+            "stdout": str(launch.stdout),
+            "stderr": str(launch.stderr),
+            "result": str(result),
+            "max_seconds": launch.max_seconds,
+            "address_space": ADDRESS_SPACE_LIMIT,
+        }
+        with self._lock:
+            self._waiting[job_id] = event
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(json.dumps(job).encode() + b"\n")
+            self._proc.stdin.flush()
+        if not event.wait(launch.max_seconds + 60):
+            raise RuntimeError(f"the zygote never reported job {job_id}")
+        found = json.loads(result.read_text(encoding="utf-8"))
+        result.unlink()
+        return Finished(found["code"], found["seconds"], found["rss_kb"])
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+
+
+def run_case(
+    case: Case,
+    directory: Path,
+    fake: Any = None,
+    github: Any = None,
+    execute: Callable[[Launch], Finished] = spawn,
+) -> Result:
+    ctx = Context(directory, fake, github)
+    for sub in ("github", "tmp", "runner-temp", "home"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    if fake is not None:
+        fake.write_kubeconfig(directory / "kubeconfig")
+    for name, value in case.files.items():
+        target = directory / _fill(name, ctx)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_content(value, ctx))
+    env = base_env(directory)
+    for name in GITHUB_FILES:
+        Path(env[name]).touch()
+    env.update({k: v(ctx) if callable(v) else _fill(v, ctx) for k, v in case.env.items()})
+    if case.git:
+        _two_commits(directory, env)
+    stdin_path = directory / "stdin"
+    stdin_path.write_bytes(_content(case.stdin, ctx) if case.stdin is not None else b"")
+    if case.setup is not None:
+        case.setup(ctx)
+    before = _snapshot(directory)
+    launch = Launch(
+        argv=[_fill(a, ctx) for a in case.argv],
+        env=env,
+        cwd=_fill(case.cwd, ctx),
+        stdin=stdin_path,
+        stdout=directory / "stdout",
+        stderr=directory / "stderr",
+        max_seconds=case.max_seconds,
+    )
+    finished = execute(launch)
     after = _snapshot(directory)
-    changed = {
-        name: (directory / name).read_bytes().decode("utf-8", "replace")
-        for name, digest in after.items()
-        if before.get(name) != digest and name not in ("stdout", "stderr")
-    }
-    secrets = _secrets_in_play(case, ctx, env)
+    changed = {}
+    for name, digest in after.items():
+        if before.get(name) != digest and name not in ("stdout", "stderr"):
+            changed[name] = (directory / name).read_bytes().decode("utf-8", "replace")
     return Result(
         case=case,
         dir=directory,
-        code=None if killed else proc.returncode,
-        stdout=out_path.read_bytes().decode("utf-8", "replace"),
-        stderr=err_path.read_bytes().decode("utf-8", "replace"),
-        seconds=seconds,
-        rss_mb=usage.ru_maxrss / 1024,  # KiB on Linux
+        code=finished.code,
+        stdout=launch.stdout.read_bytes().decode("utf-8", "replace"),
+        stderr=launch.stderr.read_bytes().decode("utf-8", "replace"),
+        seconds=finished.seconds,
+        rss_mb=finished.rss_kb / 1024,  # KiB on Linux
         files=changed,
-        secrets=secrets,
+        secrets=_secrets_in_play(case, ctx, env),
+        fake=fake,
+        github=github,
     )
 
 

@@ -1,0 +1,163 @@
+"""Secrets out (issue 13 items 1 and 3, and the short-secret decision): ``$GITHUB_OUTPUT`` and
+every other way out are redacted; credentials in a server URL never print."""
+
+from __future__ import annotations
+
+from tests.hostile import builders as b
+from tests.hostile.cases.common import (
+    DENY_CREDS,
+    DENY_GIVEN,
+    FAST,
+    KUBE,
+    SECRET_ENV,
+    both,
+    output_is_json,
+    warned,
+)
+from tests.hostile.harness import Case
+
+CASES: list[Case] = [
+    # -- 13.1: $GITHUB_OUTPUT is redacted like every other way out ------------------------------
+    Case(
+        "apply-overlay-webhook-quotes-the-secret",
+        ["apply", "--overlay", "overlay", *KUBE, "--format", "json", *FAST],
+        issue="13.1",
+        exit=2,
+        env=SECRET_ENV,
+        files=b.OVERLAY,
+        fake=DENY_CREDS,
+        json_stdout=True,
+        check=output_is_json("report"),
+    ),
+    Case(
+        "apply-file-webhook-quotes-the-secret",
+        ["apply", "-f", "given.yaml", *KUBE, "--format", "json", *FAST],
+        issue="13.1",
+        exit=2,
+        files={"given.yaml": b.secret_manifest(password=b.DB_PASSWORD, key=b.API_KEY)},
+        secrets=[b.DB_PASSWORD, b.API_KEY],
+        fake=DENY_GIVEN,
+        json_stdout=True,
+        check=output_is_json("report"),
+    ),
+    Case(
+        "apply-stdin-webhook-quotes-a-multiline-secret",
+        ["apply", "-f", "-", *KUBE, "--format", "json", *FAST],
+        issue="13.1",
+        exit=2,
+        stdin=b.secret_manifest(key="line-one-Zq9-secret\nline-two-Zq9-secret\n"),
+        secrets=["line-one-Zq9-secret\nline-two-Zq9-secret\n"],
+        fake=DENY_GIVEN,
+        json_stdout=True,
+        check=output_is_json("report"),
+    ),
+    Case(
+        "deploy-webhook-quotes-the-secret",
+        [
+            "deploy",
+            "--environment",
+            "dev",
+            "--overlay",
+            "overlay",
+            "--control",
+            "policy.yaml",
+            *KUBE,
+            "--event",
+            "workflow_dispatch",
+            "--ref",
+            "dev",
+            "--format",
+            "json",
+            "--progress-interval",
+            "1",
+            # issue 14: a deploy needs its commit and a cluster bound to its environment
+            "--commit",
+            "0123456789abcdef0123456789abcdef01234567",
+            "--claim",
+        ],
+        issue="13.1",
+        exit=2,
+        env=SECRET_ENV,
+        files={**b.OVERLAY, "policy.yaml": b.POLICY},
+        fake=DENY_CREDS,
+        json_stdout=True,
+        check=both(output_is_json("deploy"), output_is_json("report")),
+    ),
+    # -- 13.3: credentials in the kubeconfig's server URL -----------------------------------------
+    Case(
+        "cluster-ready-server-url-with-credentials",
+        ["cluster-ready", "--kubeconfig", "userinfo.yaml", "--timeout", "20", "--interval", "1"],
+        issue="13.3",
+        exit=0,
+        files={"userinfo.yaml": b.kubeconfig(server=b.with_userinfo())},
+        secrets=[b.URL_PASSWORD, f"{b.URL_USER}:{b.URL_PASSWORD}"],
+        fake={"csi_node_plugin": True},  # a ready Hetzner cluster: the CSI node plugin runs too
+        json_stdout=True,
+        check=output_is_json("report"),
+    ),
+    Case(
+        "cluster-ready-server-url-with-credentials-from-a-variable",
+        ["cluster-ready", "--kubeconfig-env", "KUBECONFIG_DATA", "--timeout", "20", "--interval", "1"],
+        issue="13.3",
+        exit=0,
+        env={"KUBECONFIG_DATA": b.kubeconfig(server=b.with_userinfo())},
+        secrets=[b.URL_PASSWORD],
+        fake={"csi_node_plugin": True},  # a ready Hetzner cluster: the CSI node plugin runs too
+        json_stdout=True,
+    ),
+    Case(
+        "cluster-ready-unreachable-server-url-with-credentials",
+        [
+            "cluster-ready",
+            "--kubeconfig",
+            "userinfo.yaml",
+            "--timeout",
+            "2",
+            "--interval",
+            "1",
+            "--request-timeout",
+            "1",
+        ],
+        issue="13.3",
+        exit=2,
+        files={"userinfo.yaml": b.kubeconfig(server=f"https://{b.URL_USER}:{b.URL_PASSWORD}@127.0.0.1:9")},
+        secrets=[b.URL_PASSWORD],
+        fake={},
+    ),
+    Case(
+        "apply-server-url-with-credentials",
+        ["apply", "-f", "plain.yaml", "--kubeconfig", "userinfo.yaml", "--format", "json", *FAST],
+        issue="13.3",
+        exit=0,
+        files={"plain.yaml": b.CONFIGMAP, "userinfo.yaml": b.kubeconfig(server=b.with_userinfo())},
+        secrets=[b.URL_PASSWORD, f"{b.URL_USER}:{b.URL_PASSWORD}"],
+        fake={},
+        json_stdout=True,
+        check=output_is_json("report"),
+    ),
+    Case(
+        "apply-percent-encoded-password-in-the-server-url",
+        ["apply", "-f", "plain.yaml", "--kubeconfig", "userinfo.yaml", "--format", "json", *FAST],
+        issue="13.3",
+        exit=0,
+        files={
+            "plain.yaml": b.CONFIGMAP,
+            "userinfo.yaml": b.kubeconfig(server=b.with_userinfo(password="p%40ss-Zq9-w0rd")),
+        },
+        secrets=["p%40ss-Zq9-w0rd", "p@ss-Zq9-w0rd"],
+        fake={},
+        json_stdout=True,
+    ),
+    # -- the short-secret decision (redaction.MIN_LENGTH / KEYWORDS): output stays valid ---------
+    Case(
+        "apply-overlay-secret-equal-to-true-keeps-json-valid",
+        ["apply", "--overlay", "overlay", *KUBE, "--format", "json", *FAST],
+        issue="13.short",
+        exit=0,
+        env={"DB_PASSWORD": "true", "API_KEY": "x"},
+        files=b.OVERLAY,
+        fake={},
+        json_stdout=True,
+        check=both(output_is_json("report"), warned("$DB_PASSWORD", "$API_KEY")),
+    ),
+]
