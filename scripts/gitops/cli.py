@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from gitops import __version__, profiles
-from gitops.adapters import runner
+from gitops.adapters import deadline, runner
 from gitops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, ConfigurationError, Problem
 
 # verb -> module under gitops.commands. Order is the order of `gitops --help`.
@@ -137,6 +137,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     run = runner.current()
+    deadline.reset()  # each verb sets its own time limit
     arguments = sys.argv[1:] if argv is None else list(argv)
     wanted = requested_verb(arguments)
     if not {"-h", "--help"} & set(arguments):

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -153,6 +154,7 @@ class FakeGitHub:
         return_run_details: bool = True,
         run_states: Iterable[tuple[str, str | None]] = DEFAULT_RUN_STATES,
         on_dispatch: Callable[[WorkflowRun], None] | None = None,
+        trickle: float = 0.0,
     ) -> None:
         from nacl.public import PrivateKey
 
@@ -175,6 +177,9 @@ class FakeGitHub:
         self.return_run_details = return_run_details
         self.run_states = list(run_states)
         self.on_dispatch = on_dispatch
+        # Seconds between the bytes of every answer (status line and headers included): a server
+        # that trickles, so no read ever times out and only a total deadline ends a request.
+        self.trickle = trickle
         self.requests: list[RecordedRequest] = []
         self.environments: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, dict[str, StoredSecret]] = {}
@@ -921,9 +926,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-RateLimit-Resource", "core")
         for key, value in extra.items():
             self.send_header(key, value)
+        if self.fake.trickle > 0:
+            self._trickle(data)
+            return
         self.end_headers()
         if data:
             self.wfile.write(data)
+
+    def _trickle(self, data: bytes) -> None:
+        """A server too slow to wait for: the answer, headers included, one byte at a time."""
+        buffer: list[bytes] = self._headers_buffer  # type: ignore[attr-defined]  # set by send_response
+        answer = b"".join(buffer) + b"\r\n" + data
+        self._headers_buffer = []  # type: ignore[attr-defined]
+        for index in range(len(answer)):
+            try:
+                self.wfile.write(answer[index : index + 1])
+                self.wfile.flush()
+            except (OSError, ValueError):  # the client gave up, which is the point
+                self.close_connection = True
+                return
+            time.sleep(self.fake.trickle)
 
     # http.server dispatches on these exact names.
     do_GET = _serve  # noqa: N815

@@ -79,6 +79,12 @@ class Knobs:
     # "KIND/NAME=policy[/POLICY]:MESSAGE" as a ValidatingAdmissionPolicy,
     # "KIND/NAME=webhook[/WEBHOOK]:MESSAGE" as a webhook.
     deny: list[str] = dataclasses.field(default_factory=list)
+    # A server that trickles: every answer to a matching request (status line, headers, body) is
+    # written one byte at a time, this many seconds apart. Each read gets a byte well within any
+    # read timeout, so only a total deadline ends the request.
+    trickle: float = 0.0
+    trickle_verbs: list[str] = dataclasses.field(default_factory=list)
+    trickle_path: str = ""
 
     def update(self, values: dict[str, Any]) -> None:
         fields = {f.name: f for f in dataclasses.fields(self)}
@@ -751,6 +757,17 @@ class FakeKube:
             return
         if self._stop.wait(knobs.delay):
             raise Dropped  # stopping: no answer
+
+    def trickles(self, verb: str, path: str) -> float:
+        """Seconds between the bytes of the answer to this request (0: written at once)."""
+        knobs = self.knobs
+        if knobs.trickle <= 0:
+            return 0.0
+        if knobs.trickle_verbs and verb not in knobs.trickle_verbs:
+            return 0.0
+        if knobs.trickle_path and not re.search(knobs.trickle_path, path):
+            return 0.0
+        return knobs.trickle
 
     def pick_fault(self, verb: str, path: str) -> tuple[str | None, str]:
         knobs = self.knobs

@@ -160,11 +160,26 @@ class Handler(BaseHTTPRequestHandler):
         self._finish(data)
 
     def _finish(self, data: bytes) -> None:
-        """End the headers and write them together with the body in a single send."""
+        """End the headers and write them together with the body in a single send (or trickle them)."""
         buffer: list[bytes] = self._headers_buffer  # type: ignore[attr-defined]  # set by send_response
         buffer.append(b"\r\n")
         buffer.append(data)
-        self.flush_headers()
+        pause = getattr(self, "trickle", 0.0)
+        if pause <= 0:
+            self.flush_headers()
+            return
+        answer = b"".join(buffer)
+        self._headers_buffer = []  # type: ignore[attr-defined]
+        fake = self.server.fake
+        for index in range(len(answer)):
+            try:
+                if fake.stopping:
+                    raise BrokenPipeError("the fake is stopping")
+                self.wfile.write(answer[index : index + 1])
+                self.wfile.flush()
+            except (OSError, ValueError):  # the client gave up (the point), or stop() closed the socket
+                raise BrokenPipeError("the answer was cut off") from None
+            time.sleep(pause)
 
     def _send_text(self, code: int, text: str) -> None:
         data = text.encode()
@@ -203,6 +218,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         fake = self.server.fake
+        self.trickle = 0.0
         started = time.monotonic()
         split = urlsplit(self.path)
         path = split.path
@@ -232,6 +248,7 @@ class Handler(BaseHTTPRequestHandler):
             "fault": None,
         }
         fake.log_request(entry)
+        self.trickle = fake.trickles(verb, path)
         # The status goes into the log BEFORE the answer leaves: a test reads the log as soon as its
         # client has the answer (or saw the connection drop), while this thread may not have run on.
         try:

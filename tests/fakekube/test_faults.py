@@ -174,3 +174,26 @@ def test_fault_max_streak_lets_the_next_try_of_a_request_through(
     assert same == [500, 500, 200, 500, 500, 200]
     assert other == 500  # streaks are per verb and path
     assert [wire.call("GET", CONFIGMAPS).status for _ in range(4)] == [500, 500, 500, 200]
+
+
+def test_trickle_writes_the_whole_answer_one_byte_at_a_time(
+    fake_kube_factory: Callable[..., FakeKube],
+) -> None:
+    fake = fake_kube_factory(tls=False, trickle=0.01, trickle_path="^/version$")
+    connection = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=5)
+    connection.request("GET", "/version")
+    sock = connection.sock
+    assert sock is not None
+    chunks = []
+    while True:  # each read returns about one byte: a read timeout never fires, only a total deadline
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if b"\r\n\r\n" in b"".join(chunks) and b"}" in chunks[-1]:
+            break
+    answer = b"".join(chunks)
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert len(chunks) > len(answer) / 4
+    connection.close()
+    assert Wire(fake).call("GET", CONFIGMAPS).status == 200  # other paths answer at once

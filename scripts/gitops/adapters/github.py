@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -37,15 +38,15 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from gitops.adapters import runner
-from gitops.core import documents, github_errors, github_http
+from gitops.adapters import deadline, runner
+from gitops.core import documents, github_errors, github_http, transport
 from gitops.core.github_errors import Needs, TokenInfo
 from gitops.errors import ConfigurationError
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 REPO_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
-TIMEOUT_SECONDS = 30
+TIMEOUT_SECONDS = 30.0  # the default --request-timeout: one request, answer included
 # GitHub's answers, read with the limits of a webhook payload (never nested past 100 levels).
 _ANSWER = documents.DocumentKind(title="Invalid GitHub answer", limits=documents.PAYLOAD)
 
@@ -142,10 +143,15 @@ class Access:
     repo: Repo
     app_id: str | None = None
     app_private_key_env: str = "GITHUB_APP_PRIVATE_KEY"
+    request_timeout: float = TIMEOUT_SECONDS
 
     def connect(self) -> GitHub:
         return connect(
-            self.repo.owner, self.repo.name, app_id=self.app_id, app_private_key_env=self.app_private_key_env
+            self.repo.owner,
+            self.repo.name,
+            app_id=self.app_id,
+            app_private_key_env=self.app_private_key_env,
+            request_timeout=self.request_timeout,
         )
 
 
@@ -195,13 +201,20 @@ class GitHub:
     """One authenticated API client. Every call names the operation for error messages."""
 
     def __init__(
-        self, auth: Any, token: TokenInfo, base_url: str, *, policy: github_http.RetryPolicy
+        self,
+        auth: Any,
+        token: TokenInfo,
+        base_url: str,
+        *,
+        policy: github_http.RetryPolicy,
+        request_timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         from github import Github
 
         self.token = token
         self.base_url = base_url
         self.policy = policy
+        self.request_timeout = request_timeout
         self.calls: list[tuple[str, str]] = []  # (method, path) in order, for the report and tests
         # The permissions of a token we minted for a GitHub App (None for other tokens).
         self.app_permissions: dict[str, str] | None = None
@@ -211,7 +224,7 @@ class GitHub:
             retry=None,  # one attempt per send: retries are ours (see module docstring)
             seconds_between_requests=None,
             seconds_between_writes=None,
-            timeout=TIMEOUT_SECONDS,
+            timeout=max(1, math.ceil(request_timeout)),  # per read; deadline.request bounds it all
             user_agent="gitops-deploy-suite",
         )
 
@@ -225,11 +238,20 @@ class GitHub:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
         self.calls.append((method, path))
         try:
-            status, resp_headers, text = self._client.requester.requestJson(
-                method, path, parameters=dict(params or {}), headers=headers, input=body
-            )
-        except requests.RequestException as exc:
-            raise _NoAnswer(type(exc).__name__) from None
+            with deadline.request(self.request_timeout) as armed:
+                try:
+                    status, resp_headers, text = self._client.requester.requestJson(
+                        method, path, parameters=dict(params or {}), headers=headers, input=body
+                    )
+                except requests.RequestException as exc:
+                    if armed.expired:
+                        raise _NoAnswer(
+                            f"no complete answer within {armed.seconds:g}s (--request-timeout): GitHub "
+                            "sends too slowly, or nothing"
+                        ) from None
+                    raise _NoAnswer(type(exc).__name__) from None
+        except deadline.VerbDeadlineExceeded as exc:
+            raise GitHubUnavailable(f"{exc}; not sending {method} {path}") from None
         lowered = {str(k).lower(): str(v) for k, v in resp_headers.items()}
         parsed: Any = None
         if text:
@@ -278,9 +300,16 @@ class GitHub:
                 raise ConfigurationError(
                     f"could not {operation}: {decision.rate_limited}", title="GitHub rate limit"
                 )
+            if decision.retry and not deadline.verb_has(decision.delay):
+                raise GitHubUnavailable(
+                    f"GitHub: {method} {path} -> {status or 'no answer'} ({message}), and "
+                    f"{deadline.verb_exhausted_message(before_retry=True)}",
+                    status=status,
+                    maybe_applied=method not in github_http.IDEMPOTENT_METHODS,
+                )
             if decision.retry:
                 runner.current().log(
-                    f"GitHub: {method} {path} -> {status or 'no answer'}: {decision.reason}; "
+                    f"GitHub: {method} {path} -> {status or 'no answer'} ({message}): {decision.reason}; "
                     f"retrying in {decision.delay:.0f}s"
                 )
                 clock.sleep(decision.delay)
@@ -578,13 +607,21 @@ class _NoAnswer(Exception):  # noqa: N818 - internal signal
 
 
 def api_url() -> str:
+    """``GITHUB_API_URL`` (else github.com): https, or plain http to this machine only.
+
+    The token travels in every request's ``Authorization`` header; over plain http anyone on the
+    path reads it. A loopback address (a test server, an SSH tunnel) never leaves the machine.
+    """
     run = runner.current()
     url = run.env("GITHUB_API_URL").strip() or DEFAULT_API_URL
-    if not url.startswith(("https://", "http://")):
+    problem = transport.refuse_plain_http(url)
+    if problem is not None:
         raise ConfigurationError(
-            f"GITHUB_API_URL must be an http(s) URL (found {url!r})",
+            f"GITHUB_API_URL {problem}",
             key="GITHUB_API_URL",
-            hint="unset it for github.com, or set https://HOST/api/v3 for GitHub Enterprise Server",
+            title="Insecure GitHub API URL",
+            hint="unset it for github.com, or set https://HOST/api/v3 for GitHub Enterprise Server; "
+            "plain http is accepted only for 127.0.0.1, ::1 or localhost",
         )
     return url.rstrip("/")
 
@@ -596,6 +633,7 @@ def connect(
     app_id: str | None = None,
     app_private_key_env: str = "GITHUB_APP_PRIVATE_KEY",
     policy: github_http.RetryPolicy | None = None,
+    request_timeout: float = TIMEOUT_SECONDS,
 ) -> GitHub:
     """An authenticated client for ``owner/repo``: a token from the environment, or a GitHub App."""
     from github import Auth
@@ -604,13 +642,21 @@ def connect(
     policy = policy or github_http.RetryPolicy()
     base = api_url()
     if app_id:
-        return _connect_app(owner, repo, app_id.strip(), app_private_key_env, base=base, policy=policy)
+        return _connect_app(
+            owner,
+            repo,
+            app_id.strip(),
+            app_private_key_env,
+            base=base,
+            policy=policy,
+            request_timeout=request_timeout,
+        )
     for name in ("GH_TOKEN", "GITHUB_TOKEN"):
         token = run.env(name).strip()
         if token:
             run.mask(token)
             info = TokenInfo(github_errors.token_kind(token), name)
-            return GitHub(Auth.Token(token), info, base, policy=policy)
+            return GitHub(Auth.Token(token), info, base, policy=policy, request_timeout=request_timeout)
     raise ConfigurationError(
         "no GitHub token: set GH_TOKEN (or GITHUB_TOKEN), or use --app-id with a GitHub App private key",
         key="GH_TOKEN",
@@ -621,7 +667,14 @@ def connect(
 
 
 def _connect_app(
-    owner: str, repo: str, app_id: str, key_env: str, *, base: str, policy: github_http.RetryPolicy
+    owner: str,
+    repo: str,
+    app_id: str,
+    key_env: str,
+    *,
+    base: str,
+    policy: github_http.RetryPolicy,
+    request_timeout: float = TIMEOUT_SECONDS,
 ) -> GitHub:
     from github import Auth
 
@@ -642,7 +695,7 @@ def _connect_app(
         )
     jwt = _app_jwt(app_id, pem, key_env)
     app_info = TokenInfo("GitHub App JWT", f"GitHub App {app_id}", minted=True)
-    app = GitHub(Auth.AppAuthToken(jwt), app_info, base, policy=policy)
+    app = GitHub(Auth.AppAuthToken(jwt), app_info, base, policy=policy, request_timeout=request_timeout)
     app_needs = Needs(
         fine_grained="-",
         classic="-",
@@ -689,7 +742,7 @@ def _connect_app(
         raise GitHubUnavailable("GitHub returned no token when creating the installation token")
     run.mask(token)
     info = TokenInfo(github_errors.INSTALLATION, f"GitHub App {app_id}", minted=True)
-    client = GitHub(Auth.Token(token), info, base, policy=policy)
+    client = GitHub(Auth.Token(token), info, base, policy=policy, request_timeout=request_timeout)
     granted = minted.body.get("permissions") if isinstance(minted.body, Mapping) else None
     client.app_permissions = dict(granted) if isinstance(granted, Mapping) else None
     return client

@@ -8,9 +8,12 @@ streams we can reconnect ourselves. Only the client's settings, pool and excepti
 imported (:mod:`gitops.adapters.kube_modules`), and its kubeconfig loader only for the users
 that need it (:func:`_configure`): importing the whole package would be most of a small run's start-up.
 
-Requests: every one carries a timeout; failures are retried per :mod:`gitops.core.retry`
-(bounded attempts, backoff with jitter, ``Retry-After``); the client's own urllib3 retries
-are switched off so a retry is always a decision we made and logged.
+Requests: every one has a total deadline, ``--request-timeout`` from the first byte sent to the
+last byte of the answer (:mod:`gitops.adapters.deadline`: a server that trickles one byte a
+second is cut off, not waited for), within what is left of the verb's own budget; failures are
+retried per :mod:`gitops.core.retry` (bounded attempts, backoff with jitter, ``Retry-After``);
+the client's own urllib3 retries are switched off so a retry is always a decision we made and
+logged.
 
 Credentials never touch disk by our hand
 -----------------------------------------
@@ -41,6 +44,7 @@ import base64
 import binascii
 import contextlib
 import json
+import logging
 import os
 import random
 import shutil
@@ -54,9 +58,9 @@ from typing import Any
 from urllib.parse import quote
 
 from gitops import __version__
-from gitops.adapters import kube_modules, runner
-from gitops.core import documents
-from gitops.core.redaction import kubeconfig_credentials, kubeconfig_text_pieces, token_files
+from gitops.adapters import deadline, kube_modules, runner
+from gitops.core import documents, transport
+from gitops.core.redaction import kubeconfig_credentials, kubeconfig_text_pieces, token_files, url_credentials
 from gitops.core.retry import (
     RetryDecision,
     RetryPolicy,
@@ -148,14 +152,57 @@ def _parse_kubeconfig(text: str, source: str) -> dict[str, Any]:
         message=f"{source} is {{problem}}",
         hint="export it again with `kubectl config view --raw --flatten --minify`",
     )
-    data = documents.load(text, None if source.startswith("the kubeconfig in $") else source, kind)
+    file = None if source.startswith("the kubeconfig in $") else source
+    document = documents.compose(text, file, kind)
+    data = document.data
     if not isinstance(data, dict):
         raise ConfigurationError(
             f"{source} is not a kubeconfig (expected a mapping with clusters, contexts and users)",
             title="Invalid kubeconfig",
             hint="export it with `kubectl config view --raw --flatten --minify`",
         )
+    _check_shape(data, document, file, source)
     return data
+
+
+# The kubeconfig's named lists and the mapping inside each entry
+# (https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/).
+_SECTIONS = {"clusters": "cluster", "contexts": "context", "users": "user"}
+
+
+def _check_shape(
+    data: Mapping[str, Any], document: documents.Document, file: str | None, source: str
+) -> None:
+    """The structure every reader after this one relies on: named lists of mappings, a string
+    current-context. Named by key path and line, never by value (it is a credential)."""
+
+    def fail(path: tuple[str | int, ...], what: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"{source}: {documents.key_path(path)} {what}",
+            file=file,
+            line=document.line(path),
+            key=documents.key_path(path),
+            title="Invalid kubeconfig",
+            hint="export it again with `kubectl config view --raw --flatten --minify`",
+        )
+
+    current = data.get("current-context")
+    if current is not None and not isinstance(current, str):
+        raise fail(("current-context",), "must be a context name")
+    for section, inner in _SECTIONS.items():
+        entries = data.get(section)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            raise fail((section,), "must be a list")
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise fail((section, index), "must be a mapping with name and " + inner)
+            if not isinstance(entry.get("name"), str):
+                raise fail((section, index, "name"), "must be a string")
+            body = entry.get(inner)
+            if body is not None and not isinstance(body, dict):
+                raise fail((section, index, inner), "must be a mapping")
 
 
 def _read_env_kubeconfig(name: str) -> tuple[str, dict[str, Any]]:
@@ -262,7 +309,16 @@ def _select(
             f"context {name!r} names cluster {ctx.get('cluster')!r}, which {source} does not define",
             title="Invalid kubeconfig",
         )
-    return str(name), clusters[ctx["cluster"]], users.get(ctx.get("user"), {})
+    cluster, user = clusters[ctx["cluster"]], users.get(ctx.get("user"), {})
+    for what, body in (("cluster", cluster), ("user", user)):
+        if not isinstance(body, dict):
+            raise ConfigurationError(
+                f"context {name!r} of {source}: its {what} entry is not a mapping",
+                key=f"{what}s[name={ctx.get(what)}].{what}",
+                title="Invalid kubeconfig",
+                hint="export it again with `kubectl config view --raw --flatten --minify`",
+            )
+    return str(name), cluster, user
 
 
 class _SecretFiles:
@@ -460,6 +516,17 @@ def load_connection(source: KubeconfigSource) -> Connection:
         data = _read_file_kubeconfigs(paths)
     where = source.describe()
     context, cluster, user = _select(data, source.context, where)
+    user_key = f"users[name={_user_name(data, context)}].user"
+    _check_transport(cluster, user, where, context)
+    _read_token_file(user, where, user_key)
+    if cluster.get("insecure-skip-tls-verify") is True:
+        runner.current().warning(
+            f"{where}: the cluster of context {context!r} sets insecure-skip-tls-verify: its certificate is "
+            "not checked (kubectl does the same), so anyone on the network path could pose as the API "
+            "server and receive the credentials",
+            title="TLS verification off",
+        )
+        _quiet_insecure_warnings()
     files = _SecretFiles()
     ca_data: bytes | None = None
     if cluster.get("certificate-authority-data"):
@@ -470,7 +537,8 @@ def load_connection(source: KubeconfigSource) -> Connection:
             user[key] = files.path_for(key, _b64(user.pop(f"{key}-data"), f"{key}-data", where))
     configuration = kube_modules.module("client.configuration").Configuration()
     try:
-        _configure(configuration, data, context, cluster, user)
+        with _client_log() as logged:
+            _configure(configuration, data, context, cluster, user)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         files.close()
         raise ConfigurationError(
@@ -478,6 +546,7 @@ def load_connection(source: KubeconfigSource) -> Connection:
             title="Invalid kubeconfig",
             hint="check it with `kubectl --kubeconfig FILE config view --minify`",
         ) from None
+    _check_exec(user, configuration, logged, where=where, user_key=user_key, files=files)
     if ca_data is not None:
         configuration.ssl_ca_cert = None
         configuration.ca_cert_data = (
@@ -493,6 +562,160 @@ def load_connection(source: KubeconfigSource) -> Connection:
         namespace=str(ctx.get("namespace") or "default"),
         secret_files=files,
     )
+
+
+# -- credentials: token files, exec plugins, where they may be sent ---------------------------------
+
+
+def _user_name(data: Mapping[str, Any], context: str) -> str:
+    for entry in data.get("contexts") or []:
+        if isinstance(entry, Mapping) and entry.get("name") == context:
+            return str((entry.get("context") or {}).get("user") or "")
+    return ""
+
+
+_CREDENTIAL_FIELDS = ("token", "tokenFile", "username", "password", "exec", "auth-provider")
+
+
+def _has_credentials(user: Mapping[str, Any]) -> bool:
+    return any(user.get(key) for key in _CREDENTIAL_FIELDS)
+
+
+def _check_transport(cluster: Mapping[str, Any], user: Mapping[str, Any], where: str, context: str) -> None:
+    """A credential never goes to the API server over plain http, unless to this machine."""
+    server = str(cluster.get("server") or "")
+    if not server.strip().lower().startswith("http://"):
+        return  # https, or a URL the client will refuse itself
+    if not (_has_credentials(user) or url_credentials(server)):
+        return  # anonymous requests: nothing to leak (kubectl proxy, a local test server)
+    problem = transport.refuse_plain_http(server)
+    if problem is not None:
+        raise ConfigurationError(
+            f"{where}: the server URL of context {context!r} {problem}",
+            key="server",
+            title="Insecure API server URL",
+            hint="use the cluster's https:// URL (`kubectl config view --minify` shows it)",
+        )
+
+
+def _read_token_file(user: dict[str, Any], where: str, user_key: str) -> None:
+    """Read ``tokenFile`` as kubectl does (client-go transport's fileTokenSource): the file's content
+    with surrounding white space (the final newline every editor adds) trimmed; an empty file is an
+    error; it wins over ``token`` when it can be read. The token then goes to the client as
+    ``token``, so no reader of ours or the client's ever sees the newline."""
+    path = user.get("tokenFile")
+    if isinstance(path, str) and path.strip():
+        key = f"{user_key}.tokenFile"
+        try:
+            token = Path(path).read_bytes().decode("utf-8").strip()
+        except OSError as exc:
+            if isinstance(user.get("token"), str) and user["token"].strip():
+                user.pop("tokenFile")  # client-go falls back to `token` when the file cannot be read
+                return
+            raise ConfigurationError(
+                f"{where}: cannot read the token file {path}: {exc.strerror or type(exc).__name__}",
+                key=key,
+                title="Invalid kubeconfig",
+                hint="point tokenFile at a readable file holding the bearer token",
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigurationError(
+                f"{where}: the token file {path} is not UTF-8 text",
+                key=key,
+                title="Invalid kubeconfig",
+                hint="a bearer token is one line of text",
+            ) from None
+        if not token:
+            raise ConfigurationError(
+                f"{where}: the token file {path} is empty",
+                key=key,
+                title="Invalid kubeconfig",
+                hint="write the bearer token into it, or remove tokenFile",
+            )
+        runner.current().mask(token)
+        user["token"] = token
+        user.pop("tokenFile")
+    inline = user.get("token")
+    if isinstance(inline, str) and any(ord(c) < 0x20 or ord(c) == 0x7F for c in inline.strip()):
+        raise ConfigurationError(
+            f"{where}: the bearer token contains a line break or another control character, which no "
+            "HTTP header may carry",
+            key=f"{user_key}.token",
+            title="Invalid kubeconfig",
+            hint="a bearer token is one line: copy it again without the break",
+        )
+    if isinstance(inline, str) and inline != inline.strip():
+        user["token"] = inline.strip()
+
+
+class _Captured(logging.Handler):
+    """What the kubernetes client reports through ``logging`` only (see :func:`_client_log`)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _client_log() -> Iterator[_Captured]:
+    """Collect the kubernetes client's log records while it loads a kubeconfig.
+
+    The client reports a failing exec credential plugin only as ``logging.error(str(exc))``, the
+    plugin's stderr included, and goes on without credentials (the server then answers 401).
+    Python would print that record to stderr past our redaction; collected here, it becomes an
+    error that names the plugin (:func:`_check_exec`), printed redacted.
+    """
+    root = logging.getLogger()
+    captured = _Captured()
+    root.addHandler(captured)
+    try:
+        yield captured
+    finally:
+        root.removeHandler(captured)
+
+
+def _check_exec(
+    user: Mapping[str, Any],
+    configuration: Any,
+    logged: _Captured,
+    *,
+    where: str,
+    user_key: str,
+    files: _SecretFiles,
+) -> None:
+    """An exec plugin that gave no credential is the user's to fix, said with its (redacted) stderr."""
+    plugin = user.get("exec")
+    if not isinstance(plugin, Mapping):
+        return
+    console = runner.current()
+    bearer = str((configuration.api_key or {}).get("BearerToken") or "")
+    if bearer:
+        console.mask(bearer.removeprefix("Bearer ").strip())  # the plugin's token
+    if bearer or configuration.cert_file:
+        return
+    files.close()
+    why = "; ".join(console.redact(m) for m in logged.messages if m.strip()) or "it returned no credential"
+    command = str(plugin.get("command") or "")
+    raise ConfigurationError(
+        f"{where}: the exec credential plugin {command!r} failed: {why}",
+        key=f"{user_key}.exec",
+        title="Kubernetes credentials unavailable",
+        hint=f"run `{command}` yourself to see why (kubectl runs the same plugin the same way): it must "
+        "be installed here and logged in, and print an ExecCredential",
+    )
+
+
+def _quiet_insecure_warnings() -> None:
+    """One warning of ours instead of urllib3's on every request (which would bypass redaction)."""
+    import warnings
+
+    import urllib3
+
+    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
 
 
 # -- discovery -------------------------------------------------------------------------------------
@@ -625,18 +848,48 @@ class Kube:
         payload = None if body is None else json.dumps(body, default=_json_value)
         with self._stats_lock:
             self.requests_sent += 1
+        read = read_timeout or self.request_timeout
         try:
             return self._pool.request(
                 method,
                 url,
                 body=payload,
                 headers=headers,
-                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=read_timeout or self.request_timeout),
+                timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, read), read=read),
                 preload_content=False,
             )
         except urllib3.exceptions.SSLError as exc:
             tls_failure: Any = _api_exception()
             raise tls_failure(status=0, reason=f"{type(exc).__name__}\n{exc}") from None
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        body: Any = None,
+        content_type: str | None = None,
+    ) -> tuple[int, Any, bytes]:
+        """One request and its whole answer within ``request_timeout`` (and the verb's budget):
+        (status, headers, body). A server too slow to finish raises :class:`_TooSlow`."""
+        with deadline.request(self.request_timeout) as armed:
+            try:
+                seconds = armed.seconds
+                response = self._open(
+                    method, path, query=query, body=body, content_type=content_type, read_timeout=seconds
+                )
+                try:
+                    raw = response.read()
+                finally:
+                    response.release_conn()
+            except Exception:
+                if armed.expired:
+                    raise _TooSlow(armed.seconds) from None
+                raise
+            if armed.expired:  # the body ended when the watchdog cut it: not the whole answer
+                raise _TooSlow(armed.seconds)
+            return int(response.status), response.headers, raw
 
     def request(
         self,
@@ -655,38 +908,38 @@ class Kube:
         while True:
             attempt += 1
             decision: RetryDecision
+            last_status: int | None = None
             try:
-                response = self._open(method, path, query=query, body=body, content_type=content_type)
-                try:
-                    raw = response.read()
-                finally:
-                    response.release_conn()
-                status = int(response.status)
+                status, headers, raw = self._exchange(
+                    method, path, query=query, body=body, content_type=content_type
+                )
                 parsed = _json(raw)
                 if status < 400:
                     return parsed if isinstance(parsed, dict) else {}
                 if status == 404 and not_found_ok:
                     return None
                 status_body = parsed if isinstance(parsed, dict) else {}
-                decision = classify_response(status, status_body, response.headers.get("Retry-After"))
+                decision = classify_response(status, status_body, headers.get("Retry-After"))
+                last_status = status
+                last_error = str(status_body.get("message") or raw[:300].decode("utf-8", "replace") or "")
                 if not decision.retry or attempt >= self.retry.attempts:
-                    message = str(status_body.get("message") or raw[:300].decode("utf-8", "replace") or "")
-                    raise KubeError(method, path, status, message, status_body, attempt)
-            except urllib3.exceptions.HTTPError as exc:
-                decision = classify_transport(type(exc).__name__)
+                    raise KubeError(method, path, status, last_error, status_body, attempt)
+            except deadline.VerbDeadlineExceeded as exc:
+                raise KubeError(method, path, None, str(exc), None, attempt) from None
+            except _TooSlow as exc:
+                decision, last_error = classify_transport("ReadTimeoutError"), exc.message
                 if attempt >= self.retry.attempts:
-                    raise KubeError(
-                        method, path, None, f"{type(exc).__name__}: {exc}", None, attempt
-                    ) from None
-            except OSError as exc:
-                decision = classify_transport(type(exc).__name__)
+                    raise KubeError(method, path, None, last_error, None, attempt) from None
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                decision, last_error = classify_transport(type(exc).__name__), f"{type(exc).__name__}: {exc}"
                 if attempt >= self.retry.attempts:
-                    raise KubeError(
-                        method, path, None, f"{type(exc).__name__}: {exc}", None, attempt
-                    ) from None
+                    raise KubeError(method, path, None, last_error, None, attempt) from None
             except _api_exception() as exc:  # TLS failures come back as ApiException(status=0)
                 raise KubeError(method, path, None, str(getattr(exc, "reason", exc)), None, attempt) from None
             delay = delay_for(self.retry, decision, attempt, self._rand())
+            if not deadline.verb_has(delay):
+                message = f"{last_error}; {deadline.verb_exhausted_message(before_retry=True)}"
+                raise KubeError(method, path, last_status, message, None, attempt)
             with self._stats_lock:
                 self.retries_done += 1
             runner.current().log(
@@ -907,7 +1160,15 @@ class Kube:
                 ]
                 if field_selector:
                     query.append(("fieldSelector", field_selector))
-                response = self._open("GET", res.path(namespace), query=query, read_timeout=read_timeout)
+                with deadline.request(self.request_timeout) as armed:  # the stream's head; then reads
+                    try:
+                        response = self._open(
+                            "GET", res.path(namespace), query=query, read_timeout=read_timeout
+                        )
+                    except Exception:
+                        if armed.expired:
+                            raise _TooSlow(armed.seconds) from None
+                        raise
                 self._track(stop, response)
                 try:
                     if response.status == 410:
@@ -952,7 +1213,9 @@ class Kube:
                     self._untrack(stop, response)
                     with contextlib.suppress(Exception):
                         response.close()
-            except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            except deadline.VerbDeadlineExceeded as exc:
+                raise KubeError("WATCH", res.path(namespace), None, str(exc)) from None
+            except (urllib3.exceptions.HTTPError, OSError, ValueError, _TooSlow) as exc:
                 failures += 1
                 if stop.is_set():
                     return
@@ -963,6 +1226,17 @@ class Kube:
                     raise
                 failures += 1
                 self._sleep(delay_for(self.retry, classify_transport("list"), min(failures, 6), self._rand()))
+
+
+class _TooSlow(Exception):  # noqa: N818 - internal signal
+    """The answer did not arrive completely within the request's deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        self.message = (
+            f"no complete answer within {seconds:g}s (--request-timeout): the API server sends too "
+            "slowly, or nothing"
+        )
+        super().__init__(self.message)
 
 
 def _stream_events(response: Any, stop: threading.Event) -> Iterator[dict[str, Any]]:

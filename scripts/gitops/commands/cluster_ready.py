@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from gitops.adapters import runner
+from gitops.adapters import deadline, runner
 from gitops.commands.options import KUBECONFIG_HELP, REQUEST_TIMEOUT, add, add_kube_args, kube_source, label
 from gitops.commands.output import emit, markdown_table, text_table
 from gitops.core.cluster_readiness import Wanted
@@ -136,13 +136,11 @@ def run(args: argparse.Namespace) -> int:
     wanted = _wanted(args)
     timeout = parse_seconds(args.timeout, label("--timeout", "timeout"), 600.0)
     interval = parse_seconds(args.interval, label("--interval", "interval"), 5.0)
+    request_timeout = REQUEST_TIMEOUT.read(args)
+    deadline.limit_verb_to({"--timeout": timeout}, request_timeout, requests=2)  # the last poll may run on
     # One attempt per request: the poll loop is the retry, and the client's own retries would print
     # five "retrying" lines per poll while a new cluster's API server is not up yet.
-    kube = Kube.connect(
-        kube_source(args),
-        request_timeout=REQUEST_TIMEOUT.read(args),
-        retry=RetryPolicy(attempts=1),
-    )
+    kube = Kube.connect(kube_source(args), request_timeout=request_timeout, retry=RetryPolicy(attempts=1))
     console.log(f"waiting up to {timeout:g}s for {kube.host} to be ready")
     try:
         result = wait_until_ready(kube, wanted, timeout=timeout, interval=interval)

@@ -10,13 +10,17 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from gitops.adapters import runner
+from gitops.adapters import deadline, runner
 from gitops.commands import options
 from gitops.commands import output as report
 from gitops.core import workflow_dispatch as wd
 from gitops.errors import EXIT_DEPLOY_FAILED
 from gitops.operations import dispatching
 from gitops.operations.dispatching import DispatchRequest
+
+# The verb's time limit beyond its waits, in units of --request-timeout: a dispatch sends a handful
+# of requests besides its polls (workflows, ref, the dispatch, the run), some of them retried.
+DISPATCH_REQUEST_BUDGET = 20
 
 DESCRIPTION = """\
 Dispatch a workflow (`on: workflow_dispatch`) on a branch or tag, with inputs, and print the
@@ -130,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
     from gitops.adapters.github import GitHubUnavailable
 
     request = settings(args)
+    waits = {"--find-timeout": request.find_timeout}
+    if request.wait:
+        waits["--timeout"] = request.timeout
+    deadline.limit_verb_to(waits, request.access.request_timeout, requests=DISPATCH_REQUEST_BUDGET)
     try:
         outcome = dispatching.dispatch(request, on_dispatched=lambda found: _announce(request, found))
     except GitHubUnavailable as exc:

@@ -165,7 +165,12 @@ DRY_RUN = Switch(
     input="dry-run",
 )
 # 30 s: adapters.kube.DEFAULT_REQUEST_TIMEOUT (tests/unit/commands/test_options.py keeps them equal)
-REQUEST_TIMEOUT = Duration("--request-timeout", "timeout of each API request", default=30.0)
+REQUEST_TIMEOUT = Duration(
+    "--request-timeout",
+    "the longest one API request may take, the whole answer included (a server that sends too slowly "
+    "is cut off)",
+    default=30.0,
+)
 PROGRESS_INTERVAL = Duration(
     "--progress-interval", "how often to print a progress line while waiting", default=10.0
 )
@@ -499,6 +504,7 @@ def add_repo_and_app(parser: argparse.ArgumentParser) -> None:
         default="GITHUB_APP_PRIVATE_KEY",
         help="environment variable holding the App's PEM private key (default: GITHUB_APP_PRIVATE_KEY)",
     )
+    REQUEST_TIMEOUT.add(group)
 
 
 def github_access(args: argparse.Namespace) -> Access:
@@ -514,4 +520,6 @@ def github_access(args: argparse.Namespace) -> Access:
             hint="pass --repo OWNER/NAME, e.g. --repo acme/platform (inside Actions it defaults to "
             "the repository the workflow runs in)",
         )
-    return Access(Repo(*parse_repo(str(value))), args.app_id, args.app_private_key_env)
+    return Access(
+        Repo(*parse_repo(str(value))), args.app_id, args.app_private_key_env, REQUEST_TIMEOUT.read(args)
+    )

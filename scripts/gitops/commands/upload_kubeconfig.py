@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gitops.adapters import runner
+from gitops.adapters import deadline, runner
 from gitops.commands import options
 from gitops.commands import output as report
 from gitops.core.kubeconfig import MAX_SECRET_BYTES
@@ -21,6 +21,10 @@ from gitops.operations import kubeconfig_upload
 from gitops.operations.kubeconfig_upload import UploadRequest
 
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# The verb's time limit in units of --request-timeout: an upload sends about eight requests (App
+# token, environment, public key, secret, read-back), some of them retried.
+UPLOAD_REQUEST_BUDGET = 20
 
 DESCRIPTION = """\
 Store a kubeconfig as a secret of a GitHub deployment ENVIRONMENT (not a repository secret),
@@ -143,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
     from gitops.adapters.github import GitHubUnavailable
 
     request = settings(args)
+    deadline.limit_verb_to({}, request.access.request_timeout, requests=UPLOAD_REQUEST_BUDGET)
     try:
         uploaded = kubeconfig_upload.upload(request)
     except GitHubUnavailable as exc:

@@ -82,6 +82,11 @@ class Connection:
     request_timeout: float = 30.0
 
 
+# Requests an apply may need beyond its waits, in units of --request-timeout: the time limit of the
+# whole verb (:func:`gitops.adapters.deadline.limit_verb`) is its waits plus this many requests.
+APPLY_REQUEST_BUDGET = 20
+
+
 class ClusterUnreachable(Exception):  # noqa: N818 - the name says what happened
     """The API server did not answer (or not usefully) at all; nothing was applied."""
 
@@ -171,8 +176,20 @@ def apply_objects(
     objects: Sequence[Mapping[str, Any]], source: str, connection: Connection, settings: ApplySettings
 ) -> ApplyReport:
     """Connect and run the engine. Raises :class:`ClusterUnreachable` when the cluster never answered."""
+    from gitops.adapters import deadline
     from gitops.operations.apply_engine import Engine
 
+    # The verb's overall budget: every wait the engine may do, and time for its requests.
+    deadline.limit_verb_to(
+        {
+            "2 x the rollout timeout": 2 * settings.rollout_timeout,
+            "deletes, adoption and verification": settings.delete_timeout
+            + settings.adoption_timeout
+            + settings.verify_timeout,
+        },
+        connection.request_timeout,
+        requests=APPLY_REQUEST_BUDGET,
+    )
     with connected(connection, needs="get/list/watch/create/patch/delete on the kinds you apply") as kube:
         return Engine(kube, settings).run(objects, source)
 

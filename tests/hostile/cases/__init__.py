@@ -10,7 +10,13 @@ kustomize's fields, the apiserver's webhook wording).
 
 from __future__ import annotations
 
-from tests.hostile.cases import documents, leaks
+from tests.hostile.cases import credentials, documents, durations, leaks, network
 from tests.hostile.harness import Case
 
-CASES: list[Case] = [*leaks.CASES, *documents.CASES]
+CASES: list[Case] = [
+    *leaks.CASES,
+    *documents.CASES,
+    *durations.CASES,
+    *credentials.CASES,
+    *network.CASES,
+]

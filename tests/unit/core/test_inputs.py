@@ -43,6 +43,7 @@ def test_anything_else_names_the_input(value: str) -> None:
         pytest.param("1800", 1800.0, id="whole"),
         pytest.param("0.5", 0.5, id="fraction"),
         pytest.param(" 30\n", 30.0, id="whitespace-around"),
+        pytest.param("432000", 432000.0, id="five-days-the-longest-job"),
         pytest.param("", 600.0, id="empty-is-the-default"),
         pytest.param(None, 600.0, id="none-is-the-default"),
     ],
@@ -51,7 +52,13 @@ def test_seconds(value: str | None, expected: float) -> None:
     assert parse_seconds(value, "--timeout", 600.0) == expected
 
 
-@pytest.mark.parametrize("value", ["5m", "soon", "0", "-1", "nan", "inf", "1e999"])
+# Python's float() takes all of these but the first two: nan, infinities, exponents, underscores,
+# a sign, hex-like text and digits of other scripts are not "plain seconds".
+@pytest.mark.parametrize(
+    "value",
+    ["5m", "soon", "0", "-1", "-0", "+5", "nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1e3", "1_0",
+     "0x10", ".5", "5.", "\u0663", "1 0", "0.0"],
+)  # fmt: skip
 def test_anything_but_positive_finite_seconds_is_refused(value: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         parse_seconds(value, "--timeout", 600.0)
@@ -64,3 +71,18 @@ def test_a_seconds_error_names_the_input_it_came_from() -> None:
         parse_seconds("30m", "--timeout (input `timeout`)", 1800.0)
     assert info.value.key == "--timeout (input `timeout`)"
     assert info.value.hint == "write plain seconds, e.g. --timeout 1800 (units such as 5m are not accepted)"
+
+
+@pytest.mark.parametrize("value", ["432001", "432000.5", "999999999", "86400000.5"])
+def test_a_duration_longer_than_any_job_is_refused(value: str) -> None:
+    # 5 days: the longest a job may run (docs.github.com, "Usage limits for self-hosted runners").
+    with pytest.raises(ConfigurationError) as info:
+        parse_seconds(value, "--timeout", 600.0)
+    assert "at most 432000 (5 days)" in info.value.message
+    assert info.value.key == "--timeout"
+
+
+def test_a_long_value_is_shortened_in_the_message() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        parse_seconds("9" * 5000, "--timeout", 600.0)
+    assert len(info.value.message) < 200

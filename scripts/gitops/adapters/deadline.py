@@ -1,0 +1,182 @@
+"""Total deadlines for HTTP requests and for a whole verb, which urllib3 does not have.
+
+urllib3's timeouts bound each *socket operation*: a server that sends one byte per second never
+lets a read time out, so a request (and the verb waiting on it) could last forever whatever
+``--request-timeout`` says. Two limits fix that, for the Kubernetes client and PyGithub alike
+(both send through urllib3):
+
+* **per request** (:func:`request`): from the first byte sent to the last byte of the answer
+  read. A watchdog timer shuts the request's socket down when the time is up, which ends
+  whatever read or TLS handshake is blocked on it; the adapter then reports "no complete answer
+  within N s" instead of the transport error that follows;
+* **per verb** (:func:`limit_verb`): the budget of the whole command (its waits plus time for its
+  requests). Each request gets at most what is left of it, and a request asked for after it is
+  used up fails at once (:class:`VerbDeadlineExceeded`), naming the budget and the flags it
+  comes from.
+
+The watchdog needs the connection a request uses: :func:`install` gives urllib3's connection
+pools a connection class that, when the sending thread has armed a deadline, attaches itself to
+it on ``connect()`` and ``request()``; without an armed deadline it is urllib3's own class,
+unchanged. The verb's deadline is process-wide, like the runner (:func:`current`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+_local = threading.local()
+
+
+class VerbDeadlineExceeded(Exception):  # noqa: N818 - the name says what happened
+    """The verb's overall time budget is used up; no further request is sent."""
+
+
+@dataclass
+class Armed:
+    """One request's deadline: the connection it uses and whether the watchdog fired."""
+
+    seconds: float
+    deadline: float
+    connection: Any = None
+    expired: bool = False
+    _timer: threading.Timer | None = field(default=None, repr=False)
+
+    def _watch(self, connection: Any) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self.connection = connection
+        remaining = max(0.0, self.deadline - time.monotonic())
+        self._timer = threading.Timer(remaining, self._expire, (connection,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self, connection: Any) -> None:
+        self.expired = True
+        sock = getattr(connection, "sock", None)
+        if isinstance(sock, socket.socket):
+            # socket.socket's shutdown, also on an SSLSocket: the blocked TLS read sees EOF, and
+            # the SSL object stays intact for the thread still inside it.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+@dataclass
+class VerbBudget:
+    seconds: float
+    why: str  # what the budget is made of, e.g. "--timeout 600 + --request-timeout 30"
+    deadline: float
+
+
+_verb: VerbBudget | None = None
+
+
+def limit_verb(seconds: float, why: str) -> None:
+    """Give the running verb ``seconds`` in total, from now (``why``: the flags it comes from)."""
+    global _verb  # noqa: PLW0603 - one verb per process, like the runner
+    _verb = VerbBudget(seconds, why, time.monotonic() + seconds)
+
+
+def limit_verb_to(waits: Mapping[str, float], request_timeout: float, requests: int) -> None:
+    """The verb's budget: what it may wait (``{"--timeout": 600}``) plus time for ``requests``
+    requests of ``request_timeout`` each; the message names both when it is used up."""
+    parts = [f"{name} {seconds:g}" for name, seconds in waits.items()]
+    parts.append(f"{requests} x --request-timeout {request_timeout:g}")
+    limit_verb(sum(waits.values()) + requests * request_timeout, " + ".join(parts))
+
+
+def reset() -> None:
+    """Forget the verb's budget (tests, and the next verb of an in-process test run)."""
+    global _verb  # noqa: PLW0603
+    _verb = None
+
+
+def verb_remaining() -> float | None:
+    """Seconds left of the verb's budget (None: no budget set)."""
+    return None if _verb is None else _verb.deadline - time.monotonic()
+
+
+def verb_has(seconds: float) -> bool:
+    """Is there time left in the verb's budget to wait ``seconds`` and then send a request?"""
+    left = verb_remaining()
+    return left is None or seconds < left
+
+
+def verb_exhausted_message(*, before_retry: bool = False) -> str:
+    used = "leaves no time to retry" if before_retry else "is used up"
+    if _verb is None:
+        return f"the command's time limit {used}"
+    return f"the command's time limit of {_verb.seconds:g}s ({_verb.why}) {used}"
+
+
+@contextlib.contextmanager
+def request(seconds: float) -> Iterator[Armed]:
+    """Bound one request (send, answer, body) to ``seconds``, and to what is left of the verb's."""
+    left = verb_remaining()
+    if left is not None:
+        if left <= 0:
+            raise VerbDeadlineExceeded(verb_exhausted_message())
+        seconds = min(seconds, left)
+    install()
+    armed = Armed(seconds, time.monotonic() + seconds)
+    previous = getattr(_local, "armed", None)
+    _local.armed = armed
+    try:
+        yield armed
+    finally:
+        _local.armed = previous
+        armed.cancel()
+
+
+def _attach(connection: Any) -> None:
+    armed: Armed | None = getattr(_local, "armed", None)
+    if armed is not None and armed.connection is not connection:
+        armed._watch(connection)
+
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install() -> None:
+    """Make urllib3's connection pools use watched connections (idempotent; see the module doc)."""
+    global _installed  # noqa: PLW0603
+    if _installed:
+        return
+    from urllib3 import connection, connectionpool
+
+    class WatchedHTTPConnection(connection.HTTPConnection):
+        def connect(self) -> None:
+            _attach(self)
+            super().connect()
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _attach(self)
+            super().request(*args, **kwargs)
+
+    class WatchedHTTPSConnection(connection.HTTPSConnection):
+        def connect(self) -> None:
+            _attach(self)
+            super().connect()
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _attach(self)
+            super().request(*args, **kwargs)
+
+    with _install_lock:
+        if not _installed:
+            connectionpool.HTTPConnectionPool.ConnectionCls = WatchedHTTPConnection
+            connectionpool.HTTPSConnectionPool.ConnectionCls = WatchedHTTPSConnection
+            _installed = True
