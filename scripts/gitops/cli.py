@@ -152,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.format = default_format()
     try:
+        run.check_files()
         code: int = args.handler(args)
         return code
     except ConfigurationError as exc:

@@ -85,6 +85,10 @@ class Knobs:
     trickle: float = 0.0
     trickle_verbs: list[str] = dataclasses.field(default_factory=list)
     trickle_path: str = ""
+    # A broken or hostile server's answers: each entry "PATH_REGEX POINTER" removes, and
+    # "PATH_REGEX POINTER=JSON" sets, the field at the JSON pointer (RFC 6901) in the JSON answer to
+    # every GET whose path matches, e.g. "^/api/v1/nodes$ /items/0/metadata" (a Node without metadata).
+    answer_edits: list[str] = dataclasses.field(default_factory=list)
 
     def update(self, values: dict[str, Any]) -> None:
         fields = {f.name: f for f in dataclasses.fields(self)}
@@ -768,6 +772,28 @@ class FakeKube:
         if knobs.trickle_path and not re.search(knobs.trickle_path, path):
             return 0.0
         return knobs.trickle
+
+    def edit_answer(self, method: str, path: str, payload: Any) -> Any:
+        """``payload`` with the ``answer_edits`` for this request applied (a copy; unchanged if none)."""
+        edits = [e.split(" ", 1) for e in self.knobs.answer_edits if " " in e]
+        matching = [rule for pattern, rule in edits if method == "GET" and re.search(pattern, path)]
+        if not matching:
+            return payload
+        payload = json.loads(json.dumps(payload))
+        for rule in matching:
+            pointer, has_value, value = rule.partition("=")
+            *parents, last = [p.replace("~1", "/").replace("~0", "~") for p in pointer.strip("/").split("/")]
+            node: Any = payload
+            for part in parents:
+                node = node[int(part)] if isinstance(node, list) else node.get(part, {})
+            key: Any = int(last) if isinstance(node, list) else last
+            if has_value:
+                node[key] = json.loads(value)
+            elif isinstance(node, dict):
+                node.pop(key, None)
+            elif isinstance(node, list) and key < len(node):
+                del node[key]
+        return payload
 
     def pick_fault(self, verb: str, path: str) -> tuple[str | None, str]:
         knobs = self.knobs

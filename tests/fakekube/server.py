@@ -274,6 +274,7 @@ class Handler(BaseHTTPRequestHandler):
                 entry["fault"] = f"{fault} (after processing)"
                 fake.raise_fault(fault)
             entry["status"] = code
+            payload = fake.edit_answer(method, path, payload)
             self._send_json(code, payload, headers=headers, content_type=content_type)
         except Dropped:
             entry["status"] = -1

@@ -197,3 +197,18 @@ def test_trickle_writes_the_whole_answer_one_byte_at_a_time(
     assert len(chunks) > len(answer) / 4
     connection.close()
     assert Wire(fake).call("GET", CONFIGMAPS).status == 200  # other paths answer at once
+
+
+def test_answer_edits_remove_and_set_fields_of_matching_answers(
+    fake_kube_factory: Callable[..., FakeKube],
+) -> None:
+    fake = fake_kube_factory(
+        answer_edits=["^/api/v1/nodes$ /items/0/metadata", '^/api/v1/nodes$ /items/0/status/phase="odd"']
+    )
+
+    nodes = Wire(fake).call("GET", "/api/v1/nodes").body
+
+    assert "metadata" not in nodes["items"][0]
+    assert nodes["items"][0]["status"]["phase"] == "odd"
+    one = Wire(fake).call("GET", "/api/v1/nodes/fakekube-node-1").body  # another path: untouched
+    assert one["metadata"]["name"] == "fakekube-node-1"

@@ -240,12 +240,12 @@ class Git:
         return self.commit(sha) is not None
 
     def parents(self, sha: str) -> list[str]:
-        line = self.run("rev-list", "--parents", "-n", "1", sha).text.split()
+        line = self.run("rev-list", "--parents", "-n", "1", "--end-of-options", sha).text.split()
         return line[1:]
 
     def merge_base(self, a: str, b: str) -> str | None:
         """The best common ancestor; None when there is none here (yet) or a commit is missing."""
-        result = self.run("merge-base", a, b, check=False)
+        result = self.run("merge-base", "--end-of-options", a, b, check=False)
         if result.code == 1 or (result.code != 0 and "not a valid" in result.stderr.lower()):
             return None
         if result.code != 0:
@@ -253,7 +253,8 @@ class Git:
         return result.text.strip() or None
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        result = self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        argv = ("merge-base", "--is-ancestor", "--end-of-options", ancestor, descendant)
+        result = self.run(*argv, check=False)
         if result.code not in (0, 1):
             self._fail(("merge-base", "--is-ancestor", ancestor, descendant), result)
         return result.code == 0
@@ -277,6 +278,7 @@ class Git:
             "--no-ext-diff",
             "--no-textconv",
             "--no-color",
+            "--end-of-options",
             left,
             head,
             "--",
@@ -306,7 +308,11 @@ class Git:
 
     # -- history ---------------------------------------------------------------------------------
     def fetch(self, *args: str) -> GitResult:
+        """``git fetch`` with ``args``: options first, then the remote and what to fetch, which git
+        never reads as options (``--end-of-options``: a revision from a payload cannot be one)."""
         self.close()  # a fresh cat-file process sees what the fetch brings
+        first = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
+        args = (*args[:first], "--end-of-options", *args[first:])
         result = self.run("fetch", "--no-tags", "--quiet", *args, check=False)
         if result.code != 0:
             lowered = result.stderr.lower()

@@ -58,7 +58,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gitops import __version__
-from gitops.adapters import deadline, kube_modules, runner
+from gitops.adapters import deadline, kube_modules, runner, textfile
 from gitops.core import documents, transport
 from gitops.core.redaction import kubeconfig_credentials, kubeconfig_text_pieces, token_files, url_credentials
 from gitops.core.retry import (
@@ -248,7 +248,7 @@ def _read_file_kubeconfigs(paths: Sequence[Path]) -> dict[str, Any]:
     seen: dict[str, set[str]] = {"clusters": set(), "contexts": set(), "users": set()}
     for path in paths:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = textfile.read(path)
         except OSError as exc:
             raise ConfigurationError(
                 f"cannot read kubeconfig {path}: {exc.strerror}",
@@ -607,7 +607,7 @@ def _read_token_file(user: dict[str, Any], where: str, user_key: str) -> None:
     if isinstance(path, str) and path.strip():
         key = f"{user_key}.tokenFile"
         try:
-            token = Path(path).read_bytes().decode("utf-8").strip()
+            token = textfile.read(path).strip()
         except OSError as exc:
             if isinstance(user.get("token"), str) and user["token"].strip():
                 user.pop("tokenFile")  # client-go falls back to `token` when the file cannot be read
@@ -1028,7 +1028,10 @@ class Kube:
         if field_selector:
             query.append(("fieldSelector", field_selector))
         body = self.request("GET", res.path(namespace), query=query) or {}
-        items = [dict(i) for i in body.get("items") or []]
+        listed = body.get("items") or []
+        if not isinstance(listed, list) or not all(isinstance(i, dict) for i in listed):
+            raise KubeError("GET", res.path(namespace), 200, "the answer's items are not a list of objects")
+        items = [dict(i) for i in listed]
         for item in items:  # LIST items carry no apiVersion/kind
             item.setdefault("apiVersion", res.api_version)
             item.setdefault("kind", res.kind)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 from gitops.core.redaction import Redactor
+from gitops.errors import ConfigurationError
 
 T = TypeVar("T")
 
@@ -92,6 +93,7 @@ class Runner:
         self._redactor = Redactor()
         self._warned: set[str] = set()
         self._summary_cut = False  # this process's summary reached the limit: nothing more is added
+        self._summary_broken = False  # the summary file cannot be written: warned once
 
     # -- environment ---------------------------------------------------------------
     @property
@@ -201,6 +203,23 @@ class Runner:
                 self._write_raw(format_command("endgroup"))
 
     # -- environment files -----------------------------------------------------------
+    def check_files(self) -> None:
+        """Before a verb runs: ``$GITHUB_OUTPUT`` must be writable (later steps read the outputs;
+        a verb that deployed and then could not say so would be worse than one that never
+        started), and an unwritable ``$GITHUB_STEP_SUMMARY`` is warned about once, then skipped."""
+        output = self._env.get("GITHUB_OUTPUT")
+        if output:
+            try:
+                Path(output).open("a", encoding="utf-8").close()
+            except OSError as exc:
+                raise _unwritable("GITHUB_OUTPUT", output, exc) from None
+        summary = self._env.get("GITHUB_STEP_SUMMARY")
+        if summary and not self._summary_broken:
+            try:
+                Path(summary).open("a", encoding="utf-8").close()
+            except OSError as exc:
+                self._summary_failed(summary, exc)
+
     def set_output(self, name: str, value: str) -> None:
         """Write one step output, redacted; a JSON value stays valid JSON."""
         value = self._redactor.redact_json(value)
@@ -211,8 +230,11 @@ class Runner:
         # os.urandom is what secrets.token_hex reads; `secrets` costs a CLI start ~3 ms of imports
         delimiter = f"ghadelimiter_{os.urandom(16).hex()}"
         entry = format_output(name, value, delimiter)
-        with Path(path).open("a", encoding="utf-8") as handle:
-            handle.write(entry)
+        try:
+            with Path(path).open("a", encoding="utf-8") as handle:
+                handle.write(entry)
+        except OSError as exc:
+            raise _unwritable("GITHUB_OUTPUT", path, exc) from None
 
     def summary(self, markdown: str) -> None:
         """Append markdown to the job summary (redacted). A no-op without ``$GITHUB_STEP_SUMMARY``.
@@ -221,24 +243,35 @@ class Runner:
         would cross it is cut, once, with a pointer to the full report; later sections are dropped.
         """
         path = self._env.get("GITHUB_STEP_SUMMARY")
-        if not path or self._summary_cut:
+        if not path or self._summary_cut or self._summary_broken:
             return
         text = self.redact(markdown)
         if not text.endswith("\n"):
             text += "\n"
-        target = Path(path)
-        used = target.stat().st_size if target.exists() else 0
-        data = text.encode("utf-8")
-        if used + len(data) > SUMMARY_LIMIT:
-            self._summary_cut = True
-            text = cut_summary(data, max(SUMMARY_LIMIT - used - _POINTER_ROOM, 0), self._report_pointer())
-            self.warning(
-                "the job summary reached GitHub's 1 MiB limit for a step and was cut; the log of this step "
-                "has the full report",
-                title="Summary cut",
-            )
-        with target.open("a", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            target = Path(path)
+            used = target.stat().st_size if target.exists() else 0
+            data = text.encode("utf-8")
+            if used + len(data) > SUMMARY_LIMIT:
+                self._summary_cut = True
+                text = cut_summary(data, max(SUMMARY_LIMIT - used - _POINTER_ROOM, 0), self._report_pointer())
+                self.warning(
+                    "the job summary reached GitHub's 1 MiB limit for a step and was cut; the log of this "
+                    "step has the full report",
+                    title="Summary cut",
+                )
+            with target.open("a", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:  # a directory, a read-only or vanished place: it is only a report
+            self._summary_failed(path, exc)
+
+    def _summary_failed(self, path: str, exc: OSError) -> None:
+        self._summary_broken = True
+        self.warning(
+            f"$GITHUB_STEP_SUMMARY ({path}) cannot be written ({exc.strerror or type(exc).__name__}); "
+            "this step writes no job summary",
+            title="Job summary unavailable",
+        )
 
     def _report_pointer(self) -> str:
         server, repo, run = (self.env(n) for n in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
@@ -251,6 +284,16 @@ class Runner:
             "\n> [!WARNING]\n> This summary was cut at GitHub's 1 MiB limit for a step (a larger one is "
             f"dropped whole). The full report is in {where}: the JSON the step printed, and its outputs.\n"
         )
+
+
+def _unwritable(name: str, path: str, exc: OSError) -> ConfigurationError:
+    return ConfigurationError(
+        f"${name} ({path}) cannot be written: {exc.strerror or type(exc).__name__}",
+        key=name,
+        title="Runner file unwritable",
+        hint=f"the runner sets ${name} to a file it made for this step: do not override it, or point it "
+        "at a writable file",
+    )
 
 
 def cut_summary(data: bytes, budget: int, pointer: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gitops.adapters import runner
+from gitops.adapters import runner, textfile
 from gitops.adapters.kube import KubeconfigSource
 from gitops.commands import output as report
 from gitops.commands.options import Duration, Switch, add, from_input
@@ -264,7 +264,24 @@ CLUSTER_CONFIG = documents.DocumentKind(
 
 
 def _load_config(path: Path) -> Any:
-    return documents.load(path.read_text(encoding="utf-8"), str(path), CLUSTER_CONFIG)
+    try:
+        text = textfile.read(path)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read the cluster config {path}: {exc.strerror or exc}",
+            file=str(path),
+            key="--config",
+            title="Invalid cluster config",
+        ) from None
+    if not text.strip():
+        raise ConfigurationError(
+            f"the cluster config {path} is empty",
+            file=str(path),
+            key="--config",
+            title="Invalid cluster config",
+            hint="write the hetzner-k3s cluster config (https://github.com/vitobotta/hetzner-k3s)",
+        )
+    return documents.load(text, str(path), CLUSTER_CONFIG)
 
 
 def _kubeconfig_target(args: argparse.Namespace, configured: str, environment: str) -> Path:

@@ -18,7 +18,7 @@ from gitops.commands import apply as apply_command
 from gitops.commands import options
 from gitops.commands.apply import add_apply_args, connection, unreachable
 from gitops.commands.options import KUBECONFIG_HELP
-from gitops.commands.output import emit, markdown_table, next_window_text, text_table
+from gitops.commands.output import emit, markdown_table, next_window_text, plain, text_table
 from gitops.commands.status import history_markdown, history_rows
 from gitops.core import deploy_gate
 from gitops.errors import EXIT_OK
@@ -201,8 +201,10 @@ def _data(outcome: deployment.Deployment) -> dict[str, Any]:
 
 def _check_rows(decision: Decision, *, markdown: bool) -> list[list[str]]:
     """The gate's checks in the gate's own words: pass/FAIL in a terminal, icons in a summary."""
-    if markdown:
-        return [[c.name, ":white_check_mark:" if c.passed else ":x:", c.detail] for c in decision.checks]
+    if markdown:  # details carry the override's reason and actor: the user's words, not markdown
+        return [
+            [c.name, ":white_check_mark:" if c.passed else ":x:", plain(c.detail)] for c in decision.checks
+        ]
     return [[c.name, "pass" if c.passed else "FAIL", c.detail] for c in decision.checks]
 
 
@@ -233,7 +235,7 @@ def _blocked(args: argparse.Namespace, data: dict[str, Any], decision: Decision,
     detail = check.detail if check else reason
     next_at = next_window_text(decision) if decision.next_allowed_at is not None else None
     console.summary(
-        f"### :no_entry: {head}\n\n{detail}"
+        f"### :no_entry: {head}\n\n{plain(detail)}"
         + (f"\n\nNext allowed: {next_at}" if next_at else "")
         + "\n\n"
         + markdown_table(("check", "", "detail"), _check_rows(decision, markdown=True))
@@ -316,12 +318,14 @@ def _cluster_line(data: dict[str, Any]) -> str | None:
     return f"Cluster: {identity['environment']}'s ({verb})."
 
 
-def _override_line(gate_json: dict[str, Any]) -> str | None:
+def _override_line(gate_json: dict[str, Any], *, markdown: bool = False) -> str | None:
     override = gate_json.get("override")
     if not override:
         return None
     actor = override.get("actor") or "unknown"
     reason = override.get("reason") or "(no reason)"
+    if markdown:  # the user's words, shown as written: no emphasis, link or HTML comes out of them
+        actor, reason = plain(actor), plain(reason)
     bypassed = "it bypassed a closed window" if override.get("bypassed_window") else "no window was closed"
     return f"emergency override by {actor}: {reason} ({bypassed})"
 
@@ -350,7 +354,7 @@ def _deploy_summary(data: dict[str, Any], outcome: deployment.Deployment, report
     if outcome.order is not None:
         warn = ":warning: " if outcome.order.warning else ""
         lines += ["", f"{warn}Commit `{str(outcome.commit)[:12]}`: {outcome.order.message}."]
-    override = _override_line(data["gate"])
+    override = _override_line(data["gate"], markdown=True)
     if override:
         lines += ["", f":warning: **{override[0].upper()}{override[1:]}**"]
     for name in data["skipped_services"]:

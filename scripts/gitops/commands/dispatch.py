@@ -215,7 +215,7 @@ def _summary(data: Mapping[str, Any]) -> str:
         ("Repository", data["repository"]),
         ("Ref", data["ref"]),
         ("Run", run_cell),
-        ("Inputs", ", ".join(f"`{k}`={v}" for k, v in data["inputs"].items()) or "none"),
+        ("Inputs", ", ".join(f"`{k}`={report.plain(str(v))}" for k, v in data["inputs"].items()) or "none"),
     ]
     if data["found_by"] not in ("return_run_details",):
         rows.append(("Run found by", data["found_by"]))

@@ -7,7 +7,7 @@ import json
 
 from gitops.adapters import runner
 from gitops.commands import options
-from gitops.commands.output import emit, markdown_table, next_window_text, text_table
+from gitops.commands.output import emit, markdown_table, mention, next_window_text, plain, text_table
 from gitops.core import gate
 from gitops.core.windows import fmt_local
 from gitops.errors import EXIT_OK
@@ -159,12 +159,10 @@ def summary_markdown(decision: gate.Decision) -> str:
             if decision.override.bypassed_window
             else "not needed: window open"
         )
-        parts += [
-            f"> [!WARNING]\n> **Emergency override** by {_who(decision.override.actor)}: "
-            f"{decision.override.reason or '(no reason)'} — {bypass}",
-            "",
-        ]
-    rows = [(c.name, ":white_check_mark:" if c.passed else ":x:", c.detail) for c in decision.checks]
+        reason = plain(decision.override.reason or "") or "(no reason)"  # the user's words, not markdown
+        who = mention(decision.override.actor)
+        parts += [f"> [!WARNING]\n> **Emergency override** by {who}: {reason} — {bypass}", ""]
+    rows = [(c.name, ":white_check_mark:" if c.passed else ":x:", plain(c.detail)) for c in decision.checks]
     parts.append(markdown_table(("check", "", "detail"), rows))
     parts += [f"- {line}" for line in _facts(decision) if not line.startswith("EMERGENCY")]
     return "\n".join(parts) + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -36,6 +37,27 @@ def text_table(headers: Sequence[str], rows: Sequence[Row]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+# CommonMark: "Any ASCII punctuation character may be backslash-escaped"; these are the ones that
+# start code, emphasis, links, images, HTML, entities or strikethrough anywhere in a line (an
+# underscore only at a word's edge: `kill_switch` stays as written). `|` is left to markdown_table,
+# which escapes it in cells (escaping it twice would end the cell).
+_MARKDOWN = re.compile(r"([\\`*\[\]<>~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
+
+
+def plain(text: str) -> str:
+    """Text a user wrote (an override reason, an input value), as markdown that shows exactly that
+    text on one line: no heading, emphasis, link, image or HTML can come out of it."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
+
+
+def mention(login: str | None) -> str:
+    """``@login`` for a GitHub login; anything else (who knows what ``--actor`` says) as plain text."""
+    if not login:
+        return "an unnamed actor"
+    return f"@{login}" if GITHUB_LOGIN.fullmatch(login) else plain(login)
 
 
 def _md_cell(value: object) -> str:

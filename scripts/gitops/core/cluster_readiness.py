@@ -57,28 +57,37 @@ class Observation:
     api_error: str | None = None
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}  # an API answer is data, not a promise
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def node_state(node: Mapping[str, Any]) -> tuple[bool, str]:
-    """(ready, why) for one Node."""
-    conditions = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
+    """(ready, why) for one Node (fields of the wrong type count as missing)."""
+    status, spec = _mapping(node.get("status")), _mapping(node.get("spec"))
+    conditions = {c.get("type"): c for c in _list(status.get("conditions")) if isinstance(c, Mapping)}
     ready = conditions.get("Ready") or {}
     if ready.get("status") != "True":
         why = ready.get("message") or ready.get("reason") or "no Ready condition yet"
         return False, f"NotReady: {why}"
-    taints = [t.get("key") for t in (node.get("spec") or {}).get("taints") or []]
+    taints = [t.get("key") for t in _list(spec.get("taints")) if isinstance(t, Mapping)]
     if UNINITIALIZED_TAINT in taints:
         return False, "Ready, but not yet initialized by the cloud controller manager"
-    if (node.get("spec") or {}).get("unschedulable"):
+    if spec.get("unschedulable"):
         return True, "Ready (cordoned)"
     return True, "Ready"
 
 
 def node_version(node: Mapping[str, Any]) -> str:
     """The kubelet's version as the node reports it (``v1.36.4+k3s1``), '' when not reported."""
-    return str(((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion") or "")
+    return str(_mapping(_mapping(node.get("status")).get("nodeInfo")).get("kubeletVersion") or "")
 
 
 def _name(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("name") or "")
+    return str(_mapping(obj.get("metadata")).get("name") or "")
 
 
 def node_plugin_check(

@@ -414,6 +414,9 @@ class _PolicyReader(WindowsReader):
         return result if len(result) == len(entries) else None
 
 
+INSTANT_RANGE = (datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC))
+
+
 def parse_instant(text: str, what: str = "--at") -> datetime:
     """An aware datetime from ISO 8601 text (``Z`` or an offset is required)."""
     stripped = text.strip()
@@ -433,6 +436,16 @@ def parse_instant(text: str, what: str = "--at") -> datetime:
             f"{what} {text!r} has no UTC offset, so it could be any of 24 instants",
             key=what,
             hint=f"add Z or an offset: {full}Z or {full}+01:00",
+            title="Invalid date and time",
+        )
+    # Years 1 and 9999 are valid ISO 8601 but leave the windows arithmetic (the next open window,
+    # a day later in another zone) nowhere to go: datetime overflows at its edges. No deploy
+    # happens before 1970 or after 2999, so anything outside is a typo.
+    if not (INSTANT_RANGE[0].year <= value.year < INSTANT_RANGE[1].year):
+        raise ConfigurationError(
+            f"{what} {text!r} is outside the years {INSTANT_RANGE[0].year}-{INSTANT_RANGE[1].year - 1}",
+            key=what,
+            hint="write the instant to decide for, e.g. 2026-11-23T08:30:00+01:00",
             title="Invalid date and time",
         )
     return value.astimezone(UTC)

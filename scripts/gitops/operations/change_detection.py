@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gitops.adapters import runner
+from gitops.adapters import runner, textfile
 from gitops.adapters.git import ZERO_SHA, Git
 from gitops.core.change_map import (
     BASE_DIR,
@@ -108,7 +108,15 @@ def load_filters(spec: str, repo: Path) -> list[Filter]:
     if "\n" not in spec:
         for candidate in (Path(spec), repo / spec):
             if candidate.is_file():
-                text = candidate.read_text(encoding="utf-8")
+                try:
+                    text = textfile.read(candidate)
+                except OSError as exc:
+                    raise ConfigurationError(
+                        f"cannot read the filters file {spec}: {exc.strerror or exc}",
+                        file=spec,
+                        key="--filters",
+                        title="Invalid filters",
+                    ) from None
                 source = spec
                 break
         if text is None and ":" not in spec:

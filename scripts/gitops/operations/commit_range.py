@@ -29,7 +29,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gitops.adapters import runner
+from gitops.adapters import runner, textfile
 from gitops.adapters.git import SHALLOW_HINT, ZERO_SHA, Git, is_zero_sha, looks_like_sha
 from gitops.errors import ConfigurationError
 
@@ -79,7 +79,8 @@ def read_event(path: Path) -> dict[str, Any]:
         flag="--event",
     )
     try:
-        data = documents.parse_json(path.read_text(encoding="utf-8"), str(path), kind)
+        text = textfile.read(path, documents.PAYLOAD.max_bytes)
+        data = documents.parse_json(text, str(path), kind)
     except FileNotFoundError as exc:
         raise ConfigurationError(
             f"event payload {path} not found",
@@ -88,9 +89,9 @@ def read_event(path: Path) -> dict[str, Any]:
             hint=EVENT_HINT,
             title="Event payload not found",
         ) from exc
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise ConfigurationError(
-            f"cannot read the event payload: {exc}",
+            f"cannot read the event payload: {exc.strerror or exc}",
             file=str(path),
             key="--event",
             hint=EVENT_HINT,
@@ -131,6 +132,24 @@ def _dig(payload: dict[str, Any], *keys: str) -> str | None:
             return None
         node = node.get(key)
     return node if isinstance(node, str) and node else None
+
+
+def _sha(payload: dict[str, Any], *keys: str) -> str | None:
+    """A commit SHA of the payload (None when absent). GitHub sends 40 (or 64) hex digits; anything
+    else is refused before it reaches git, where ``--output=...`` would be read as an option."""
+    node: Any = payload
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    if node is None:
+        return None
+    if not isinstance(node, str) or not (looks_like_sha(node) or is_zero_sha(node)):
+        raise ConfigurationError(
+            f"the event payload's {'.'.join(keys)} is not a commit SHA",
+            key=f"--event {'.'.join(keys)}",
+            hint=EVENT_HINT,
+            title="Invalid event payload",
+        )
+    return node
 
 
 def _short(sha: str | None) -> str:
@@ -266,8 +285,8 @@ def _default_range(resolver: Resolver, head: str) -> CommitRange:
 def _push_range(resolver: Resolver, payload: dict[str, Any], head: str | None) -> CommitRange:
     git = resolver.git
     ref = _dig(payload, "ref") or ""
-    before = _dig(payload, "before")
-    after = _dig(payload, "after")
+    before = _sha(payload, "before")
+    after = _sha(payload, "after")
     if payload.get("deleted") is True or (after is not None and is_zero_sha(after)):
         current = git.commit("HEAD") or ZERO_SHA
         return CommitRange(
@@ -390,15 +409,15 @@ def _event_range(
         return _pair_range(
             resolver,
             event,
-            _dig(payload, "merge_group", "base_sha"),
-            _dig(payload, "merge_group", "head_sha"),
+            _sha(payload, "merge_group", "base_sha"),
+            _sha(payload, "merge_group", "head_sha"),
             head,
         )
     return _pair_range(
         resolver,
         event,
-        _dig(payload, "pull_request", "base", "sha"),
-        _dig(payload, "pull_request", "head", "sha"),
+        _sha(payload, "pull_request", "base", "sha"),
+        _sha(payload, "pull_request", "head", "sha"),
         head,
     )
 

@@ -30,7 +30,6 @@ Every value of every Secret is masked before anything can print it, whatever its
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitops.adapters import runner
-from gitops.core import deploy_order
+from gitops.adapters import runner, textfile
+from gitops.core import deploy_order, documents
 from gitops.core.cluster_identity import Binding, Identity
 from gitops.core.deploy_gate import DeployGate, reason
 from gitops.core.deploy_order import OrderDecision
@@ -120,21 +119,27 @@ def load_objects(manifests: Manifests) -> tuple[list[dict[str, Any]], str]:
             raise missing_overlay(path)
         objects, source = render_overlay(path, os.environ, **options).objects, display_path(path)
     else:
-        if filename == "-":
-            text, source = sys.stdin.read(), "stdin"
-        else:
-            try:
-                text = Path(filename).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigurationError(
-                    f"cannot read {filename}: {exc.strerror or exc}",
-                    file=filename,
-                    key="-f",
-                    title="Invalid input",
-                    hint="pass a manifests file, - for stdin, or --overlay DIR to render a kustomize overlay",
-                ) from None
-            source = filename
+        source = "stdin" if filename == "-" else filename
+        try:
+            limit = documents.MANIFESTS.max_bytes
+            text = textfile.read_stdin(limit) if filename == "-" else textfile.read(filename, limit)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read {source}: {exc.strerror or exc}",
+                file=source,
+                key="-f",
+                title="Invalid input",
+                hint="pass a manifests file, - for stdin, or --overlay DIR to render a kustomize overlay",
+            ) from None
         objects = render_overlay(Path(source), os.environ, manifests=text, **options).objects
+    if not objects:  # a failed upstream pipe (`render ... | gitops apply -f -`) must not look like a deploy
+        raise ConfigurationError(
+            f"{source} holds no Kubernetes objects: nothing to apply",
+            file=source,
+            key="--overlay" if overlay else "-f",
+            title="Nothing to apply",
+            hint="check what produced them: an empty file or pipe usually means an earlier step failed",
+        )
     mask_secret_values(objects)
     return objects, source
 

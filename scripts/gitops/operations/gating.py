@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from gitops.adapters import textfile
 from gitops.core import gate
 from gitops.core.deploy_gate import DeployGate
 from gitops.core.policy import Override, Policy
@@ -27,7 +28,7 @@ def load_policy(path: Path) -> Policy:
     """Read and validate a deploy-control file; ConfigurationError lists every problem in it."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = textfile.read(path)
     except FileNotFoundError:
         raise ConfigurationError(
             "deploy-control policy file not found",

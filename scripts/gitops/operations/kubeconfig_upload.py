@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitops.adapters import runner
+from gitops.adapters import runner, textfile
 from gitops.core import github_errors
 from gitops.core.kubeconfig import KubeconfigFacts, validate_kubeconfig
 from gitops.core.redaction import kubeconfig_text_pieces
@@ -103,7 +103,7 @@ def read_kubeconfig(request: UploadRequest) -> str:
     if request.file is not None:
         path = request.file
         try:
-            text = path.read_text(encoding="utf-8")
+            text = textfile.read(path)
         except FileNotFoundError:
             raise ConfigurationError(
                 f"kubeconfig file {path} does not exist",

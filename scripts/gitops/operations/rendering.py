@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from gitops.adapters import runner
+from gitops.adapters import runner, textfile
 from gitops.core import documents
 from gitops.core.secret_map import SecretMap, parse_secret_map
 from gitops.core.secrets import (
@@ -163,7 +163,7 @@ def load_secret_map(path: Path) -> SecretMap:
     """Read and check a ``--secret-map`` file."""
     shown = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = textfile.read(path)
     except OSError as exc:
         raise ConfigurationError(
             f"cannot read the secret map {shown}: {exc.strerror or exc}",
@@ -177,6 +177,14 @@ def load_secret_map(path: Path) -> SecretMap:
         raise ConfigurationError(
             f"the secret map {shown} is not UTF-8 text", file=shown, title="Invalid secret map"
         ) from None
+    if not text.strip():  # a map passed on purpose that maps nothing: a wrong or truncated file
+        raise ConfigurationError(
+            f"the secret map {shown} is empty",
+            file=shown,
+            key="--secret-map",
+            hint="write its mappings (see gitops render --help), or leave --secret-map out",
+            title="Invalid secret map",
+        )
     return parse_secret_map(text, shown)
 
 

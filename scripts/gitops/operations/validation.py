@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from gitops.adapters import runner
+from gitops.adapters import runner, textfile
 from gitops.core import documents as loader
 from gitops.core.source_locator import SOURCES, Step, documents, dotted, field_path, locate
 from gitops.errors import ConfigurationError, Problem
@@ -174,8 +174,8 @@ class SourceIndex:
     def docs(self, path: Path) -> list[yaml.MappingNode]:
         if path not in self._docs:
             try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+                text = textfile.read(path, loader.MANIFESTS.max_bytes)
+            except OSError:
                 text = ""
             self._docs[path] = documents(text)
         return self._docs[path]

@@ -10,7 +10,7 @@ kustomize's fields, the apiserver's webhook wording).
 
 from __future__ import annotations
 
-from tests.hostile.cases import credentials, documents, durations, leaks, network
+from tests.hostile.cases import credentials, documents, durations, files, leaks, network, tracebacks
 from tests.hostile.harness import Case
 
 CASES: list[Case] = [
@@ -19,4 +19,6 @@ CASES: list[Case] = [
     *durations.CASES,
     *credentials.CASES,
     *network.CASES,
+    *files.CASES,
+    *tracebacks.CASES,
 ]
