@@ -153,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.format = default_format()
     try:
         run.check_files()
+        if hasattr(args, "allow_remote"):  # a verb that renders overlays: may kustomize fetch?
+            from gitops.commands.options import allow_remote
+
+            allow_remote(args)
         code: int = args.handler(args)
         return code
     except ConfigurationError as exc:

@@ -13,7 +13,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops.adapters import textfile
 from gitops.adapters.kubectl import kubectl_binary
+from gitops.core import documents, kustomize_refs
 from gitops.errors import ConfigurationError, Problem
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -70,6 +72,129 @@ def missing_overlay(overlay: Path, *, key: str | None = "--overlay") -> Configur
 def _check_overlay(overlay: Path) -> None:
     if not overlay.is_dir() or kustomization_file(overlay) is None:
         raise missing_overlay(overlay)
+    if not _remote.allowed:
+        refuse_remote(overlay)
+
+
+# -- remote references ----------------------------------------------------------------------------
+# kustomize fetches http(s) files, git repositories and Helm charts a kustomization names, and
+# renders what comes back as ours: refused unless the verb is given --allow-remote (which sets this
+# once per process, like the runner's settings).
+
+
+@dataclass
+class _RemotePolicy:
+    allowed: bool = False
+
+
+_remote = _RemotePolicy()
+MAX_KUSTOMIZATIONS = 1000  # far more than any real tree; a cycle of symlinks stops here too
+
+KUSTOMIZATION = documents.DocumentKind(
+    title="Invalid kustomization", message="the kustomization is {problem}"
+)
+
+
+def allow_remote(allowed: bool) -> None:
+    """Let kustomize fetch remote references for the rest of this process (``--allow-remote``)."""
+    _remote.allowed = allowed
+
+
+@dataclass(frozen=True)
+class RemoteReference:
+    """A reference kustomize would fetch from outside the repository, and where it is written."""
+
+    file: Path
+    line: int | None
+    field: str
+    value: str
+
+    def describe(self) -> str:
+        return f"{self.field}: {self.value}"
+
+
+def _documents(path: Path) -> list[documents.Document]:
+    try:
+        return documents.compose_all(textfile.read(path), str(path), KUSTOMIZATION)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read {path}: {exc.strerror or exc}", file=str(path), title="Invalid kustomization"
+        ) from None
+
+
+def remote_references(overlay: Path) -> list[RemoteReference]:
+    """Every remote reference in the kustomizations reachable from ``overlay`` (its resources,
+    bases and components, and theirs), and in the generator/transformer files they name."""
+    found: list[RemoteReference] = []
+    queue = [overlay.resolve()]
+    seen: set[Path] = set()
+    while queue:
+        directory = queue.pop()
+        if directory in seen:
+            continue
+        seen.add(directory)
+        if len(seen) > MAX_KUSTOMIZATIONS:
+            raise ConfigurationError(
+                f"{overlay} reaches more than {MAX_KUSTOMIZATIONS} kustomizations (a cycle of links?)",
+                file=str(overlay),
+                title="Invalid kustomization",
+            )
+        file = kustomization_file(directory)
+        if file is None:
+            continue
+        for document in _documents(file):
+            data = document.data
+            for ref in kustomize_refs.references(data):
+                if ref.remote:
+                    found.append(RemoteReference(file, document.line(ref.path), ref.field, ref.value))
+                    continue
+                target = directory / ref.value
+                if ref.directory and target.is_dir():
+                    queue.append(target.resolve())
+                elif ref.path[0] in ("generators", "transformers", "validators") and target.is_file():
+                    for plugin in _documents(target):
+                        found.extend(
+                            RemoteReference(target, plugin.line(p.path), p.field, p.value)
+                            for p in kustomize_refs.plugin_references(plugin.data)
+                        )
+            for path, text in kustomize_refs.inline_sources(data):
+                line = document.line(path)
+                for inline in documents.compose_all(text, str(file), KUSTOMIZATION):
+                    found.extend(
+                        RemoteReference(file, line, f"{documents.key_path(path)} {p.field}", p.value)
+                        for p in kustomize_refs.plugin_references(inline.data)
+                    )
+    return found
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is under it (as the user wrote it)."""
+    relative = os.path.relpath(path)
+    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
+
+
+def refuse_remote(overlay: Path) -> None:
+    """Raise, naming each file, line and reference, when ``overlay`` reaches a remote reference."""
+    remote = remote_references(overlay)
+    if not remote:
+        return
+    first = remote[0]
+    problems = [
+        Problem(f"names a remote reference, {r.value}", _shown(r.file), r.line, r.field)
+        for r in remote
+    ]
+    more = f" (and {len(remote) - 1} more remote reference(s))" if len(remote) > 1 else ""
+    raise ConfigurationError(
+        f"{first.field} names a remote reference, {first.value}: kustomize would download it and we would "
+        f"apply what came back{more}",
+        file=_shown(first.file),
+        line=first.line,
+        key=first.field,
+        title="Remote kustomize reference",
+        hint="vendor what it names into the repository (a pinned copy you review), or pass --allow-remote "
+        "to let kustomize download it at every build",
+        problems=problems,
+    )
 
 
 def _run(directory: Path, overlay: Path) -> str:

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from gitops.adapters import runner
+from gitops.adapters import deadline, runner
 from gitops.commands import options
 from gitops.commands.options import KUBECONFIG_HELP
 from gitops.commands.output import emit, markdown_table, text_table
@@ -87,6 +87,8 @@ ICONS = {
 HEADERS = ("object", "action", "what")
 
 
+DIFF_REQUEST_BUDGET = 40  # the verb's time limit in units of --request-timeout
+
 EXIT_CODE = options.Switch("--exit-code", "exit 2 when a deploy would change anything", input="exit-code")
 GATE = options.Switch(
     "--gate",
@@ -157,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         claim_command=options.claim_command(args, environment),
         gate=gate,
     )
+    # A diff only reads and dry-runs: its time limit is a budget of requests (no waits).
+    deadline.limit_verb_to({}, request.request_timeout, requests=DIFF_REQUEST_BUDGET)
     report = diff(request)
     title = args.title.strip() or f"gitops diff {environment}"
     publish(report, title)

@@ -424,8 +424,24 @@ def gate_request(args: argparse.Namespace) -> GateRequest:
 # -- the manifests to render -----------------------------------------------------------------------
 
 
+ALLOW_REMOTE = Switch(
+    "--allow-remote",
+    "let kustomize fetch what the overlay names outside the repository (http(s) files, git bases, Helm "
+    "charts); without it such a reference is an error naming its file and line",
+)
+
+
+def allow_remote(args: argparse.Namespace) -> None:
+    """Tell the kustomize adapter whether this verb may fetch remote references (set once, for the
+    process, by the CLI for every verb that has --allow-remote)."""
+    from gitops.adapters import kustomize
+
+    kustomize.allow_remote(ALLOW_REMOTE.read(args))
+
+
 def add_overlay(container: Container, *, help: str, many: bool = False) -> None:
-    """``--overlay DIR`` (``many``: repeatable, or one per line; required)."""
+    """``--overlay DIR`` (``many``: repeatable, or one per line; required), and ``--allow-remote``."""
+    ALLOW_REMOTE.add(container)
     if many:
         add(
             container,
@@ -504,7 +520,8 @@ def add_repo_and_app(parser: argparse.ArgumentParser) -> None:
         default="GITHUB_APP_PRIVATE_KEY",
         help="environment variable holding the App's PEM private key (default: GITHUB_APP_PRIVATE_KEY)",
     )
-    REQUEST_TIMEOUT.add(group)
+    if REQUEST_TIMEOUT.flag not in parser._option_string_actions:  # a verb may talk to a cluster too
+        REQUEST_TIMEOUT.add(group)
 
 
 def github_access(args: argparse.Namespace) -> Access:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gitops.adapters import runner
+from gitops.adapters import deadline, runner
 from gitops.commands import options
 from gitops.commands.options import KUBECONFIG_HELP
 from gitops.commands.output import emit
@@ -63,6 +63,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     options.add_repo_and_app(p)
 
 
+PREVIEW_ACCESS_REQUEST_BUDGET = 30  # the verb's time limit in units of --request-timeout
+
 CREATE_ENVIRONMENT = options.Switch(
     "--create-environment",
     "create the <env>-preview environment when it does not exist (unprotected; needs Administration write)",
@@ -92,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         upload=upload,
         request_timeout=options.REQUEST_TIMEOUT.read(args),
     )
+    # A few requests to the cluster and to GitHub, no waits: the verb's time limit is a budget of requests.
+    deadline.limit_verb_to({}, request.request_timeout, requests=PREVIEW_ACCESS_REQUEST_BUDGET)
     access = create(request)
     console = runner.current()
     data = {

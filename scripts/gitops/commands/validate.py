@@ -70,6 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     options.add_placeholder(p)
     EXPLAIN.add(p)
+    options.ALLOW_REMOTE.add(p)
 
 
 def run(args: argparse.Namespace) -> int:

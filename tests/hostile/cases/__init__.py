@@ -10,7 +10,16 @@ kustomize's fields, the apiserver's webhook wording).
 
 from __future__ import annotations
 
-from tests.hostile.cases import credentials, documents, durations, files, leaks, network, tracebacks
+from tests.hostile.cases import (
+    credentials,
+    documents,
+    durations,
+    files,
+    leaks,
+    network,
+    remote,
+    tracebacks,
+)
 from tests.hostile.harness import Case
 
 CASES: list[Case] = [
@@ -21,4 +30,5 @@ CASES: list[Case] = [
     *network.CASES,
     *files.CASES,
     *tracebacks.CASES,
+    *remote.CASES,
 ]
