@@ -13,6 +13,8 @@ SECRET_ENV = {"DB_PASSWORD": b.DB_PASSWORD, "API_KEY": b.API_KEY}
 DENY_CREDS = {"deny": ["secret/creds=webhook/deny.fakekube.test:{object}"]}
 DENY_GIVEN = {"deny": ["secret/given=webhook/deny.fakekube.test:{object}"]}
 FAST = ("--timeout", "20", "--progress-interval", "1")
+# A fake that passes cluster-ready: a Hetzner cluster whose CSI node plugin runs too.
+READY = {"csi_node_plugin": True}
 CONFIGMAP_X = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
 GH_TOKEN = "ghp_" + "A1b2C3d4" * 5  # the shape of a classic token: redacted even unregistered
 # GitHub at an address nothing listens on: a case that must fail before any request says so.

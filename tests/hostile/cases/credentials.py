@@ -15,12 +15,12 @@ Upstream behaviour the expectations follow:
 from __future__ import annotations
 
 from tests.hostile import builders as b
-from tests.hostile.cases.common import FAST, absent, both, no_requests, warned
+from tests.hostile.cases.common import FAST, READY, absent, both, no_requests, warned
 from tests.hostile.harness import Case
 
 PLUGIN_SECRET = "plugin-Secret-Zq9-value"
 APPLY = ("apply", "-f", "plain.yaml", "--format", "json", *FAST)
-READY = ("cluster-ready", "--timeout", "10", "--interval", "1", "--format", "json")
+WAIT = ("cluster-ready", "--timeout", "10", "--interval", "1", "--format", "json")
 
 
 def _token_file(
@@ -28,7 +28,7 @@ def _token_file(
 ) -> Case:
     return Case(
         f"cluster-ready-token-file-{name}",
-        [*READY, "--kubeconfig", "kc.yaml"],
+        [*WAIT, "--kubeconfig", "kc.yaml"],
         issue="13.2",
         exit=exit,
         names=names,
@@ -36,7 +36,7 @@ def _token_file(
             "kc.yaml": b.kubeconfig(**{"token": None, "tokenFile": "{dir}/token", **user}),
             "token": content,
         },
-        fake={},
+        fake=READY,
         json_stdout=exit == 0,
     )
 
@@ -59,16 +59,16 @@ CASES: list[Case] = [
     # ...and `token` is the fallback when the file cannot be read.
     Case(
         "cluster-ready-token-file-missing-falls-back-to-token",
-        [*READY, "--kubeconfig", "kc.yaml"],
+        [*WAIT, "--kubeconfig", "kc.yaml"],
         issue="13.2",
         exit=0,
         files={"kc.yaml": b.kubeconfig(tokenFile="{dir}/no-such-token")},
-        fake={},
+        fake=READY,
         json_stdout=True,
     ),
     Case(
         "cluster-ready-token-file-missing",
-        [*READY, "--kubeconfig", "kc.yaml"],
+        [*WAIT, "--kubeconfig", "kc.yaml"],
         issue="13.2",
         names=["tokenFile", "no-such-token"],
         files={"kc.yaml": b.kubeconfig(token=None, tokenFile="{dir}/no-such-token")},
@@ -99,7 +99,7 @@ CASES: list[Case] = [
     ),
     Case(
         "cluster-ready-inline-token-with-a-line-break",
-        [*READY, "--kubeconfig", "kc.yaml"],
+        [*WAIT, "--kubeconfig", "kc.yaml"],
         issue="13.2",
         names=["users[name=fakekube].user.token", "line break"],
         files={"kc.yaml": b.kubeconfig(token="{token}\nX-Injected: header-Zq9")},
@@ -108,17 +108,17 @@ CASES: list[Case] = [
     ),
     Case(
         "cluster-ready-inline-token-with-a-trailing-newline",
-        [*READY, "--kubeconfig", "kc.yaml"],
+        [*WAIT, "--kubeconfig", "kc.yaml"],
         issue="13.2",
         exit=0,
         files={"kc.yaml": b.kubeconfig(token="{token}\n")},
-        fake={},
+        fake=READY,
         json_stdout=True,
     ),
     # -- exec credential plugins: they run, as in kubectl; a failure is said, redacted -------------
     Case(
         "cluster-ready-exec-plugin-fails-and-quotes-its-secret",
-        [*READY, "--kubeconfig", "kc.yaml"],
+        [*WAIT, "--kubeconfig", "kc.yaml"],
         issue="13.exec",
         names=["users[name=fakekube].user.exec", "exec credential plugin 'sh' failed", "process returned 3"],
         files={
@@ -188,7 +188,7 @@ CASES: list[Case] = [
     # -- insecure-skip-tls-verify is honoured, with a warning --------------------------------------
     Case(
         "cluster-ready-insecure-skip-tls-verify-warns",
-        [*READY, "--kubeconfig", "kc.yaml"],
+        [*WAIT, "--kubeconfig", "kc.yaml"],
         issue="13.tls",
         exit=0,
         files={
@@ -196,7 +196,7 @@ CASES: list[Case] = [
                 cluster={"insecure-skip-tls-verify": True, "certificate-authority-data": None}
             )
         },
-        fake={},
+        fake=READY,
         json_stdout=True,
         check=both(warned("insecure-skip-tls-verify"), absent("InsecureRequestWarning")),
     ),
@@ -211,7 +211,7 @@ CASES: list[Case] = [
             fake={},
             check=no_requests,
         )
-        for verb, argv in (("cluster-ready", READY), ("apply", APPLY))
+        for verb, argv in (("cluster-ready", WAIT), ("apply", APPLY))
         for label, url in (
             ("public-address", "http://192.0.2.10:6443"),
             ("name-like-localhost", "http://localhost.example.test:6443"),
@@ -242,18 +242,18 @@ CASES: list[Case] = [
     ),
     Case(
         "cluster-ready-plain-http-without-credentials-is-allowed",
-        [*READY, "--kubeconfig", "kc.yaml"],
+        [*WAIT, "--kubeconfig", "kc.yaml"],
         issue="13.5",
         exit=0,
         files={"kc.yaml": b.kubeconfig(token=None)},
-        fake={"tls": False, "auth": False},
+        fake={"tls": False, "auth": False, **READY},
         json_stdout=True,
     ),
     # -- a kubeconfig of the wrong shape is named by key and line, never quoted --------------------
     *[
         Case(
             f"cluster-ready-kubeconfig-{label}",
-            [*READY, "--kubeconfig", "kc.yaml"],
+            [*WAIT, "--kubeconfig", "kc.yaml"],
             issue="13.kubeconfig",
             names=["kc.yaml", where],
             files={"kc.yaml": text},

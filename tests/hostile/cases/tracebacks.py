@@ -15,7 +15,17 @@ from __future__ import annotations
 import json
 
 from tests.hostile import builders as b
-from tests.hostile.cases.common import FAST, GH_TOKEN, KUBE, NO_GITHUB, absent, both, summary_has, warned
+from tests.hostile.cases.common import (
+    FAST,
+    GH_TOKEN,
+    KUBE,
+    NO_GITHUB,
+    READY,
+    absent,
+    both,
+    summary_has,
+    warned,
+)
 from tests.hostile.harness import Case
 
 POLICY = {"policy.yaml": b.POLICY}
@@ -95,8 +105,9 @@ def _answers() -> list[Case]:
     ready = ["cluster-ready", *KUBE, "--timeout", "3", "--interval", "1", "--format", "json"]
     cases = []
     for label, edit, code in (
-        ("node-without-metadata", "/items/0/metadata", 0),
-        ("node-without-a-name", "/items/0/metadata/name", 0),
+        # a node without a name cannot be matched to its CSINode: not ready, said, no traceback
+        ("node-without-metadata", "/items/0/metadata", 2),
+        ("node-without-a-name", "/items/0/metadata/name", 2),
         ("node-status-a-string", '/items/0/status="Ready"', 2),
         ("node-conditions-a-mapping", '/items/0/status/conditions={"type": "Ready"}', 2),
         ("node-condition-a-number", "/items/0/status/conditions=[5]", 2),
@@ -110,7 +121,7 @@ def _answers() -> list[Case]:
                 ready,
                 issue="13.tracebacks",
                 exit=code,
-                fake={"answer_edits": [f"^/api/v1/nodes$ {edit}"]},
+                fake={"answer_edits": [f"^/api/v1/nodes$ {edit}"], **READY},
                 json_stdout=True,
                 max_seconds=20,
             )
