@@ -180,8 +180,7 @@ def refuse_remote(overlay: Path) -> None:
         return
     first = remote[0]
     problems = [
-        Problem(f"names a remote reference, {r.value}", _shown(r.file), r.line, r.field)
-        for r in remote
+        Problem(f"names a remote reference, {r.value}", _shown(r.file), r.line, r.field) for r in remote
     ]
     more = f" (and {len(remote) - 1} more remote reference(s))" if len(remote) > 1 else ""
     raise ConfigurationError(

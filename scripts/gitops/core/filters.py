@@ -239,6 +239,15 @@ class _Parser:
         if node.tag == "tag:yaml.org,2002:null" or not text.strip():
             self.problem(node, "empty glob", key=name)
             return []
+        if node.tag != "tag:yaml.org,2002:str":  # 5, true, 1.5, 2024-01-01: never a path as written
+            kind = node.tag.rsplit(":", 1)[-1]
+            self.problem(
+                node,
+                f"{text!r} is read by YAML as a {kind}, not a glob (dorny/paths-filter refuses it too: "
+                f"'Unexpected element type'); quote it, '{text}', if a path is meant",
+                key=name,
+            )
+            return []
         exclude = len(text) > 1 and text.startswith("!") and not text.startswith("!(")
         pattern = text[1:] if exclude else text
         try:

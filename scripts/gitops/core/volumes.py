@@ -173,6 +173,40 @@ def plan_growth(
     return GrowthPlan(tuple(resize), tuple(blocked), tuple(notes))
 
 
+@dataclass(frozen=True)
+class ClassKept:
+    """An existing claim whose StorageClass is not the one its template now asks for."""
+
+    pvc: str
+    current: str  # "" when the claim has none
+    wanted: str
+
+
+def kept_classes(sts: Mapping[str, Any], pvcs: Sequence[Mapping[str, Any]]) -> list[ClassKept]:
+    """Existing claims of ``sts`` (the NEW desired object) on another StorageClass than their template.
+
+    A claim's class never changes: its spec is immutable after creation but for the storage request
+    and volumeAttributesClassName (the API server's own words: "spec is immutable after creation
+    except resources.requests and volumeAttributesClassName for bound claims"), and the
+    StatefulSet controller only creates the claims that are missing. So after a re-create with a
+    new ``storageClassName`` the existing replicas keep their volumes on the old class and only new
+    replicas get the new one, which nothing says unless we do. Templates that name no class (the
+    cluster's default) are left out: which class that is, is the cluster's to say.
+    """
+    name = str((sts.get("metadata") or {}).get("name"))
+    found: list[ClassKept] = []
+    for tpl in (sts.get("spec") or {}).get("volumeClaimTemplates") or []:
+        template = str((tpl.get("metadata") or {}).get("name") or "")
+        wanted = (tpl.get("spec") or {}).get("storageClassName")
+        if not template or not isinstance(wanted, str):
+            continue
+        for pvc in claims_of(name, template, pvcs):
+            current = str((pvc.get("spec") or {}).get("storageClassName") or "")
+            if current != wanted:
+                found.append(ClassKept(str(pvc["metadata"]["name"]), current, wanted))
+    return found
+
+
 def abandoned_claims(
     live: Mapping[str, Any], desired: Mapping[str, Any], pvcs: Sequence[Mapping[str, Any]]
 ) -> list[str]:

@@ -18,6 +18,7 @@ from tests.hostile.cases import (
     leaks,
     network,
     remote,
+    results,
     tracebacks,
 )
 from tests.hostile.harness import Case
@@ -31,4 +32,5 @@ CASES: list[Case] = [
     *files.CASES,
     *tracebacks.CASES,
     *remote.CASES,
+    *results.CASES,
 ]

@@ -10,6 +10,7 @@ from gitops.core.volumes import (
     abandoned_claims,
     claim_states,
     claims_of,
+    kept_classes,
     parse_quantity,
     plan_growth,
     undersized_claims,
@@ -136,3 +137,22 @@ def test_claim_states_of_every_replica_from_the_start_ordinal() -> None:
 def test_no_claims_without_templates_or_replicas() -> None:
     assert claim_states(m.statefulset(storage=None), []) == []
     assert claim_states(m.statefulset(replicas=0), []) == []
+
+
+def test_claims_keep_their_storage_class_when_the_template_changes_it() -> None:
+    # "spec is immutable after creation except resources.requests and volumeAttributesClassName for
+    # bound claims" (the API server's 422 for a PVC), and the StatefulSet controller creates only the
+    # claims that are missing: after a re-create, existing claims stay on their class.
+    new = m.statefulset("postgres", storage="10Gi", storage_class="local-path")
+    pvcs = [
+        pvc("data-postgres-0", "10Gi"),
+        pvc("data-postgres-1", "10Gi", "local-path"),
+        pvc("data-postgres-2", "10Gi", None),
+    ]
+    kept = kept_classes(new, pvcs)
+    assert [(k.pvc, k.current, k.wanted) for k in kept] == [
+        ("data-postgres-0", "hcloud-volumes", "local-path"),
+        ("data-postgres-2", "", "local-path"),
+    ]
+    # a template that names no class means the cluster's default, which only the cluster knows
+    assert kept_classes(m.statefulset("postgres", storage="10Gi"), pvcs) == []

@@ -13,7 +13,7 @@ from typing import Any
 
 from gitops.adapters.kube import KubeError
 from gitops.core.admission import is_resize_refused
-from gitops.core.volumes import GrowthPlan, claim_templates, plan_growth, undersized_claims
+from gitops.core.volumes import GrowthPlan, claim_templates, kept_classes, plan_growth, undersized_claims
 from gitops.operations.apply_engine.changeset import ObjectResult
 from gitops.operations.apply_engine.kinds import PVC, STORAGE_CLASS
 from gitops.operations.apply_engine.session import Session
@@ -40,16 +40,20 @@ class StageClaims:
             return self._listed[namespace]
 
 
-def plan(session: Session, result: ObjectResult, claims: StageClaims | None = None) -> GrowthPlan | None:
+def plan(
+    session: Session, result: ObjectResult, pvcs: list[dict[str, Any]] | None = None
+) -> GrowthPlan | None:
     """Which existing PVCs of the StatefulSet would grow, and which could not (read-only).
 
     None when no claim is smaller than its template. The apply grows them (:func:`grow`);
-    its dry run and ``gitops diff`` show this plan. ``claims``: the stage's listing, else a LIST.
+    its dry run and ``gitops diff`` show this plan. ``pvcs``: the namespace's claims, when the
+    caller has listed them already, else a LIST.
     """
     ref, desired = result.ref, result.item.manifest
     if not any(claim_templates(desired).values()):
         return None
-    pvcs = claims.of(ref.namespace) if claims else session.kube.list(PVC, ref.namespace).items
+    if pvcs is None:
+        pvcs = session.kube.list(PVC, ref.namespace).items
     if not undersized_claims(desired, pvcs)[0]:
         return None
     try:
@@ -70,10 +74,35 @@ def plan(session: Session, result: ObjectResult, claims: StageClaims | None = No
     return plan_growth(desired, pvcs, classes, default)
 
 
+def say_kept_classes(result: ObjectResult, pvcs: list[dict[str, Any]]) -> None:
+    """Warn (in the log, the report and the summary) about claims that keep another StorageClass
+    than their template now asks for: a re-create does not move them (:func:`kept_classes`)."""
+    ref, desired = result.ref, result.item.manifest
+    kept = kept_classes(desired, pvcs)
+    if kept:
+        claims = "; ".join(
+            f"{k.pvc} stays on {k.current or 'no StorageClass'} (the template asks for {k.wanted})"
+            for k in kept
+        )
+        result.warnings.append(
+            f"{ref}: existing PersistentVolumeClaims keep their StorageClass: {claims}. A claim's class "
+            "never changes, so only new replicas get the new one; to move a replica's data, copy it to a "
+            "claim of the new class"
+        )
+
+
 def grow(session: Session, result: ObjectResult, claims: StageClaims | None = None) -> None:
-    """Patch each existing PVC of the StatefulSet up to its template's size."""
-    ref = result.ref
-    growth = plan(session, result, claims)
+    """Patch each existing PVC of the StatefulSet up to its template's size (and say which keep
+    another StorageClass). ``claims``: the stage's listing, else one LIST for both questions."""
+    ref, desired = result.ref, result.item.manifest
+    templates = (desired.get("spec") or {}).get("volumeClaimTemplates") or []
+    if not any(claim_templates(desired).values()) and not any(
+        isinstance((t.get("spec") or {}).get("storageClassName"), str) for t in templates
+    ):
+        return
+    pvcs = claims.of(ref.namespace) if claims else session.kube.list(PVC, ref.namespace).items
+    say_kept_classes(result, pvcs)
+    growth = plan(session, result, pvcs=pvcs)
     if growth is None:
         return
     expanded: list[str] = []
