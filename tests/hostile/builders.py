@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -160,3 +161,17 @@ def secret_manifest(**string_data: str) -> str:
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "given"}, "stringData": string_data},
         sort_keys=False,
     )
+
+
+@functools.cache
+def ssh_key_pair() -> tuple[str, str]:
+    """An Ed25519 key pair in OpenSSH format (private, public), as hetzner-k3s is given one."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return private, public.decode() + " hostile@test"

@@ -35,6 +35,13 @@ def test_case_ids_are_unique() -> None:
     assert len(ids) == len(set(ids))
 
 
+def test_every_verb_has_cases() -> None:
+    from gitops.cli import VERBS
+
+    verbs = {case.argv[0] for case in CASES}
+    assert set(VERBS) <= verbs, f"verbs without a hostile case: {sorted(set(VERBS) - verbs)}"
+
+
 def _run_one(case: Case, directory: Path, execute: Any) -> tuple[Result, list[str]]:
     """Run ``case`` with its fake servers; return the result and the fakes' own bugs."""
     bugs: list[str] = []

@@ -135,7 +135,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from gitops.operations.diffing import MODES, DiffRequest, diff
 
-    environment = options.require(args.environment, "--environment", "dev")
+    environment = options.environment_name(args.environment)
     mode = args.mode.strip() or "auto"
     if mode not in MODES:
         raise ConfigurationError(

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -232,6 +233,27 @@ def add_environment(container: Container, *, help: str) -> None:
     )
 
 
+# The policy's environment names (core.policy_schema: a DNS label, as labels and job names need).
+ENVIRONMENT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def environment_name(value: str | None, example: str = "dev") -> str:
+    """``--environment`` for a verb about a policy environment: present, and a name the policy could
+    hold (lower-case letters, digits, '-'), so a path, a line break or 5,000 characters is refused
+    here, by the flag, instead of being looked up and echoed back."""
+    name = require(value, "--environment", example)
+    if not ENVIRONMENT_NAME.fullmatch(name):
+        shown = name if len(name) <= 40 else f"{name[:40]}..."
+        raise ConfigurationError(
+            f"{label('--environment', 'environment')} must be an environment of the policy: lower-case "
+            f"letters, digits and '-' (a DNS label), not {shown!r}",
+            key="--environment",
+            title="Invalid input",
+            hint=f"e.g. --environment {example}",
+        )
+    return name
+
+
 def add_namespace_and_field_manager(container: Container) -> None:
     """``--namespace`` and ``--field-manager``: where namespace-less objects go, whose fields are ours."""
     add(
@@ -411,7 +433,7 @@ def gate_request(args: argparse.Namespace) -> GateRequest:
     elif args.reason.strip():
         console.warning("--reason is ignored without --override", title="Deploy gate")
     return GateRequest(
-        environment=require(args.environment, "--environment", "dev"),
+        environment=environment_name(args.environment),
         control=Path(args.control.strip() or DEFAULT_PATH),
         event=args.event.strip() or console.env("GITHUB_EVENT_NAME") or "workflow_dispatch",
         ref=args.ref.strip() or console.env("GITHUB_REF") or None,
@@ -526,8 +548,9 @@ def add_repo_and_app(parser: argparse.ArgumentParser) -> None:
 
 def github_access(args: argparse.Namespace) -> Access:
     """The repository of --repo (else $GITHUB_REPOSITORY) and the GitHub App to act as, if any."""
-    from gitops.adapters.github import Access, Repo, parse_repo
+    from gitops.adapters.github import Access, Repo, api_url, parse_repo
 
+    api_url()  # GITHUB_API_URL is checked before anything happens (a plain-http URL is refused)
     value = args.repo or os.environ.get("GITHUB_REPOSITORY", "")
     if not value:
         raise ConfigurationError(

@@ -10,6 +10,7 @@ A deleted ref affects nothing; a run with no diff (``workflow_dispatch``, ``sche
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -143,6 +144,13 @@ def detect(
     """What changed and which environments/clusters it affects. Raises ConfigurationError."""
     parsed = load_filters(filters, repo) if filters else []
     payload = read_event(event_path) if event_path is not None else None
+    if event_name is not None and not re.fullmatch(r"[a-z_]{1,64}", event_name):
+        raise ConfigurationError(  # GitHub's event names are words: push, pull_request, workflow_dispatch
+            f"--event-name {event_name[:40]!r} is not a GitHub event name",
+            key="--event-name",
+            title="Invalid input",
+            hint="e.g. --event-name push (or leave it out: it is read from the payload)",
+        )
     with Git(repo) as git:
         return _detect(
             git,

@@ -20,6 +20,7 @@ from tests.hostile.cases import (
     remote,
     results,
     tracebacks,
+    verbs,
 )
 from tests.hostile.harness import Case
 
@@ -33,4 +34,5 @@ CASES: list[Case] = [
     *tracebacks.CASES,
     *remote.CASES,
     *results.CASES,
+    *verbs.CASES,
 ]

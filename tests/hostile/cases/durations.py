@@ -41,10 +41,27 @@ FLAGS: list[tuple[str, str, tuple[str, ...]]] = [
     ("dispatch", "--find-timeout", ("--repo", "octo/infra", "--workflow", "deploy.yml", "--ref", "main")),
     ("upload-kubeconfig", "--request-timeout", ("--environment", "dev", "--file", "kubeconfig.yaml")),
     ("dispatch", "--request-timeout", ("--repo", "octo/infra", "--workflow", "deploy.yml", "--ref", "main")),
+    ("cluster", "--timeout", ("--environment", "dev", "--config", "c.yaml", "--hetzner-k3s", "/bin/true")),
+    (
+        "diff",
+        "--request-timeout",
+        ("--environment", "dev", "--overlay", "overlay", "--kubeconfig", "missing.yaml"),
+    ),
+    (
+        "preview-access",
+        "--request-timeout",
+        ("--environment", "dev", "--repo", "octo/infra", "--kubeconfig", "missing.yaml"),
+    ),
 ]
 
-FILES = {"plain.yaml": b.CONFIGMAP, "policy.yaml": b.POLICY, "kubeconfig.yaml": "apiVersion: v1\n"}
-ENV = {**NO_GITHUB, "GITHUB_REPOSITORY": "octo/infra"}
+FILES = {
+    "plain.yaml": b.CONFIGMAP,
+    "policy.yaml": b.POLICY,
+    "kubeconfig.yaml": "apiVersion: v1\n",
+    "c.yaml": "cluster_name: x\n",
+    **b.OVERLAY,
+}
+ENV = {**NO_GITHUB, "GITHUB_REPOSITORY": "octo/infra", "HCLOUD_TOKEN": "hcloud-Token-Zq9-0123456789"}
 
 # The same mistakes arriving as action inputs (GITOPS_INPUT_<NAME>): the error names the input.
 INPUTS: list[tuple[str, str, str, tuple[str, ...]]] = [
