@@ -80,7 +80,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    environment = options.require(args.environment, "--environment", "prod")
+    environment = options.environment_name(args.environment, "prod")
     console = runner.current()
     via = "gitops claim"
     if console.env("GITHUB_RUN_ID"):

@@ -65,7 +65,10 @@ CLUSTER = options.Switch(
 
 def run(args: argparse.Namespace) -> int:
     request = options.gate_request(args)
-    decision = gating.decide(request, service=args.service.strip() or None, cluster=CLUSTER.read(args))
+    service = args.service.strip() or None
+    if service is not None:
+        options.policy_name(service, "--service", "service", "postgres")
+    decision = gating.decide(request, service=service, cluster=CLUSTER.read(args))
     data = decision.to_json()
     data["control"] = str(request.control)
     publish(decision, data)

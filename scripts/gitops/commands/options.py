@@ -233,25 +233,30 @@ def add_environment(container: Container, *, help: str) -> None:
     )
 
 
-# The policy's environment names (core.policy_schema: a DNS label, as labels and job names need).
-ENVIRONMENT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+# The policy's environment and service names (core.policy_schema: a DNS label, as labels and job
+# names need).
+POLICY_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def policy_name(value: str, flag: str, input_name: str | None, example: str) -> str:
+    """``value`` when it is a name the policy could hold (lower-case letters, digits, '-'), so a path,
+    a line break or 5,000 characters is refused here, by its flag, instead of being looked up and
+    echoed back into a message or a summary."""
+    if not POLICY_NAME.fullmatch(value):
+        shown = value if len(value) <= 40 else f"{value[:40]}..."
+        raise ConfigurationError(
+            f"{label(flag, input_name)} must be a name of the policy: lower-case letters, digits and '-' "
+            f"(a DNS label), not {shown!r}",
+            key=flag,
+            title="Invalid input",
+            hint=f"e.g. {flag} {example}",
+        )
+    return value
 
 
 def environment_name(value: str | None, example: str = "dev") -> str:
-    """``--environment`` for a verb about a policy environment: present, and a name the policy could
-    hold (lower-case letters, digits, '-'), so a path, a line break or 5,000 characters is refused
-    here, by the flag, instead of being looked up and echoed back."""
-    name = require(value, "--environment", example)
-    if not ENVIRONMENT_NAME.fullmatch(name):
-        shown = name if len(name) <= 40 else f"{name[:40]}..."
-        raise ConfigurationError(
-            f"{label('--environment', 'environment')} must be an environment of the policy: lower-case "
-            f"letters, digits and '-' (a DNS label), not {shown!r}",
-            key="--environment",
-            title="Invalid input",
-            hint=f"e.g. --environment {example}",
-        )
-    return name
+    """``--environment`` of a verb about a policy environment: present, and a policy name."""
+    return policy_name(require(value, "--environment", example), "--environment", "environment", example)
 
 
 def add_namespace_and_field_manager(container: Container) -> None:

@@ -16,6 +16,7 @@ from gitops.adapters import runner
 from gitops.commands import options
 from gitops.commands.output import emit, markdown_table, text_table
 from gitops.core.deploy_record import DeployEntry
+from gitops.core.inputs import parse_seconds
 from gitops.errors import EXIT_OK, ConfigurationError
 from gitops.operations import deploy_status
 from gitops.operations.deploy_status import EnvironmentStatus
@@ -86,11 +87,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.history < 0:
         raise ConfigurationError("--history must be 0 or more", key="--history", hint="e.g. --history 10")
+    for name in args.environments:
+        options.environment_name(name)  # a name the policy could hold, not a path or a line break
+    timeout = parse_seconds(args.request_timeout, "--request-timeout", deploy_status.STATUS_TIMEOUT)
     if args.kubeconfig.strip() or args.kubeconfig_env.strip():
-        found = _one_cluster(args)
+        found = _one_cluster(args, timeout)
     else:
         environments = args.environments or _policy_environments(args)
-        found = deploy_status.statuses(environments, Path(args.infra), cluster_kubeconfigs(args.cluster))
+        found = deploy_status.statuses(
+            environments, Path(args.infra), cluster_kubeconfigs(args.cluster), timeout
+        )
     data = {"environments": [s.to_json(args.history) for s in found]}
     console = runner.current()
     console.summary(summary_markdown(found, args.history))
@@ -99,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _one_cluster(args: argparse.Namespace) -> list[EnvironmentStatus]:
+def _one_cluster(args: argparse.Namespace, timeout: float) -> list[EnvironmentStatus]:
     source = options.kube_source(args)
     if len(args.environments) > 1:
         raise ConfigurationError(
@@ -108,8 +114,8 @@ def _one_cluster(args: argparse.Namespace) -> list[EnvironmentStatus]:
             hint="use --cluster ENV=PATH once per environment instead",
         )
     if args.environments:
-        return [deploy_status.read(args.environments[0], source, source.describe())]
-    return [deploy_status.read_cluster(source, source.describe())]
+        return [deploy_status.read(args.environments[0], source, source.describe(), timeout)]
+    return [deploy_status.read_cluster(source, source.describe(), timeout)]
 
 
 def _policy_environments(args: argparse.Namespace) -> list[str]:

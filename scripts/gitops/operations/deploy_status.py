@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitops.adapters import textfile
 from gitops.core import documents
 from gitops.core.cluster_identity import Identity
 from gitops.core.deploy_record import DeployHistory
@@ -65,9 +66,11 @@ class EnvironmentStatus:
         }
 
 
-def read(environment: str, source: KubeconfigSource, described: str) -> EnvironmentStatus:
+def read(
+    environment: str, source: KubeconfigSource, described: str, request_timeout: float = STATUS_TIMEOUT
+) -> EnvironmentStatus:
     """The status of ``environment`` through ``source`` (a cluster of another environment is a problem)."""
-    found = read_cluster(source, described)
+    found = read_cluster(source, described, request_timeout)
     if found.identity is not None and found.identity.environment != environment:
         return EnvironmentStatus(
             environment,
@@ -82,14 +85,16 @@ def read(environment: str, source: KubeconfigSource, described: str) -> Environm
     return EnvironmentStatus(environment, described, found.identity, found.history, problem)
 
 
-def read_cluster(source: KubeconfigSource, described: str) -> EnvironmentStatus:
+def read_cluster(
+    source: KubeconfigSource, described: str, request_timeout: float = STATUS_TIMEOUT
+) -> EnvironmentStatus:
     """Whatever cluster ``source`` reaches: its identity names the environment ("?" when none)."""
     from gitops.adapters.kube import Kube, KubeError
     from gitops.core.retry import RetryPolicy
     from gitops.operations import cluster_binding, deploy_records
 
     try:
-        kube = Kube.connect(source, request_timeout=STATUS_TIMEOUT, retry=RetryPolicy(attempts=2))
+        kube = Kube.connect(source, request_timeout=request_timeout, retry=RetryPolicy(attempts=2))
     except ConfigurationError as exc:
         return EnvironmentStatus("?", described, problem=f"unusable kubeconfig: {exc.message}")
     try:
@@ -113,7 +118,7 @@ def kubeconfig_of(environment: str, infra: Path, explicit: Mapping[str, Path]) -
         return explicit[environment], f"--cluster {environment}={explicit[environment]}"
     config = infra / CLUSTER_CONFIG.format(env=environment)
     try:
-        doc = documents.load(config.read_text(encoding="utf-8"), str(config), _CLUSTER_CONFIG)
+        doc = documents.load(textfile.read(config), str(config), _CLUSTER_CONFIG)
     except (OSError, documents.DocumentError):
         return None, ""  # no usable cluster config: no kubeconfig known for this environment
     configured = configured_paths(doc)[2] if isinstance(doc, Mapping) else ""
@@ -133,7 +138,10 @@ def policy_environments(control: Path) -> list[str]:
 
 
 def statuses(
-    environments: Sequence[str], infra: Path, explicit: Mapping[str, Path]
+    environments: Sequence[str],
+    infra: Path,
+    explicit: Mapping[str, Path],
+    request_timeout: float = STATUS_TIMEOUT,
 ) -> list[EnvironmentStatus]:
     """Every environment's status, each through its own kubeconfig."""
     from gitops.adapters.kube import KubeconfigSource
@@ -144,5 +152,5 @@ def statuses(
         if path is None:
             found.append(EnvironmentStatus(environment, "", problem="no kubeconfig for its cluster"))
             continue
-        found.append(read(environment, KubeconfigSource(path=path), described))
+        found.append(read(environment, KubeconfigSource(path=path), described, request_timeout))
     return found

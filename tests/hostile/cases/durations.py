@@ -52,6 +52,16 @@ FLAGS: list[tuple[str, str, tuple[str, ...]]] = [
         "--request-timeout",
         ("--environment", "dev", "--repo", "octo/infra", "--kubeconfig", "missing.yaml"),
     ),
+    (
+        "status",
+        "--request-timeout",
+        ("--environment", "dev", "--control", "policy.yaml", "--kubeconfig", "missing.yaml"),
+    ),
+    (
+        "claim",
+        "--request-timeout",
+        ("--environment", "dev", "--control", "policy.yaml", "--kubeconfig", "missing.yaml"),
+    ),
 ]
 
 FILES = {

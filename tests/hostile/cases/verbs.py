@@ -7,9 +7,11 @@ before anything is changed anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tests.hostile import builders as b
 from tests.hostile.cases.common import GH_TOKEN, KUBE, NO_GITHUB, no_requests
-from tests.hostile.harness import Case
+from tests.hostile.harness import Case, Result
 
 POLICY = {"policy.yaml": b.POLICY}
 LONG = "x" * 5000
@@ -21,6 +23,10 @@ CLUSTER = ["cluster", "--environment", "dev", "--config", CONFIG]
 HCLOUD = {"HCLOUD_TOKEN": "hcloud-Token-Zq9-0123456789"}
 SSH = {"HETZNER_SSH_PRIVATE_KEY": b.ssh_key_pair()[0], "HETZNER_SSH_PUBLIC_KEY": b.ssh_key_pair()[1]}
 PREVIEW = ["preview-access", "--environment", "dev", "--repo", "octo/infra", *KUBE]
+
+
+def on_stdout(*words: str) -> Callable[[Result], list[str]]:
+    return lambda result: [f"stdout does not say {w!r}" for w in words if w not in result.stdout]
 
 
 def case(label: str, argv: list[str], names: list[str], *, exit: int = 1, **settings: object) -> Case:
@@ -52,7 +58,12 @@ CASES: list[Case] = [
         files=POLICY,
         env={"GITOPS_INPUT_OVERRIDE": "ture"},
     ),
-    case("service-unknown", [*GATE, "--env", "dev", "--service", "nope"], ["nope"], files=POLICY),
+    case(
+        "service-with-a-line-break",
+        [*GATE, "--env", "dev", "--service", "web\n# x"],
+        ["--service"],
+        files=POLICY,
+    ),
     case("cluster-not-a-boolean", [*GATE, "--env", "dev", "--cluster", "on"], ["--cluster"], files=POLICY),
     # -- plan ----------------------------------------------------------------------------------
     case(
@@ -421,5 +432,107 @@ CASES: list[Case] = [
         env=NO_GITHUB,
         fake={"trickle": 0.2},
         max_seconds=40,
+    ),
+    # -- status ----------------------------------------------------------------------------------
+    case(
+        "history-not-a-number",
+        ["status", "--control", "policy.yaml", "--history", "nan"],
+        ["--history"],
+        files=POLICY,
+    ),
+    case(
+        "history-negative",
+        ["status", "--control", "policy.yaml", "--history", "-3"],
+        ["--history"],
+        files=POLICY,
+    ),
+    case(
+        "cluster-without-path",
+        ["status", "--control", "policy.yaml", "--cluster", "dev"],
+        ["--cluster"],
+        files=POLICY,
+    ),
+    case(
+        "cluster-empty-environment",
+        ["status", "--control", "policy.yaml", "--cluster", "=kc.yaml"],
+        ["--cluster"],
+        files=POLICY,
+    ),
+    case(
+        "environment-a-path",
+        ["status", "--control", "policy.yaml", "--environment", "../prod"],
+        ["--environment"],
+        files=POLICY,
+    ),
+    # status reports a cluster it cannot read in its row (exit 0, by design): the row must say why
+    case(
+        "kubeconfig-alias-bomb",
+        ["status", "--control", "policy.yaml", "--environment", "dev", "--kubeconfig", "bomb.yaml"],
+        [],
+        exit=0,
+        files={**POLICY, "bomb.yaml": b.laughs()},
+        check=on_stdout("billion laughs"),
+    ),
+    case(
+        "server-trickles",
+        ["status", "--control", "policy.yaml", "--environment", "dev", *KUBE, "--request-timeout", "1"],
+        [],
+        exit=0,
+        files=POLICY,
+        fake={"trickle": 0.2},
+        check=on_stdout("no complete answer within 1s"),
+        max_seconds=40,
+    ),
+    # -- claim ----------------------------------------------------------------------------------
+    case(
+        "environment-a-path",
+        ["claim", "--environment", "../prod", "--control", "policy.yaml", *KUBE],
+        ["--environment"],
+        files=POLICY,
+        fake={},
+        check=no_requests,
+    ),
+    case(
+        "dry-run-not-a-boolean",
+        ["claim", "--environment", "dev", "--control", "policy.yaml", "--dry-run", "maybe", *KUBE],
+        ["--dry-run"],
+        files=POLICY,
+        fake={},
+        check=no_requests,
+    ),
+    case(
+        "kubeconfig-missing",
+        ["claim", "--environment", "dev", "--control", "policy.yaml", "--kubeconfig", "no.yaml"],
+        ["no.yaml"],
+        files=POLICY,
+    ),
+    case(
+        "server-trickles",
+        ["claim", "--environment", "dev", "--control", "policy.yaml", *KUBE, "--request-timeout", "1"],
+        ["no complete answer within 1s"],
+        files=POLICY,
+        fake={"trickle": 0.2},
+        max_seconds=40,
+    ),
+    # -- init -----------------------------------------------------------------------------------
+    case("suite-without-a-commit", ["init", "new", "--suite", "acme/gitops-suite"], ["--suite"]),
+    case("suite-with-a-branch", ["init", "new", "--suite", "acme/gitops-suite@main"], ["--suite"]),
+    case("suite-a-path", ["init", "new", "--suite", "../../x@" + "a" * 40], ["--suite"]),
+    case("suite-not-hex", ["init", "new", "--suite", "acme/gitops-suite@" + "g" * 40], ["--suite"]),
+    case(
+        "suite-with-a-line-break",
+        ["init", "new", "--suite", "acme/gitops-suite@" + "a" * 40 + "\nx"],
+        ["--suite"],
+    ),
+    case(
+        "version-not-a-version",
+        ["init", "new", "--suite", "acme/gitops-suite@" + "a" * 40, "--version", "latest; rm -rf /"],
+        ["--version"],
+    ),
+    case(
+        "dir-a-file",
+        ["init", "f.txt", "--suite", "acme/gitops-suite@" + "a" * 40, "--version", "v1.0.0"],
+        ["f.txt"],
+        files={"f.txt": "x\n"},
     ),
 ]
