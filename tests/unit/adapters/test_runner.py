@@ -251,3 +251,26 @@ def test_json_on_stdout_is_redacted_value_by_value(capsys: pytest.CaptureFixture
     run.mask('se"cret-value')
     emit("json", {"message": 'quoted se"cret-value here', "ok": True}, lambda: "")
     assert json.loads(capsys.readouterr().out) == {"message": "quoted *** here", "ok": True}
+
+
+@pytest.mark.parametrize("where", ["a-directory", "gone/out"])
+def test_an_unwritable_output_file_stops_the_verb_before_it_starts(tmp_path: Path, where: str) -> None:
+    (tmp_path / "a-directory").mkdir()
+    console = runner.Runner({"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(tmp_path / where)}, io.StringIO())
+    from gitops.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as info:
+        console.check_files()
+    assert info.value.key == "GITHUB_OUTPUT"
+    assert "cannot be written" in info.value.message
+
+
+def test_an_unwritable_summary_is_warned_about_once_and_skipped(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    console = runner.Runner({"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path)}, stream)
+    console.check_files()
+    console.summary("### one")
+    console.summary("### two")
+    warnings = [line for line in stream.getvalue().splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 1
+    assert "GITHUB_STEP_SUMMARY" in warnings[0]

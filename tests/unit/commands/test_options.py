@@ -167,3 +167,16 @@ def test_a_reason_without_override_is_ignored_with_a_warning(capsys: pytest.Capt
     request = options.gate_request(gate_args("--reason", "INC-42"))
     assert request.override is None
     assert "--reason is ignored without --override" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["dev", "prod-2", "a"])
+def test_a_policy_name_is_a_dns_label(value: str) -> None:
+    assert options.policy_name(value, "--environment", None, "dev") == value
+
+
+@pytest.mark.parametrize("value", ["../prod", "dev\nprod", "Dev", "-dev", "dev-", "x" * 64, "dev prod", ""])
+def test_anything_else_is_refused_by_its_flag(value: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        options.policy_name(value, "--environment", None, "dev")
+    assert info.value.key == "--environment"
+    assert len(info.value.message) < 200
