@@ -122,7 +122,7 @@ CASES: list[Case] = [
     ),
     case(
         "filters-bad-name",
-        ["changes", "--filters", "'a b': x\n", "--base", "HEAD~1", "--head", "HEAD"],
+        ["changes", "--filters", "'a=b': x\n", "--base", "HEAD~1", "--head", "HEAD"],
         ["--filters"],
         git=True,
     ),
