@@ -17,7 +17,8 @@ lets a read time out, so a request (and the verb waiting on it) could last forev
 The watchdog needs the connection a request uses: :func:`install` gives urllib3's connection
 pools a connection class that, when the sending thread has armed a deadline, attaches itself to
 it on ``connect()`` and ``request()``; without an armed deadline it is urllib3's own class,
-unchanged. The verb's deadline is process-wide, like the runner (:func:`current`).
+unchanged. The verb's deadline is process-wide, like the runner. No ``dataclasses`` here: the CLI
+imports this module for every verb, and `gitops changes` must start without it (issue 12).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 _local = threading.local()
@@ -37,15 +37,15 @@ class VerbDeadlineExceeded(Exception):  # noqa: N818 - the name says what happen
     """The verb's overall time budget is used up; no further request is sent."""
 
 
-@dataclass
 class Armed:
     """One request's deadline: the connection it uses and whether the watchdog fired."""
 
-    seconds: float
-    deadline: float
-    connection: Any = None
-    expired: bool = False
-    _timer: threading.Timer | None = field(default=None, repr=False)
+    def __init__(self, seconds: float, deadline: float) -> None:
+        self.seconds = seconds
+        self.deadline = deadline
+        self.connection: Any = None
+        self.expired = False
+        self._timer: threading.Timer | None = None
 
     def _watch(self, connection: Any) -> None:
         if self._timer is not None:
@@ -73,11 +73,11 @@ class Armed:
             self._timer.cancel()
 
 
-@dataclass
 class VerbBudget:
-    seconds: float
-    why: str  # what the budget is made of, e.g. "--timeout 600 + --request-timeout 30"
-    deadline: float
+    def __init__(self, seconds: float, why: str, deadline: float) -> None:
+        self.seconds = seconds
+        self.why = why  # what the budget is made of, e.g. "--timeout 600 + --request-timeout 30"
+        self.deadline = deadline
 
 
 _verb: VerbBudget | None = None
