@@ -198,7 +198,7 @@ def _check_shape(
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):
                 raise fail((section, index), "must be a mapping with name and " + inner)
-            if not isinstance(entry.get("name"), str):
+            if isinstance(entry.get("name"), dict | list):  # no name at all is the client loader's to judge
                 raise fail((section, index, "name"), "must be a string")
             body = entry.get(inner)
             if body is not None and not isinstance(body, dict):
