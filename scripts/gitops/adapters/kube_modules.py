@@ -1,4 +1,6 @@
-"""The few modules of the ``kubernetes`` package that :mod:`gitops.adapters.kube` uses, without the rest.
+"""The few modules of the ``kubernetes`` package the Kube adapters use, without the rest.
+
+:mod:`gitops.adapters.kube` and :mod:`gitops.adapters.kube_connection` load them through here.
 
 ``import kubernetes.client.rest`` first runs ``kubernetes/__init__.py``, which imports every part
 of the client: the kubeconfig loaders with their OAuth libraries, the typed ``ApiClient`` with its

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops.adapters import runner, textfile
-from gitops.adapters.kube import KubeconfigSource
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.commands import output as report
 from gitops.commands.options import Duration, Switch, add, from_input
 from gitops.core import documents

@@ -40,7 +40,7 @@ from gitops.errors import ConfigurationError
 
 if TYPE_CHECKING:  # imported where used: `gitops changes` must not pay for the kube adapter
     from gitops.adapters.github import Access
-    from gitops.adapters.kube import KubeconfigSource
+    from gitops.adapters.kubeconfig_source import KubeconfigSource
     from gitops.operations.gating import GateRequest
 
 INPUT_PREFIX = "GITOPS_INPUT_"
@@ -202,7 +202,7 @@ def add_kube_args(parser: argparse.ArgumentParser) -> None:
 
 
 def kube_source(args: argparse.Namespace) -> KubeconfigSource:
-    from gitops.adapters.kube import KubeconfigSource
+    from gitops.adapters.kubeconfig_source import KubeconfigSource
 
     path = args.kubeconfig.strip()
     env_var = args.kubeconfig_env.strip()

@@ -19,7 +19,7 @@ UNREACHABLE_HINT = (
 
 
 class KubeconfigOrigin(Protocol):
-    """Where a kubeconfig came from (``adapters.kube.KubeconfigSource``), said in words."""
+    """Where a kubeconfig came from (``adapters.kubeconfig_source.KubeconfigSource``), said in words."""
 
     def describe(self) -> str: ...
 

@@ -18,7 +18,8 @@ from gitops.core.kube_errors import UNREACHABLE_HINT, credentials_error
 from gitops.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from gitops.adapters.kube import Kube, KubeconfigSource
+    from gitops.adapters.kube import Kube
+    from gitops.adapters.kubeconfig_source import KubeconfigSource
 
 
 @contextmanager

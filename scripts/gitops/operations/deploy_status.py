@@ -30,7 +30,7 @@ from gitops.core.deploy_record import DeployHistory
 from gitops.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from gitops.adapters.kube import KubeconfigSource
+    from gitops.adapters.kubeconfig_source import KubeconfigSource
 
 CLUSTER_CONFIG = "k8s/hetzner/{env}/cluster/cluster-config.yaml"  # under the infra directory
 STATUS_TIMEOUT = 10.0
@@ -144,7 +144,7 @@ def statuses(
     request_timeout: float = STATUS_TIMEOUT,
 ) -> list[EnvironmentStatus]:
     """Every environment's status, each through its own kubeconfig."""
-    from gitops.adapters.kube import KubeconfigSource
+    from gitops.adapters.kubeconfig_source import KubeconfigSource
 
     found = []
     for environment in environments:

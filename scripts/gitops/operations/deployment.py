@@ -50,7 +50,8 @@ from gitops.errors import ConfigurationError
 from gitops.operations.apply_engine import APPLIED, Action, ApplyReport, ApplySettings, RollbackSetting
 
 if TYPE_CHECKING:
-    from gitops.adapters.kube import Kube, KubeconfigSource
+    from gitops.adapters.kube import Kube
+    from gitops.adapters.kubeconfig_source import KubeconfigSource
     from gitops.core.gate import Decision
     from gitops.operations.cluster_binding import Claim
     from gitops.operations.gating import GateRequest

@@ -42,7 +42,8 @@ from typing import Any
 
 from gitops.adapters import runner
 from gitops.adapters.clock import SYSTEM_CLOCK, Clock
-from gitops.adapters.kube import KubeconfigSource, KubeError
+from gitops.adapters.kube import KubeError
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.core import foreseen, managed_fields
 from gitops.core.apply_plan import ObjectRef, PlannedObject, build_plan
 from gitops.core.deploy_gate import DeployGate

@@ -35,7 +35,8 @@ from typing import Any
 import yaml
 
 from gitops.adapters import hetzner, runner
-from gitops.adapters.kube import ApiResource, Kube, KubeconfigSource, KubeError
+from gitops.adapters.kube import ApiResource, Kube, KubeError
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.core import hetzner_k3s as hk
 from gitops.core.cluster_readiness import node_state, node_version
 from gitops.core.k3s_versions import Verdict, VersionPlan, parse, plan_create, plan_upgrade
@@ -278,9 +279,9 @@ def _kubeconfig_file(source: KubeconfigSource, private: Path) -> Path:
     """A file with the running cluster's kubeconfig for hetzner-k3s upgrade (0600, private)."""
     if source.path is not None:
         return source.path.expanduser().absolute()
-    from gitops.adapters.kube import _read_env_kubeconfig  # the same decoding (plain or base64) as every verb
+    from gitops.adapters import kubeconfig_source  # the same decoding (plain or base64) as every verb
 
-    text, _ = _read_env_kubeconfig(str(source.env_var))
+    text, _ = kubeconfig_source.read_env(str(source.env_var))
     return hetzner.write_private(private / "running-kubeconfig.yaml", text)
 
 

@@ -63,7 +63,7 @@ def plan(request: PlanRequest) -> Plan:
 
 def _deployed(environments: list[str], request: PlanRequest) -> dict[str, EnvironmentStatus]:
     """What runs in each environment whose cluster has a known kubeconfig; the others are left out."""
-    from gitops.adapters.kube import KubeconfigSource
+    from gitops.adapters.kubeconfig_source import KubeconfigSource
     from gitops.operations import deploy_status
 
     if importlib.util.find_spec("kubernetes") is None:  # the core profile: plan without clusters

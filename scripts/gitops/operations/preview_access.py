@@ -36,7 +36,8 @@ from gitops.operations.connection import connected
 
 if TYPE_CHECKING:
     from gitops.adapters.github import StoredSecret
-    from gitops.adapters.kube import Kube, KubeconfigSource
+    from gitops.adapters.kube import Kube
+    from gitops.adapters.kubeconfig_source import KubeconfigSource
     from gitops.operations.kubeconfig_upload import UploadRequest
 
 MANIFESTS = "data/preview-access.yaml"

@@ -18,7 +18,8 @@ import yaml
 
 from gitops import __version__
 from gitops.adapters import runner
-from gitops.adapters.kube import ApiResource, Kube, KubeconfigSource, KubeError
+from gitops.adapters.kube import ApiResource, Kube, KubeError
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from tests.fakekube import FakeKube
 
 CONFIGMAPS = ApiResource("", "v1", "ConfigMap", "configmaps", True, ("get", "list", "patch"))

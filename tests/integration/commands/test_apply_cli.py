@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from gitops.adapters.kube import KubeconfigSource, load_connection
+from gitops.adapters.kube_connection import load_connection
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.errors import ConfigurationError
 from tests.support.actions import GhaEnv
 from tests.support.apply import Cluster, by_name, report_of, write_overlay

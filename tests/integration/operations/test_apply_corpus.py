@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from gitops.adapters.kube import ApiResource, Kube, KubeconfigSource, KubeError
+from gitops.adapters.kube import ApiResource, Kube, KubeError
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.core.retry import RetryPolicy
 from tests.fakekube.plugin import KubeTarget
 from tests.support import corpus

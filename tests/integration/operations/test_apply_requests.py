@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from gitops.adapters.kube import Kube, KubeconfigSource
+from gitops.adapters.kube import Kube
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.core.apply_plan import PlannedObject
 from gitops.operations.apply_engine import ApplySettings, Engine, stages
 from gitops.operations.apply_engine.changeset import Action

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from gitops.adapters.kube import Kube, KubeconfigSource, KubeError
+from gitops.adapters.kube import Kube, KubeError
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.operations.apply_engine import Action, ApplySettings, Engine
 from tests.fakekube import FakeKube
 from tests.support import manifests as m

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from gitops.adapters.kube import Kube, KubeconfigSource
+from gitops.adapters.kube import Kube
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.operations import postgres_check
 from gitops.operations.postgres_check import PostgresCheck, verify_postgres
 from gitops.operations.rollout import RolloutWaiter

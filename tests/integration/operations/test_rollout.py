@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from gitops.adapters.kube import Kube, KubeconfigSource
+from gitops.adapters.kube import Kube
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.core.apply_plan import ObjectRef
 from gitops.operations.rollout import Outcome, RolloutWaiter
 from tests.support import manifests as m

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from gitops.adapters.kube import Kube, KubeconfigSource
+from gitops.adapters.kube import Kube
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.core.retry import RetryPolicy
 from gitops.operations.volume_retention import retain_volumes
 from tests.fakekube import FakeKube

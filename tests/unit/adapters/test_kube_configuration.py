@@ -1,4 +1,4 @@
-"""gitops.adapters.kube sets the client configuration itself for plain kubeconfigs, exactly as the
+"""gitops.adapters.kube_connection sets the client configuration itself for plain kubeconfigs, exactly as the
 kubernetes client's own loader would.
 
 The expectation is the peer, run side by side: ``kubernetes.config.kube_config.load_kube_config_from_dict``
@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 import yaml
 
-from gitops.adapters import kube, kube_modules, runner
-from gitops.adapters.kube import KubeconfigSource, load_connection
+from gitops.adapters import kube_connection, kube_modules, runner
+from gitops.adapters.kube_connection import load_connection
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.errors import ConfigurationError
 
 CA = b"-----BEGIN CERTIFICATE-----\nMIIBCA==\n-----END CERTIFICATE-----\n"
@@ -158,7 +159,7 @@ def _load(
     with monkeypatch.context() as patch:
         patch.setattr(kube_modules, "module", spy)
         if through_loader:
-            patch.setattr(kube, "_plain", lambda *_: False)
+            patch.setattr(kube_connection, "_plain", lambda *_: False)
         runner.reset()
         connection = load_connection(
             source if isinstance(source, KubeconfigSource) else KubeconfigSource(path=source)

@@ -1,4 +1,4 @@
-"""gitops.adapters.kube: every credential of a kubeconfig is masked before the connection is used.
+"""gitops.adapters.kube_connection: every credential of a kubeconfig is masked before the connection is used.
 
 What counts as a credential is gitops.core.redaction's decision (tests/unit/core/test_redaction.py);
 these tests check that the adapter applies it to both ways a kubeconfig arrives, including the
@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from gitops.adapters import runner
-from gitops.adapters.kube import KubeconfigSource, load_connection
+from gitops.adapters.kube_connection import load_connection
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.errors import ConfigurationError
 
 TOKEN_IN_FILE = "tokenfile-secret-Zq9"

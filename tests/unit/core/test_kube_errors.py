@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops.adapters.kube import KubeconfigSource
+from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.core.kube_errors import credentials_error
 
 
