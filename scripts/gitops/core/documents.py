@@ -31,7 +31,7 @@ iterative too, but quadratic on thousands of nested ``[``, so wheels with libyam
 ship) and composed by :class:`_Composer`. Each input names its :class:`DocumentKind`: what to
 call it in messages, its limits, and whether YAML timestamps become dates.
 
-One module of ~600 lines, on purpose: every input must get the same guarantees, and YAML and
+One module of ~660 lines, on purpose: every input must get the same guarantees, and YAML and
 JSON share the limits, the error type and its wording; a second module would be a second way in.
 
 Its records are NamedTuples and plain classes, not dataclasses: ``gitops changes`` runs as a new
@@ -403,19 +403,8 @@ class _Composer:
             node: Node
             size = 1
             if cls is AliasEvent:
-                target = anchors.get(str(event.anchor))
-                if target is None:
-                    problem = f"not valid YAML: found undefined alias {event.anchor!r}"
-                    raise self._fail(event, problem, stack, "define the anchor first")
-                if id(target) in open_ids:
-                    what = "mapping" if isinstance(target, MappingNode) else "list"
-                    raise self._fail(
-                        event,
-                        f"not safe to read: the alias *{event.anchor} refers to the {what} it is in",
-                        stack,
-                        "a document cannot contain itself: remove the alias",
-                    )
-                node, size = target, sizes.get(id(target), 1)  # a scalar counts 1
+                node = self._alias(event, anchors, open_ids, stack)
+                size = sizes.get(id(node), 1)  # a scalar counts 1
                 self._count(event, stack, size, alias=True)
             elif cls is ScalarEvent or cls is MappingStartEvent or cls is SequenceStartEvent:
                 anchor = event.anchor
@@ -473,6 +462,22 @@ class _Composer:
                 parent.node.value.append(node)
             else:
                 parent.key = node
+
+    def _alias(self, event: Any, anchors: dict[str, Node], open_ids: set[int], stack: list[_Open]) -> Node:
+        """The node an alias names: defined before it, and not a collection the alias is inside."""
+        target = anchors.get(str(event.anchor))
+        if target is None:
+            problem = f"not valid YAML: found undefined alias {event.anchor!r}"
+            raise self._fail(event, problem, stack, "define the anchor first")
+        if id(target) in open_ids:
+            what = "mapping" if isinstance(target, MappingNode) else "list"
+            raise self._fail(
+                event,
+                f"not safe to read: the alias *{event.anchor} refers to the {what} it is in",
+                stack,
+                "a document cannot contain itself: remove the alias",
+            )
+        return target
 
     def _new_node(self, event: Any) -> Node:
         """A node for a scalar or collection-start event, its tag resolved as ``safe_load`` does."""
