@@ -246,8 +246,8 @@ def run_streaming(
     stdin is /dev/null, so a prompt ends the read instead of waiting. At ``timeout`` seconds, or
     when we are stopped, the whole process group is stopped.
     """
-    run = runner.current()
     started = time.monotonic()
+    deadline = None if timeout is None else started + timeout
     process = subprocess.Popen(
         list(argv),
         env=dict(env),
@@ -261,6 +261,21 @@ def run_streaming(
         bufsize=1,
         start_new_session=True,  # its own process group: killpg reaches ssh, bash, kubectl, helm
     )
+    lines = _output_lines(process)
+    with _sigterm_unwinds():
+        try:
+            if stdin is not None:
+                _answer(process, stdin)
+            if not _relay(lines, deadline, on_line):
+                _stop_group(process)
+                return Finished(None, True, time.monotonic() - started)
+            return _exit(process, deadline, started)
+        finally:
+            _reap(process)
+
+
+def _output_lines(process: subprocess.Popen[str]) -> queue.Queue[str | None]:
+    """The child's output, line by line, read by a thread of its own; None when it ends."""
     lines: queue.Queue[str | None] = queue.Queue()
 
     def read() -> None:
@@ -269,52 +284,72 @@ def run_streaming(
             lines.put(line.rstrip("\r\n"))
         lines.put(None)
 
-    reader = threading.Thread(target=read, name="hetzner-k3s-output", daemon=True)
-    reader.start()
+    threading.Thread(target=read, name="hetzner-k3s-output", daemon=True).start()
+    return lines
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM (a cancelled job) raises KeyboardInterrupt, which unwinds through the finally
+    blocks: keys removed, child stopped. Only in the main thread; other threads leave signals alone."""
 
     def on_term(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt  # unwinds through the finally blocks: keys removed, child stopped
+        raise KeyboardInterrupt
 
     previous = None
-    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+    with contextlib.suppress(ValueError):  # not the main thread
         previous = signal.signal(signal.SIGTERM, on_term)
-    deadline = None if timeout is None else started + timeout
-    timed_out = False
     try:
-        if stdin is not None:
-            assert process.stdin is not None  # noqa: S101 - Popen with stdin=PIPE
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.write(stdin)
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.close()
-        while True:
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                line = lines.get(timeout=wait)
-            except queue.Empty:
-                timed_out = True
-                break
-            if line is None:
-                break
-            run.log(line)
-            if on_line is not None:
-                on_line(line)
-        if timed_out:
-            _stop_group(process)
-            return Finished(None, True, time.monotonic() - started)
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            code = process.wait(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            _stop_group(process)
-            return Finished(None, True, time.monotonic() - started)
-        return Finished(code, False, time.monotonic() - started)
+        yield
     finally:
-        if process.poll() is None:
-            _stop_group(process)
-        else:
-            # It exited; anything it left running in its group (a stray ssh) goes too.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _answer(process: subprocess.Popen[str], stdin: str) -> None:
+    """Write the answers to the child's prompts and close its stdin (it may have exited already)."""
+    assert process.stdin is not None  # noqa: S101 - Popen with stdin=PIPE
+    with contextlib.suppress(BrokenPipeError):
+        process.stdin.write(stdin)
+    with contextlib.suppress(BrokenPipeError):
+        process.stdin.close()
+
+
+def _relay(
+    lines: queue.Queue[str | None], deadline: float | None, on_line: Callable[[str], None] | None
+) -> bool:
+    """Log each line (the runner redacts) and hand it to ``on_line`` until the output ends (True) or
+    the deadline comes first (False)."""
+    run = runner.current()
+    while True:
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            line = lines.get(timeout=wait)
+        except queue.Empty:
+            return False
+        if line is None:
+            return True
+        run.log(line)
+        if on_line is not None:
+            on_line(line)
+
+
+def _exit(process: subprocess.Popen[str], deadline: float | None, started: float) -> Finished:
+    """The child's exit, waited for within what is left of the deadline (its output has ended)."""
+    remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+    try:
+        code = process.wait(timeout=remaining)
+    except subprocess.TimeoutExpired:
+        _stop_group(process)
+        return Finished(None, True, time.monotonic() - started)
+    return Finished(code, False, time.monotonic() - started)
+
+
+def _reap(process: subprocess.Popen[str]) -> None:
+    """Nothing of the run outlives it: the child if it still runs, else what it left in its group."""
+    if process.poll() is None:
+        _stop_group(process)
+    else:
+        # It exited; anything it left running in its group (a stray ssh) goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
