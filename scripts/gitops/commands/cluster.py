@@ -1,7 +1,9 @@
 """``gitops cluster``: create, update or upgrade an environment's k3s cluster on Hetzner Cloud.
 
-This module parses the flags, reads the secrets and the config, and prints; the use case (version
-check, create, upgrade, deadline) is :mod:`gitops.operations.hetzner_cluster`.
+Presentation only: the flags become :class:`gitops.operations.hetzner_request.Inputs`;
+:mod:`gitops.operations.hetzner_request` reads the config and the secrets and verifies the tool,
+and the use case (version check, create, upgrade, deadline) is
+:mod:`gitops.operations.hetzner_cluster`; then the outcome is printed: outputs, summary, table.
 """
 
 from __future__ import annotations
@@ -9,20 +11,15 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from gitops.adapters import runner, textfile
-from gitops.adapters.kubeconfig_source import KubeconfigSource
+from gitops.adapters import runner
 from gitops.commands import output as report
 from gitops.commands.options import Duration, Switch, add, from_input
-from gitops.core import documents
 from gitops.core import hetzner_k3s as hk
-from gitops.core.redaction import kubeconfig_text_pieces
 from gitops.errors import EXIT_DEPLOY_FAILED, ConfigurationError
-from gitops.operations.hetzner_cluster import Outcome, Request, Secrets
-
-CONFIG_TEMPLATE = "infra/k8s/hetzner/{env}/cluster/cluster-config.yaml"
+from gitops.operations.hetzner_cluster import Outcome, Request
+from gitops.operations.hetzner_request import CONFIG_TEMPLATE, Inputs
 
 DESCRIPTION = """\
 Create, update or upgrade the k3s cluster of one environment on Hetzner Cloud with the pinned
@@ -197,134 +194,15 @@ def _add_secrets(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _token(args: argparse.Namespace) -> str:
-    console = runner.current()
-    names = [args.token_env] if args.token_env else ["HCLOUD_TOKEN", "HETZNER_TOKEN"]
-    for name in names:
-        value = console.env(name).strip()
-        if value:
-            console.mask(value)
-            return value
-    raise ConfigurationError(
-        f"no Hetzner Cloud token: set {' or '.join(names)}",
-        key=names[0],
-        title="Hetzner token missing",
-        hint="in a workflow: `env: HCLOUD_TOKEN: ${{ secrets.HETZNER_TOKEN }}` on the step (a read & write "
-        "API token of the environment's Hetzner project)",
-    )
-
-
-def _secrets(args: argparse.Namespace) -> Secrets:
-    console = runner.current()
-    token = _token(args)
-    private = console.env(args.ssh_private_key_env)
-    public = console.env(args.ssh_public_key_env)
-    if private.strip():
-        console.mask(private)
-        private = hk.normalize_key(private)
-        console.mask(private)
-        if not hk.looks_like_private_key(private):
-            raise ConfigurationError(
-                f"${args.ssh_private_key_env} does not hold a private key "
-                "(no -----BEGIN ... PRIVATE KEY----- block)",
-                key=args.ssh_private_key_env,
-                title="SSH key invalid",
-                hint="store the whole key file: `gh secret set HETZNER_SSH_PRIVATE_KEY < ~/.ssh/id_ed25519`",
-            )
-        if not public.strip():
-            raise ConfigurationError(
-                f"${args.ssh_private_key_env} is set but ${args.ssh_public_key_env} is empty; "
-                "hetzner-k3s needs both",
-                key=args.ssh_public_key_env,
-                title="SSH key missing",
-            )
-        return Secrets(token, private, hk.normalize_key(public))
-    return Secrets(token, None, None)
-
-
-def _config_path(args: argparse.Namespace, environment: str) -> Path:
-    path = Path(args.config or CONFIG_TEMPLATE.format(env=environment))
-    if not path.is_file():
-        found = sorted(p.parts[-3] for p in Path().glob(CONFIG_TEMPLATE.format(env="*")))
-        raise ConfigurationError(
-            f"cluster config {path} {'is a directory, not a file' if path.is_dir() else 'does not exist'}",
-            file=str(path),
-            key="--config",
-            title="Cluster config not found",
-            hint=f"environments with a cluster config: {', '.join(found) or 'none'}; or pass --config PATH",
-        )
-    return path
-
-
-CLUSTER_CONFIG = documents.DocumentKind(
-    title="Invalid cluster config",
-    message="the cluster config is {problem}",
-    hint="fix the YAML syntax at that line (indentation, a missing colon or quote)",
-)
-
-
-def _load_config(path: Path) -> Any:
-    try:
-        text = textfile.read(path)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read the cluster config {path}: {exc.strerror or exc}",
-            file=str(path),
-            key="--config",
-            title="Invalid cluster config",
-        ) from None
-    if not text.strip():
-        raise ConfigurationError(
-            f"the cluster config {path} is empty",
-            file=str(path),
-            key="--config",
-            title="Invalid cluster config",
-            hint="write the hetzner-k3s cluster config (https://github.com/vitobotta/hetzner-k3s)",
-        )
-    return documents.load(text, str(path), CLUSTER_CONFIG)
-
-
-def _kubeconfig_target(args: argparse.Namespace, configured: str, environment: str) -> Path:
-    console = runner.current()
-    if args.kubeconfig_path:
-        return Path(args.kubeconfig_path).expanduser().absolute()
-    if configured.startswith("~") and console.env("RUNNER_TEMP"):
-        # Not in the runner's home: RUNNER_TEMP is emptied when the job ends, a home directory of a
-        # self-hosted runner is not.
-        return Path(console.env("RUNNER_TEMP")) / f"gitops-kubeconfig-{environment}" / Path(configured).name
-    return Path(configured).expanduser().absolute()
-
-
-def _running(args: argparse.Namespace) -> KubeconfigSource | None:
-    path, env_var = args.cluster_kubeconfig.strip(), args.cluster_kubeconfig_env.strip()
-    if path and env_var:
-        raise ConfigurationError(
-            "--cluster-kubeconfig and --cluster-kubeconfig-env are mutually exclusive",
-            key="--cluster-kubeconfig-env",
-            title="Invalid arguments",
-            hint="pass the running cluster's kubeconfig one way only",
-        )
-    if env_var and not runner.current().env(env_var).strip():
-        return None  # the KUBECONFIG secret does not exist yet: no cluster was ever created
-    if not path and not env_var:
-        return None
-    return KubeconfigSource(
-        Path(path) if path else None, env_var or None, args.cluster_context.strip() or None
-    )
-
-
 def run(args: argparse.Namespace) -> int:
-    from gitops.operations import hetzner_cluster as operation
+    from gitops.operations import hetzner_cluster, hetzner_request
 
-    request = _request(args)
-    outcome = operation.provision(request)
+    request = hetzner_request.prepare(_inputs(args))
+    outcome = hetzner_cluster.provision(request)
     return _report(args, request, outcome)
 
 
-def _request(args: argparse.Namespace) -> Request:
-    """The flags, secrets and config as one request; the tool verified before any secret is written."""
-    from gitops.operations import hetzner_tool
-
+def _inputs(args: argparse.Namespace) -> Inputs:
     environment = args.environment or ""
     if not environment.strip():
         raise ConfigurationError(
@@ -333,54 +211,24 @@ def _request(args: argparse.Namespace) -> Request:
             title="Missing argument",
             hint="e.g. --environment dev (its config: infra/k8s/hetzner/dev/cluster/cluster-config.yaml)",
         )
-    upgrade = UPGRADE.read(args)
-    skip_version_check = SKIP_VERSION_CHECK.read(args)
-    timeout = TIMEOUT.read(args)
-    config_path = _config_path(args, environment)
-    secrets = _secrets(args)
-    document = _load_config(config_path)
-    if not isinstance(document, Mapping):
-        document = {}
-    configured_private, configured_public, configured_kubeconfig = hk.configured_paths(document)
-    hk.k3s_version_of(document, str(config_path))
-    if secrets.private_key is None:
-        _check_key_files(args, (configured_private, configured_public))
-    kubeconfig = _kubeconfig_target(args, configured_kubeconfig or "kubeconfig", environment)
-    running = _running(args)
-    # Verified before any secret is written to disk.
-    tool = hetzner_tool.resolve_tool(
-        args.binary,
+    return Inputs(
+        environment=environment,
+        config=args.config or None,
+        upgrade=UPGRADE.read(args),
+        skip_version_check=SKIP_VERSION_CHECK.read(args),
+        timeout=TIMEOUT.read(args),
+        token_env=args.token_env or None,
+        ssh_private_key_env=args.ssh_private_key_env,
+        ssh_public_key_env=args.ssh_public_key_env,
+        kubeconfig_path=args.kubeconfig_path or None,
+        cluster_kubeconfig=args.cluster_kubeconfig,
+        cluster_kubeconfig_env=args.cluster_kubeconfig_env,
+        cluster_context=args.cluster_context,
+        binary=args.binary,
         version=args.version,
         sha256=args.sha256,
         download_url=args.download_url,
-        section="upgrade" if upgrade else "",
     )
-    return Request(
-        environment=environment,
-        config_path=config_path,
-        document=document,
-        secrets=secrets,
-        kubeconfig=kubeconfig,
-        tool=tool,
-        timeout=timeout,
-        upgrade=upgrade,
-        running=running,
-        skip_version_check=skip_version_check,
-        path_prefix=hetzner_tool.tool_path_prefix(os.environ),
-    )
-
-
-def _check_key_files(args: argparse.Namespace, configured: tuple[str, str]) -> None:
-    """Without the key pair in secrets, the config's own key files must exist here (a laptop)."""
-    missing = [p for p in configured if not Path(p).expanduser().is_file()]
-    if missing:
-        raise ConfigurationError(
-            f"no SSH key: ${args.ssh_private_key_env} is empty and the config's key files do not exist "
-            f"here ({', '.join(missing)})",
-            key=args.ssh_private_key_env,
-            title="SSH key missing",
-            hint="pass the key pair from secrets: HETZNER_SSH_PRIVATE_KEY and HETZNER_SSH_PUBLIC_KEY",
-        )
 
 
 def _report(args: argparse.Namespace, request: Request, outcome: Outcome) -> int:
@@ -402,11 +250,7 @@ def _report(args: argparse.Namespace, request: Request, outcome: Outcome) -> int
         console.summary(_summary(data, ok=False))
         report.emit(args.format, data, lambda: _table(data))
         return EXIT_DEPLOY_FAILED
-    kubeconfig = request.kubeconfig
-    kubeconfig.chmod(0o600)
-    for piece in kubeconfig_text_pieces(kubeconfig.read_text(encoding="utf-8", errors="replace")):
-        console.mask(piece)
-    console.set_output("kubeconfig", str(kubeconfig))
+    console.set_output("kubeconfig", str(request.kubeconfig))
     console.set_output("cluster-name", outcome.cluster_name)
     console.set_output("node-count", str(nodes))
     console.summary(_summary(data, ok=True))

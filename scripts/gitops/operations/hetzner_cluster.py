@@ -17,7 +17,9 @@ everything it started, and the failure names the phase it was in, read from its 
 (:func:`gitops.core.hetzner_k3s.phase_of`). Every step is safe to run again: create continues from
 the cluster's current state, and an upgrade whose nodes are already upgraded goes straight to create.
 
-Which hetzner-k3s runs, and its checks, is :mod:`gitops.operations.hetzner_tool`.
+What a run works with (the config, the secrets, the verified tool) is read and checked before it
+starts by :mod:`gitops.operations.hetzner_request`; which hetzner-k3s runs, and its checks, is
+:mod:`gitops.operations.hetzner_tool`. The kubeconfig create writes is made 0600 and masked here.
 
 Private files (SSH keys, the config copy, the running cluster's kubeconfig, hetzner-k3s's HOME with
 its seeded k3s release list, and its TMPDIR) live in one 0700 directory removed at the end.
@@ -40,6 +42,7 @@ from gitops.adapters.kubeconfig_source import KubeconfigSource
 from gitops.core import hetzner_k3s as hk
 from gitops.core.cluster_readiness import node_state, node_version
 from gitops.core.k3s_versions import Verdict, VersionPlan, parse, plan_create, plan_upgrade
+from gitops.core.redaction import kubeconfig_text_pieces
 from gitops.core.retry import RetryPolicy
 from gitops.errors import ConfigurationError
 from gitops.operations.hetzner_tool import Tool, check_upgrade_tool
@@ -337,8 +340,18 @@ def provision(request: Request) -> Outcome:
     if not request.kubeconfig.is_file():
         outcome.failure = f"hetzner-k3s create finished but wrote no kubeconfig at {request.kubeconfig}"
         return outcome
+    _secure_kubeconfig(request.kubeconfig)
     outcome.ok = True
     return outcome
+
+
+def _secure_kubeconfig(path: Path) -> None:
+    """The new cluster's admin kubeconfig: readable by this user only, and every credential in it
+    masked before its path is handed on (a step output) or anything else is printed."""
+    path.chmod(0o600)
+    console = runner.current()
+    for piece in kubeconfig_text_pieces(path.read_text(encoding="utf-8", errors="replace")):
+        console.mask(piece)
 
 
 @dataclass(frozen=True)
