@@ -166,14 +166,10 @@ def install() -> None:
             _attach(self)
             super().request(*args, **kwargs)
 
-    class WatchedHTTPSConnection(connection.HTTPSConnection):
-        def connect(self) -> None:
-            _attach(self)
-            super().connect()
-
-        def request(self, *args: Any, **kwargs: Any) -> None:
-            _attach(self)
-            super().request(*args, **kwargs)
+    # The same two methods over TLS: HTTPSConnection is an HTTPConnection, so super() above reaches
+    # HTTPSConnection's connect (the handshake) first.
+    class WatchedHTTPSConnection(WatchedHTTPConnection, connection.HTTPSConnection):
+        pass
 
     with _install_lock:
         if not _installed:

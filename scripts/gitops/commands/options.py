@@ -19,7 +19,7 @@ Groups: cluster connection (:func:`add_kube_args`), the gate (:func:`add_gate_ar
 :func:`add_placeholder`), the repository and GitHub authentication (:func:`add_repo_and_app`),
 and the durations and switches several verbs share.
 
-Why one module of ~500 lines: it is the ONE place a shared flag is declared, next to the reader
+Why one module of ~570 lines: it is the ONE place a shared flag is declared, next to the reader
 that turns it into a request (``gate_request``, ``kube_source``, ``github_access``) and the
 runner defaults it falls back to (``$GITHUB_REF``, the triggering actor); most of it is argparse
 declarations, one group per concern in the order above. Split, a flag's declaration and its
