@@ -46,7 +46,10 @@ SUMMARIES: dict[str, str] = {
     "render": "kustomize build + in-memory secret substitution; --check lists needed secrets",
     "validate": "deploy-control.yaml schema and parity; every overlay builds and passes schema validation",
     "apply": "staged server-side apply, immutable-field recreate, rollout wait, rollback, verify",
-    "cluster-ready": "wait until nodes are Ready and the CSI driver and StorageClass exist",
+    "cluster-ready": (
+        "wait until the config's number of nodes are Ready with the CSI node plugin running, "
+        "and the StorageClass exists"
+    ),
     "deploy": "gate + apply + verify for one environment (its own cluster only, never an older commit)",
     "diff": "what a deploy would change, per object (server-side dry run or client-side); writes nothing",
     "status": "what is deployed in each environment (commit, when, who, result), from the deploy record",
