@@ -328,13 +328,6 @@ def _read_token_file(user: dict[str, Any], where: str, user_key: str) -> None:
                 title="Invalid kubeconfig",
                 hint="point tokenFile at a readable file holding the bearer token",
             ) from None
-        except UnicodeDecodeError:
-            raise ConfigurationError(
-                f"{where}: the token file {path} is not UTF-8 text",
-                key=key,
-                title="Invalid kubeconfig",
-                hint="a bearer token is one line of text",
-            ) from None
         if not token:
             raise ConfigurationError(
                 f"{where}: the token file {path} is empty",

@@ -167,15 +167,12 @@ def read_files(paths: Sequence[Path]) -> dict[str, Any]:
     merged: dict[str, Any] = {"clusters": [], "contexts": [], "users": []}
     seen: dict[str, set[str]] = {"clusters": set(), "contexts": set(), "users": set()}
     for path in paths:
-        try:
-            text = textfile.read(path)
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot read kubeconfig {path}: {exc.strerror}",
-                file=str(path),
-                title="Missing kubeconfig",
-                hint="pass --kubeconfig PATH or --kubeconfig-env VAR, or set $KUBECONFIG",
-            ) from None
+        text = textfile.read_input(
+            path,
+            what=f"kubeconfig {path}",
+            title="Missing kubeconfig",
+            hint="pass --kubeconfig PATH or --kubeconfig-env VAR, or set $KUBECONFIG",
+        )
         data = _parse_kubeconfig(text, str(path))
         _absolutize(data, path.parent)
         _mask_kubeconfig(data)

@@ -114,12 +114,8 @@ class RemoteReference:
 
 
 def _documents(path: Path) -> list[documents.Document]:
-    try:
-        return documents.compose_all(textfile.read(path), str(path), KUSTOMIZATION)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read {path}: {exc.strerror or exc}", file=str(path), title="Invalid kustomization"
-        ) from None
+    text = textfile.read_input(path, what=str(path), title="Invalid kustomization")
+    return documents.compose_all(text, str(path), KUSTOMIZATION)
 
 
 def remote_references(overlay: Path) -> list[RemoteReference]:

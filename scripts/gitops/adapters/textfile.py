@@ -15,6 +15,8 @@ import errno
 import sys
 from pathlib import Path
 
+from gitops.errors import ConfigurationError
+
 # The limit for a file a person writes (policy, filters, secret map, kubeconfig, cluster config,
 # token file): core.documents.CONFIG's, which the text is checked against again when it is parsed.
 # Not imported from there: `gitops changes` reads files without loading PyYAML when it can.
@@ -37,6 +39,31 @@ def read(path: Path | str, limit: int = CONFIG_BYTES) -> str:
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"too large: more than {limit:,} bytes (is it the right file?)", str(path))
     return _decode(data, str(path))
+
+
+def read_input(
+    path: Path | str,
+    *,
+    what: str,
+    title: str,
+    key: str | None = None,
+    hint: str | None = None,
+    shown: str | None = None,
+    limit: int = CONFIG_BYTES,
+) -> str:
+    """:func:`read` for a file the user named: a failure is the user's to fix, so it is a
+    :class:`ConfigurationError` "cannot read WHAT: why" naming the file (``shown``, else the
+    path) and the flag (``key``) that named it."""
+    try:
+        return read(path, limit)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read {what}: {exc.strerror or exc}",
+            file=shown if shown is not None else str(path),
+            key=key,
+            title=title,
+            hint=hint,
+        ) from None
 
 
 def read_stdin(limit: int) -> str:

@@ -109,15 +109,13 @@ def load_filters(spec: str, repo: Path) -> list[Filter]:
     if "\n" not in spec:
         for candidate in (Path(spec), repo / spec):
             if candidate.is_file():
-                try:
-                    text = textfile.read(candidate)
-                except OSError as exc:
-                    raise ConfigurationError(
-                        f"cannot read the filters file {spec}: {exc.strerror or exc}",
-                        file=spec,
-                        key="--filters",
-                        title="Invalid filters",
-                    ) from None
+                text = textfile.read_input(
+                    candidate,
+                    what=f"the filters file {spec}",
+                    shown=spec,
+                    key="--filters",
+                    title="Invalid filters",
+                )
                 source = spec
                 break
         if text is None and ":" not in spec:

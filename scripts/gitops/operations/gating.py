@@ -44,7 +44,7 @@ def load_policy(path: Path) -> Policy:
             hint=f"pass the file itself, e.g. --control {path / 'deploy-control.yaml'}",
             title="Policy file unreadable",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigurationError(
             f"cannot read the policy file: {exc}",
             file=source,

@@ -162,15 +162,9 @@ def _config_path(config: str | None, environment: str) -> Path:
 
 
 def _load_config(path: Path) -> Any:
-    try:
-        text = textfile.read(path)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read the cluster config {path}: {exc.strerror or exc}",
-            file=str(path),
-            key="--config",
-            title="Invalid cluster config",
-        ) from None
+    text = textfile.read_input(
+        path, what=f"the cluster config {path}", key="--config", title="Invalid cluster config"
+    )
     if not text.strip():
         raise ConfigurationError(
             f"the cluster config {path} is empty",

@@ -112,10 +112,6 @@ def read_kubeconfig(request: UploadRequest) -> str:
                 title="Kubeconfig not found",
                 hint="pass the path hetzner-k3s wrote (the `kubeconfig` output of actions/hetzner-cluster)",
             ) from None
-        except UnicodeDecodeError:
-            raise ConfigurationError(
-                f"kubeconfig file {path} is not UTF-8 text", file=str(path), title="Invalid kubeconfig"
-            ) from None
         except OSError as exc:
             raise ConfigurationError(
                 f"cannot read kubeconfig file {path}: {exc.strerror}",

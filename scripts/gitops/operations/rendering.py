@@ -162,21 +162,15 @@ def load_manifests(text: str, source: str) -> list[dict[str, Any]]:
 def load_secret_map(path: Path) -> SecretMap:
     """Read and check a ``--secret-map`` file."""
     shown = display_path(path)
-    try:
-        text = textfile.read(path)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read the secret map {shown}: {exc.strerror or exc}",
-            file=shown,
-            key="--secret-map",
-            hint="Pass the path of an existing YAML file, or leave --secret-map out to use the convention "
-            "(variable named like the key).",
-            title="Invalid secret map",
-        ) from None
-    except UnicodeDecodeError:
-        raise ConfigurationError(
-            f"the secret map {shown} is not UTF-8 text", file=shown, title="Invalid secret map"
-        ) from None
+    text = textfile.read_input(
+        path,
+        what=f"the secret map {shown}",
+        shown=shown,
+        key="--secret-map",
+        hint="Pass the path of an existing YAML file, or leave --secret-map out to use the convention "
+        "(variable named like the key).",
+        title="Invalid secret map",
+    )
     if not text.strip():  # a map passed on purpose that maps nothing: a wrong or truncated file
         raise ConfigurationError(
             f"the secret map {shown} is empty",
