@@ -59,8 +59,10 @@ def _mask_kubeconfig(data: Any) -> None:
     for value in kubeconfig_credentials(data):
         console.mask(value)
     for path in token_files(data):
-        with contextlib.suppress(OSError, UnicodeDecodeError):  # the client reports an unreadable file
-            console.mask(Path(path).read_text(encoding="utf-8").strip())  # as the client sends it
+        # Bounded (tokenFile: /dev/zero must not fill the memory); what cannot be read is
+        # reported by the token file's reader (kube_connection), naming the key.
+        with contextlib.suppress(OSError):
+            console.mask(textfile.read(path).strip())  # as the client sends it
 
 
 def _parse_kubeconfig(text: str, source: str) -> dict[str, Any]:

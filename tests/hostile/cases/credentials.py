@@ -75,6 +75,16 @@ CASES: list[Case] = [
         fake={},
         check=no_requests,
     ),
+    # A token file that never ends: masking its content read it whole (MemoryError, exit 3).
+    Case(
+        "cluster-ready-token-file-is-dev-zero",
+        [*WAIT, "--kubeconfig", "kc.yaml"],
+        issue="13.2",
+        names=["tokenFile", "/dev/zero", "too large"],
+        files={"kc.yaml": b.kubeconfig(token=None, tokenFile="/dev/zero")},
+        fake={},
+        check=no_requests,
+    ),
     Case(
         "apply-token-file-ends-in-a-newline",
         [*APPLY, "--kubeconfig", "kc.yaml"],
