@@ -935,21 +935,21 @@ class Api:
                 raise errors.not_found(req.res, req.name)
             meta = obj["metadata"]
             if preconditions.get("uid") and preconditions["uid"] != meta.get("uid"):
-                raise errors.conflict(
+                raise errors.precondition_conflict(
                     req.res,
                     req.name,
-                    f"Precondition failed: UID in precondition: "
-                    f"{preconditions['uid']}, UID in object meta: {meta.get('uid')}",
+                    f"the UID in the precondition ({preconditions['uid']}) does not match the UID in "
+                    f"record ({meta.get('uid')}). The object might have been deleted and then recreated",
                 )
             if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != meta.get(
                 "resourceVersion"
             ):
-                raise errors.conflict(
+                raise errors.precondition_conflict(
                     req.res,
                     req.name,
-                    f"Precondition failed: ResourceVersion in precondition: "
-                    f"{preconditions['resourceVersion']}, ResourceVersion in object meta: "
-                    f"{meta.get('resourceVersion')}",
+                    f"the ResourceVersion in the precondition ({preconditions['resourceVersion']}) does not "
+                    f"match the ResourceVersion in record ({meta.get('resourceVersion')}). The object might "
+                    "have been modified",
                 )
             self.store.delete_log.append(
                 {

@@ -123,6 +123,19 @@ def conflict(res: Resource, name: str, why: str | None = None) -> ApiError:
     )
 
 
+def precondition_conflict(res: Resource, name: str, why: str) -> ApiError:
+    """A DELETE whose precondition does not hold, as rest.BeforeDelete refuses it
+    (staging/src/k8s.io/apiserver/pkg/registry/rest/delete.go): errors.NewConflict with
+    GroupResource{Group: gvk.Group, Resource: gvk.Kind}, so the message says ``StatefulSet.apps``
+    and ``details.kind`` the Kind, not the plural of an ordinary Conflict."""
+    return ApiError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {res.qualified_kind} "{name}": {why}',
+        _details(res, name, kind=res.kind),
+    )
+
+
 def invalid(res: Resource, name: str, errors: list[FieldError]) -> ApiError:
     aggregate = str(errors[0]) if len(errors) == 1 else "[" + ", ".join(str(e) for e in errors) + "]"
     causes = [{"reason": e.reason, "message": e.body(), "field": e.field} for e in errors]

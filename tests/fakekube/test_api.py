@@ -317,7 +317,11 @@ def test_delete_preconditions_and_foreground_finalizer(fake_kube: FakeKube) -> N
     )
 
     assert wrong.status == 409 and wrong.body["reason"] == "Conflict"
-    assert "Precondition failed: UID in precondition: not-the-uid" in wrong.body["message"]
+    # rest.BeforeDelete (apiserver registry/rest/delete.go) refuses a stale uid before storage is asked.
+    assert (
+        "the UID in the precondition (not-the-uid) does not match the UID in record" in wrong.body["message"]
+    )
+    assert wrong.body["details"]["kind"] == "StatefulSet"
     assert foreground.status == 200
     assert foreground.body["metadata"]["finalizers"] == ["foregroundDeletion"]
     assert foreground.body["metadata"]["deletionTimestamp"]

@@ -5,9 +5,11 @@ Retried: ``409 Conflict`` from optimistic concurrency ("the object has been modi
 ``503``/``504`` and transport failures (connection refused/reset, a dropped stream, a read
 timeout). Never retried: every other 4xx; a 422 is a verdict on the manifest, a 409
 ``AlreadyExists`` (also "object is being deleted: ... already exists") is an answer, not a
-race, and a 409 ``Conflict`` whose precondition failed ("Precondition failed: UID in
-precondition: ...", ``storage.Preconditions.Check`` via ``storeerr.InterpretDeleteError``)
-says the object was replaced: asking again with the same precondition cannot succeed.
+race, and a 409 ``Conflict`` whose precondition failed says the object was replaced: asking
+again with the same precondition cannot succeed. A stale uid is refused by ``rest.BeforeDelete``
+("the UID in the precondition (...) does not match the UID in record (...)"), or, when the
+object is replaced between that check and the delete, by ``storage.Preconditions.Check`` via
+``storeerr.InterpretDeleteError`` ("Precondition failed: UID in precondition: ...").
 Every request we send is idempotent by name (server-side apply, create of a named object,
 delete with a uid precondition, GET), so a retry after a dropped connection cannot do
 something twice.
@@ -17,6 +19,7 @@ Pure: the caller supplies the random number and does the sleeping.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,9 +79,20 @@ def classify_response(
     return RetryDecision(False, f"{status} {reason}".strip())
 
 
+# The texts of a failed uid or resourceVersion precondition, both sent as a 409 Conflict by
+# errors.NewConflict: rest.BeforeDelete's early check (staging/src/k8s.io/apiserver/pkg/registry/
+# rest/delete.go: "the UID in the precondition (%s) does not match the UID in record (%s)...", and
+# the same for ResourceVersion), and storage.Preconditions.Check's (staging/src/k8s.io/apiserver/
+# pkg/storage/interfaces.go: "Precondition failed: UID in precondition: %v, UID in object meta: %v").
+_PRECONDITION_FAILED = re.compile(
+    r"Precondition failed:"
+    r"|the (UID|ResourceVersion) in the precondition \(.*\) does not match the \1 in record"
+)
+
+
 def is_precondition_failure(body: Mapping[str, Any] | None) -> bool:
-    """A 409 whose uid or resourceVersion precondition did not hold (``Precondition failed: ...``)."""
-    return "Precondition failed:" in str((body or {}).get("message") or "")
+    """A 409 whose uid or resourceVersion precondition did not hold (either server text)."""
+    return _PRECONDITION_FAILED.search(str((body or {}).get("message") or "")) is not None
 
 
 def is_being_deleted(body: Mapping[str, Any] | None) -> bool:

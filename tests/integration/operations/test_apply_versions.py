@@ -239,8 +239,9 @@ def test_growing_an_unbound_claim_says_it_is_not_bound(
 
 
 def test_a_uid_precondition_conflict_is_answered_once_not_retried(cluster: Cluster) -> None:
-    """409 "Precondition failed: UID in precondition" (corpus delete-uid-precondition): asking again
-    with the same uid cannot succeed, so it is not retried six times."""
+    """409 "the UID in the precondition (...) does not match the UID in record" (corpus
+    delete-uid-precondition, rest.BeforeDelete): asking again with the same uid cannot succeed, so it
+    is not retried six times."""
     fake = cluster.need_fake()
     fake.put(m.statefulset("db", storage=None))
     fake.reset_logs()
@@ -253,7 +254,7 @@ def test_a_uid_precondition_conflict_is_answered_once_not_retried(cluster: Clust
     finally:
         sts.close()
     assert refused.value.status == 409 and refused.value.attempts == 1
-    assert "Precondition failed: UID in precondition" in refused.value.message
+    assert "does not match the UID in record" in refused.value.message
     assert len(fake.requests(method="DELETE", path="statefulsets/db")) == 1
     assert fake.get("apps/v1", "StatefulSet", "default", "db") is not None
 
