@@ -64,6 +64,9 @@ class ApiError(Exception):
     message: str
     details: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Sent as Go's http.Error writes it (text/plain, the message and a line break), not as a Status:
+    # how the apiserver's filters answer before a request reaches its handler.
+    plain: bool = False
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -173,12 +176,15 @@ def unauthorized() -> ApiError:
 
 
 def too_many_requests(retry_after: int = 1) -> ApiError:
+    """The apiserver's 429 (max-in-flight and API priority and fairness alike): ``tooManyRequests``
+    in staging/src/k8s.io/apiserver/pkg/server/filters/maxinflight.go sets ``Retry-After`` and
+    answers with ``http.Error`` - plain text, no Status body."""
     return ApiError(
         429,
         "TooManyRequests",
         "Too many requests, please try again later.",
-        {"retryAfterSeconds": retry_after},
-        {"Retry-After": str(retry_after)},
+        headers={"Retry-After": str(retry_after)},
+        plain=True,
     )
 
 

@@ -181,14 +181,21 @@ class Handler(BaseHTTPRequestHandler):
                 raise BrokenPipeError("the answer was cut off") from None
             time.sleep(pause)
 
-    def _send_text(self, code: int, text: str) -> None:
+    def _send_text(self, code: int, text: str, headers: dict[str, str] | None = None) -> None:
         data = text.encode()
         self.send_response(code)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self._finish(data)
 
     def _send_error(self, exc: ApiError) -> None:
+        if exc.plain:  # Go's http.Error: the text, a line break, and nosniff
+            self._send_text(
+                exc.code, exc.message + "\n", {**exc.headers, "X-Content-Type-Options": "nosniff"}
+            )
+            return
         body = exc.status()
         if not exc.reason:
             body.pop("reason", None)

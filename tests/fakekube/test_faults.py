@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 
 
-def test_429_carries_retry_after_like_the_real_priority_and_fairness_answer(
+def test_429_is_plain_text_with_retry_after_like_the_real_priority_and_fairness_answer(
     fake_kube_factory: Callable[..., FakeKube],
 ) -> None:
     fake = fake_kube_factory(fault_rate=1.0, fault_kinds=["429"], retry_after=2)
@@ -27,16 +27,11 @@ def test_429_carries_retry_after_like_the_real_priority_and_fairness_answer(
 
     assert answer.status == 429
     assert answer.headers["retry-after"] == "2"
-    assert answer.body == {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": "Too many requests, please try again later.",
-        "reason": "TooManyRequests",
-        "details": {"retryAfterSeconds": 2},
-        "code": 429,
-    }
+    # apiserver server/filters/maxinflight.go tooManyRequests: Retry-After, then Go's http.Error
+    # (net/http: text/plain; charset=utf-8, X-Content-Type-Options: nosniff, the text and "\n").
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.body == "Too many requests, please try again later.\n"
     assert fake.request_log[-1]["fault"] == "429"
 
 

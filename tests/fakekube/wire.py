@@ -63,7 +63,8 @@ class Wire:
             conn.request(method, target, body=data, headers=sent)
             response = conn.getresponse()
             raw = response.read()
-            parsed: Any = json.loads(raw) if raw.strip() else None
+            plain = response.getheader("Content-Type", "").startswith("text/plain")
+            parsed: Any = raw.decode() if plain else json.loads(raw) if raw.strip() else None
             return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, parsed)
         finally:
             conn.close()

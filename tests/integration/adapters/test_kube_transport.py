@@ -109,3 +109,15 @@ def test_a_wrong_token_is_the_servers_401_not_retried(fake: FakeKube, tmp_path: 
         kube.get(CONFIGMAPS, "default", "x")
     assert info.value.status == 401 and info.value.attempts == 1
     assert len(fake.request_log) == 1
+
+
+def test_a_plain_text_429_is_retried_after_its_retry_after(fake: FakeKube, tmp_path: Path) -> None:
+    # The apiserver's 429 is not a Status: server/filters/maxinflight.go tooManyRequests sets
+    # Retry-After and answers with Go's http.Error (text/plain). The wait comes from the header.
+    fake.set_knobs(fault_rate=1.0, fault_kinds=["429"], retry_after=3, fault_max_streak=1)
+    slept: list[float] = []
+    runner.reset()
+    with Kube.connect(KubeconfigSource(path=_kubeconfig(fake, tmp_path)), sleep=slept.append) as kube:
+        assert kube.get(CONFIGMAPS, "default", "absent") is None
+    assert slept == [3.0]
+    assert [entry.get("fault") for entry in fake.request_log] == ["429", None]
