@@ -7,6 +7,7 @@ not disturbed; urllib3 without an armed deadline behaves as before.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -103,3 +104,36 @@ def test_limit_verb_to_names_what_the_budget_is_made_of() -> None:
     assert deadline.verb_exhausted_message() == (
         "the command's time limit of 660s (--timeout 600 + 2 x --request-timeout 30) is used up"
     )
+
+
+def test_one_watchdog_thread_serves_every_request(server: tuple[str, list[float]]) -> None:
+    url, _ = server
+    for _ in range(20):
+        with deadline.request(5) as armed:
+            assert _get(url) == b"ok"
+        assert not armed.expired
+    watchdogs = [t for t in threading.enumerate() if t.name == "gitops-deadline"]
+    assert len(watchdogs) == 1
+    assert not [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+
+
+def test_an_earlier_deadline_fires_before_a_later_one_already_waiting(
+    server: tuple[str, list[float]],
+) -> None:
+    url, pause = server
+    pause[0] = 0.05
+    results: dict[str, bool] = {}
+
+    def slow(name: str, seconds: float) -> None:
+        with contextlib.suppress(urllib3.exceptions.HTTPError), deadline.request(seconds) as armed:
+            _get(url)
+        results[name] = armed.expired
+
+    late = threading.Thread(target=slow, args=("late", 30))
+    late.start()
+    time.sleep(0.2)  # the 30 s deadline is armed first; the 0.3 s one must not wait behind it
+    start = time.monotonic()
+    slow("early", 0.3)
+    assert results["early"] and time.monotonic() - start < 2
+    late.join(10)
+    assert results["late"] is False  # the whole answer arrived (~3 s) well before its 30 s
