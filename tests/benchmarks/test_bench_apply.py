@@ -3,42 +3,22 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+from tests.support.benchmarks import benchmark_report
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
 
 
 def test_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
-    output = tmp_path / "apply.md"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_apply.py"),
-            "--configmaps",
-            "3",
-            "--repeat",
-            "1",
-            "--latency-samples",
-            "1",
-            "--round-trips",
-            "0",
-            "20",
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    text = benchmark_report(
+        "bench_apply.py",
+        tmp_path / "apply.md",
+        *("--configmaps", "3", "--repeat", "1", "--latency-samples", "1", "--round-trips", "0", "20"),
         timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr
-    text = output.read_text(encoding="utf-8")
     sizes = re.search(r"the prod overlay \((\d+)\) \+ 3 ConfigMaps = (\d+)\.", text)
     assert sizes and int(sizes[1]) + 3 == int(sizes[2])
     for round_trip in ("0 ms", "20 ms"):  # kubectl and gitops side by side, from the same run

@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+from tests.support.benchmarks import ROOT, benchmark_report, run_benchmark
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
 
 
 def test_benchmark_runs_at_a_tiny_size(tmp_path: Path, require_binary: object) -> None:
     require_binary("git")  # type: ignore[operator]
-    output = tmp_path / "changes.md"
-    script = ROOT / "benchmarks" / "bench_changes.py"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            "--files",
-            "200",
-            "--changed",
-            "20",
-            "--runs",
-            "1",
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    text = benchmark_report(
+        "bench_changes.py",
+        tmp_path / "changes.md",
+        *("--files", "200", "--changed", "20", "--runs", "1"),
         timeout=60,
     )
-    assert proc.returncode == 0, proc.stderr
-    text = output.read_text(encoding="utf-8")
     assert "Repository: 200 files; one commit changing 20 of them" in text
     assert "4 environments affected" in text  # base changes reach every overlay
     assert "| `gitops changes`, four filters |" in text
@@ -67,13 +49,13 @@ def test_benchmark_runs_paths_filter_side_by_side_and_compares_outputs(
     dist = tmp_path / "paths-filter" / "dist"
     dist.mkdir(parents=True)
     (dist / "index.js").write_text(STAND_IN, encoding="utf-8")
-    output = tmp_path / "changes.md"
-    script = ROOT / "benchmarks" / "bench_changes.py"
-    argv = [sys.executable, str(script), "--files", "200", "--changed", "20", "--runs", "1"]
-    argv += ["--output", str(output), "--dorny", str(dist.parent), "--dorny-label", "stand-in"]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    text = output.read_text(encoding="utf-8")
+    text = benchmark_report(
+        "bench_changes.py",
+        tmp_path / "changes.md",
+        *("--files", "200", "--changed", "20", "--runs", "1"),
+        *("--dorny", str(dist.parent), "--dorny-label", "stand-in"),
+        timeout=120,
+    )
     assert "| dorny/paths-filter stand-in `dist/index.js`, four filters |" in text
     assert "**`gitops changes` with four filters / dorny/paths-filter:" in text
     assert "Outputs that differ from paths-filter's:" in text
@@ -82,17 +64,8 @@ def test_benchmark_runs_paths_filter_side_by_side_and_compares_outputs(
 
 
 def test_benchmark_refuses_paths_filter_inside_this_repository() -> None:
-    script = ROOT / "benchmarks" / "bench_changes.py"
-    argv = [
-        sys.executable,
-        str(script),
-        "--files",
-        "50",
-        "--changed",
-        "5",
-        "--dorny",
-        str(ROOT / "benchmarks"),
-    ]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
+    proc = run_benchmark(
+        "bench_changes.py", "--files", "50", "--changed", "5", "--dorny", str(ROOT / "benchmarks"), timeout=60
+    )
     assert proc.returncode != 0
     assert "keep dorny/paths-filter's code outside this repository" in proc.stderr
