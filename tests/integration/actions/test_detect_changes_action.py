@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 ACTION = ROOT / "actions" / "detect-changes" / "action.yml"
 DEV_PATCH = "infra/k8s/hetzner/dev/patches/postgres.yaml"
+RunInputs = Callable[[dict[str, str]], subprocess.CompletedProcess[str]]  # the action, run with these inputs
 
 
 def spec() -> dict[str, Any]:
@@ -70,6 +72,23 @@ def run_action(
 def node(require_binary: Any) -> str:
     path: str = require_binary("node")  # Debian's nodejs (scripts/dev.sh installs it)
     return path
+
+
+@pytest.fixture
+def run_on_infra(
+    git_repo: GitRepo,  # noqa: F811
+    gha_env: GhaEnv,
+    tmp_path: Path,
+    node: str,
+) -> RunInputs:
+    """The action run with the given inputs in a repository holding one commit of the standard tree."""
+    git_repo.write_infra()
+    git_repo.commit("infra")
+
+    def run(inputs: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return run_action(inputs, gha_env.variables(), git_repo.path, tmp_path, node)
+
+    return run
 
 
 def test_the_launcher_passes_every_input_as_its_variable_and_runs_the_verb(tmp_path: Path, node: str) -> None:
@@ -157,15 +176,8 @@ def test_dorny_input_names_work(git_repo: GitRepo, gha_env: GhaEnv, tmp_path: Pa
     assert (outputs["dev-patch"], outputs["readme"]) == ("true", "false")  # ref HEAD~1: not the README commit
 
 
-def test_two_names_for_one_input_are_refused(
-    git_repo: GitRepo,  # noqa: F811
-    gha_env: GhaEnv,
-    tmp_path: Path,
-    node: str,
-) -> None:
-    git_repo.write_infra()
-    git_repo.commit("infra")
-    proc = run_action({"head": "HEAD", "ref": "main"}, gha_env.variables(), git_repo.path, tmp_path, node)
+def test_two_names_for_one_input_are_refused(run_on_infra: RunInputs) -> None:
+    proc = run_on_infra({"head": "HEAD", "ref": "main"})
     assert proc.returncode == 1
     assert "--head (input `head`) is 'HEAD' and --ref (input `ref`) is 'main': they name the same thing" in (
         proc.stderr
@@ -194,29 +206,15 @@ def test_action_on_workflow_dispatch_in_a_subdirectory_checkout(
     assert outputs["base"] == ""
 
 
-def test_action_error_is_an_annotation_and_exit_1(
-    git_repo: GitRepo,  # noqa: F811
-    gha_env: GhaEnv,
-    tmp_path: Path,
-    node: str,
-) -> None:
-    git_repo.write_infra()
-    git_repo.commit("infra")
-    proc = run_action({"base": "does-not-exist"}, gha_env.variables(), git_repo.path, tmp_path, node)
+def test_action_error_is_an_annotation_and_exit_1(run_on_infra: RunInputs) -> None:
+    proc = run_on_infra({"base": "does-not-exist"})
     assert proc.returncode == 1
     assert "::error title=Unknown revision::" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
-def test_a_bad_list_format_names_the_input(
-    git_repo: GitRepo,  # noqa: F811
-    gha_env: GhaEnv,
-    tmp_path: Path,
-    node: str,
-) -> None:
-    git_repo.write_infra()
-    git_repo.commit("infra")
-    proc = run_action({"list-files": "yaml"}, gha_env.variables(), git_repo.path, tmp_path, node)
+def test_a_bad_list_format_names_the_input(run_on_infra: RunInputs) -> None:
+    proc = run_on_infra({"list-files": "yaml"})
     assert proc.returncode == 1
     assert "::error title=Invalid input::--list-files (input `list-files`) is 'yaml'" in proc.stderr
     assert "use one of: none, csv, shell, escape, json" in proc.stderr
