@@ -9,6 +9,8 @@ from tests.hostile import builders as b
 from tests.hostile.harness import Result
 
 KUBE = ("--kubeconfig", "{kubeconfig}")
+# The flags every dispatch row starts with: a repository, a workflow and a ref (inputs vary by row).
+DISPATCH = ("dispatch", "--repo", "octo/infra", "--workflow", "deploy.yml", "--ref", "main")
 SECRET_ENV = {"DB_PASSWORD": b.DB_PASSWORD, "API_KEY": b.API_KEY}
 DENY_CREDS = {"deny": ["secret/creds=webhook/deny.fakekube.test:{object}"]}
 DENY_GIVEN = {"deny": ["secret/given=webhook/deny.fakekube.test:{object}"]}

@@ -8,7 +8,7 @@ contains excessive aliasing" (CVE-2019-11253, kubernetes/kubernetes#83253).
 from __future__ import annotations
 
 from tests.hostile import builders as b
-from tests.hostile.cases.common import CONFIGMAP_X, KUBE, NO_GITHUB
+from tests.hostile.cases.common import CONFIGMAP_X, DISPATCH, KUBE, NO_GITHUB
 from tests.hostile.harness import Case
 
 CASES: list[Case] = [
@@ -125,17 +125,7 @@ CASES: list[Case] = [
     ),
     Case(
         "dispatch-inputs-nested-30000-deep",
-        [
-            "dispatch",
-            "--repo",
-            "octo/infra",
-            "--workflow",
-            "deploy.yml",
-            "--ref",
-            "main",
-            "--inputs",
-            b.deep_json(30_000),  # 60 KB: under the 64 KiB an --inputs may have
-        ],
+        [*DISPATCH, "--inputs", b.deep_json(30_000)],  # 60 KB: under the 64 KiB an --inputs may have
         issue="10.5",
         names=["--inputs", "nested too deeply"],
         env=NO_GITHUB,

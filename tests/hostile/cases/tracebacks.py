@@ -16,6 +16,7 @@ import json
 
 from tests.hostile import builders as b
 from tests.hostile.cases.common import (
+    DISPATCH,
     FAST,
     GH_TOKEN,
     KUBE,
@@ -183,24 +184,14 @@ CASES: list[Case] = [
     ),
     Case(
         "dispatch-inputs-nested-100000-deep",
-        [
-            "dispatch",
-            "--repo",
-            "octo/infra",
-            "--workflow",
-            "deploy.yml",
-            "--ref",
-            "main",
-            "--inputs",
-            b.deep_json(),
-        ],
+        [*DISPATCH, "--inputs", b.deep_json()],
         issue="13.tracebacks",
         names=["--inputs", "too large"],
         env=NO_GITHUB,
     ),
     Case(
         "dispatch-inputs-input-nested-20000-deep",
-        ["dispatch", "--repo", "octo/infra", "--workflow", "deploy.yml", "--ref", "main"],
+        [*DISPATCH],
         issue="13.tracebacks",
         names=["--inputs", "nested too deeply"],
         env={**NO_GITHUB, "GITOPS_INPUT_INPUTS": b.deep_json(20_000)},
@@ -242,7 +233,7 @@ CASES: list[Case] = [
     ),
     Case(
         "dispatch-token-is-masked-even-when-refused",
-        ["dispatch", "--repo", "octo/infra", "--workflow", "deploy.yml", "--ref", "main", "--inputs", "[1]"],
+        [*DISPATCH, "--inputs", "[1]"],
         issue="13.tracebacks",
         names=["--inputs"],
         env={"GH_TOKEN": GH_TOKEN},

@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.hostile import builders as b
-from tests.hostile.cases.common import GH_TOKEN, KUBE, NO_GITHUB, no_requests
+from tests.hostile.cases.common import DISPATCH, GH_TOKEN, KUBE, NO_GITHUB, no_requests
 from tests.hostile.harness import Case, Result
 
 POLICY = {"policy.yaml": b.POLICY}
 LONG = "x" * 5000
 GATE = ["gate", "--control", "policy.yaml"]
-DISPATCH = ["dispatch", "--repo", "octo/infra", "--workflow", "deploy.yml", "--ref", "main"]
 UPLOAD = ["upload-kubeconfig", "--repo", "octo/infra", "--environment", "dev"]
 CONFIG = "{root}/infra/k8s/hetzner/dev/cluster/cluster-config.yaml"
 CLUSTER = ["cluster", "--environment", "dev", "--config", CONFIG]
