@@ -14,6 +14,8 @@ Upstream behaviour the expectations follow:
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.hostile import builders as b
 from tests.hostile.cases.common import FAST, READY, absent, both, no_requests, warned
 from tests.hostile.harness import Case
@@ -38,6 +40,18 @@ def _token_file(
         },
         fake=READY,
         json_stdout=exit == 0,
+    )
+
+
+def _apply_exec(name: str, exec: object, **case: Any) -> Case:
+    """apply with a kubeconfig whose user has no token, only the exec credential plugin ``exec``."""
+    return Case(
+        f"apply-exec-plugin-{name}",
+        [*APPLY, "--kubeconfig", "kc.yaml"],
+        issue="13.exec",
+        files={"plain.yaml": b.CONFIGMAP, "kc.yaml": b.kubeconfig(token=None, exec=exec)},
+        fake={},
+        **case,
     )
 
 
@@ -143,56 +157,29 @@ CASES: list[Case] = [
         fake={},
         check=both(no_requests, absent("HTTP 401")),
     ),
-    Case(
-        "apply-exec-plugin-fails",
-        [*APPLY, "--kubeconfig", "kc.yaml"],
-        issue="13.exec",
+    _apply_exec(
+        "fails",
+        b.exec_plugin("echo nope >&2; exit 1"),
         names=["exec credential plugin", "process returned 1"],
-        files={
-            "plain.yaml": b.CONFIGMAP,
-            "kc.yaml": b.kubeconfig(token=None, exec=b.exec_plugin("echo nope >&2; exit 1")),
-        },
-        fake={},
         check=both(no_requests, absent("HTTP 401")),
     ),
-    Case(
-        "apply-exec-plugin-prints-no-json",
-        [*APPLY, "--kubeconfig", "kc.yaml"],
-        issue="13.exec",
+    _apply_exec(
+        "prints-no-json",
+        b.exec_plugin(f"echo {PLUGIN_SECRET}"),
         names=["exec credential plugin", "decode"],
-        files={
-            "plain.yaml": b.CONFIGMAP,
-            "kc.yaml": b.kubeconfig(token=None, exec=b.exec_plugin(f"echo {PLUGIN_SECRET}")),
-        },
         secrets=[PLUGIN_SECRET],
-        fake={},
         check=no_requests,
     ),
-    Case(
-        "apply-exec-plugin-not-installed",
-        [*APPLY, "--kubeconfig", "kc.yaml"],
-        issue="13.exec",
+    _apply_exec(
+        "not-installed",
+        {"apiVersion": "client.authentication.k8s.io/v1", "command": "no-such-plugin-Zq9"},
         names=["exec credential plugin", "no-such-plugin-Zq9"],
-        files={
-            "plain.yaml": b.CONFIGMAP,
-            "kc.yaml": b.kubeconfig(
-                token=None,
-                exec={"apiVersion": "client.authentication.k8s.io/v1", "command": "no-such-plugin-Zq9"},
-            ),
-        },
-        fake={},
         check=no_requests,
     ),
-    Case(
-        "apply-exec-plugin-gives-the-token",
-        [*APPLY, "--kubeconfig", "kc.yaml"],
-        issue="13.exec",
+    _apply_exec(
+        "gives-the-token",
+        b.exec_plugin(b.exec_credential("T"), {"T": "{token}"}),
         exit=0,
-        files={
-            "plain.yaml": b.CONFIGMAP,
-            "kc.yaml": b.kubeconfig(token=None, exec=b.exec_plugin(b.exec_credential("T"), {"T": "{token}"})),
-        },
-        fake={},
         json_stdout=True,
     ),
     # -- insecure-skip-tls-verify is honoured, with a warning --------------------------------------
